@@ -1,0 +1,64 @@
+/**
+ * The contract between the flow layer and the payload analyzers. Analyzers see reassembled bytes
+ * and report what they recognise as typed events; they know nothing of rules, addresses or
+ * output formats.
+ */
+import type { AppEvent } from './events.js';
+
+/** 0: from the client (initiator) to the server; 1: from the server back to the client. */
+export type Direction = 0 | 1;
+export const TO_SERVER: Direction = 0;
+export const TO_CLIENT: Direction = 1;
+
+export type AppProto = 'hl7' | 'cms8000' | 'lpd' | 'rpc' | 'portmap' | 'mount' | 'nfs';
+
+/**
+ * How much of the payload may leave an analyzer. `redacted` (the default) carries structure
+ * only (message types, segment ids, block types, lengths); `full` may carry patient data and
+ * is only ever set when the user asks for it; `none` carries no evidence beyond the event type.
+ */
+export type EvidenceMode = 'none' | 'redacted' | 'full';
+
+export type Verdict = 'probing' | 'match' | 'reject';
+
+export interface FlowInfo {
+  readonly transport: 'tcp' | 'udp';
+  readonly clientPort: number;
+  readonly serverPort: number;
+}
+
+/** A port that a later flow will use for a given RPC program (learnt from portmap/rpcbind). */
+export interface Expectation {
+  /** The server address is the one of the flow that taught it; only the port is named here. */
+  readonly transport: 'tcp' | 'udp';
+  readonly port: number;
+  readonly program: number;
+  readonly version: number;
+}
+
+export interface AnalyzerContext {
+  readonly flow: FlowInfo;
+  readonly evidence: EvidenceMode;
+  emit(event: AppEvent): void;
+  expect(expectation: Expectation): void;
+}
+
+export interface Analyzer {
+  /** Current opinion on whether the flow speaks this protocol. Once `reject`, never called again. */
+  readonly verdict: Verdict;
+  /**
+   * TCP: the next in-order bytes of one direction, split anywhere. UDP: one whole datagram.
+   * `bytes` is only valid during the call: copy what must be kept.
+   */
+  data(dir: Direction, bytes: Uint8Array): void;
+  /** TCP: `length` bytes of this direction were lost before the next `data`. */
+  gap(dir: Direction, length: number): void;
+  /** The flow is over: report anything still pending. */
+  end(): void;
+}
+
+export interface AnalyzerFactory {
+  readonly proto: AppProto;
+  readonly transports: ReadonlyArray<'tcp' | 'udp'>;
+  create(ctx: AnalyzerContext): Analyzer;
+}
