@@ -1,0 +1,379 @@
+import { IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, type PacketView } from '../decode/packet-view.js';
+import { TO_CLIENT, TO_SERVER, type Direction } from './direction.js';
+import {
+  Flow,
+  TIMEOUT_CLASSES,
+  TIMEOUT_OTHER_ESTABLISHED,
+  TIMEOUT_OTHER_NEW,
+  TIMEOUT_TCP_CLOSED,
+  TIMEOUT_TCP_ESTABLISHED,
+  TIMEOUT_TCP_NEW,
+  TIMEOUT_UDP_ESTABLISHED,
+  TIMEOUT_UDP_NEW,
+  type FlowEndReason,
+} from './flow.js';
+import type { FlowConsumer } from './flow-consumer.js';
+import { FlowStats, ReassemblyStats } from './flow-stats.js';
+import { DEFAULT_REASSEMBLY_OPTIONS, TcpStream, type ReassemblyOptions } from './tcp-stream.js';
+
+export interface FlowTimeouts {
+  tcpNew: number;
+  tcpEstablished: number;
+  tcpClosed: number;
+  udpNew: number;
+  udpEstablished: number;
+  otherNew: number;
+  otherEstablished: number;
+}
+
+/** Seconds of idleness before a flow ends, per state (Suricata's defaults). */
+export const DEFAULT_TIMEOUTS: FlowTimeouts = {
+  tcpNew: 60,
+  tcpEstablished: 600,
+  tcpClosed: 60,
+  udpNew: 30,
+  udpEstablished: 300,
+  otherNew: 30,
+  otherEstablished: 300,
+};
+
+export interface FlowTableOptions {
+  maxFlows: number;
+  timeouts: FlowTimeouts;
+  reassembly: ReassemblyOptions;
+}
+
+export const DEFAULT_FLOW_TABLE_OPTIONS: FlowTableOptions = {
+  maxFlows: 100_000,
+  timeouts: DEFAULT_TIMEOUTS,
+  reassembly: DEFAULT_REASSEMBLY_OPTIONS,
+};
+
+/** Eviction order when the table is full: flows least likely to matter first. */
+const EVICTION_ORDER = [TIMEOUT_TCP_CLOSED, TIMEOUT_TCP_NEW, TIMEOUT_UDP_NEW, TIMEOUT_OTHER_NEW];
+
+/** Ports of services: the side using one is the server when a flow is picked up mid-stream. */
+const SERVICE_PORTS = new Set([22, 23, 25, 53, 80, 110, 111, 143, 389, 443, 445, 511, 514, 515, 516, 517, 518, 519, 520, 631, 636, 1433, 2049, 2575, 3306, 3389, 5432, 8080, 8443, 9100]);
+
+/**
+ * The flow table: finds each packet's flow by its bidirectional 5-tuple plus VLAN ids, keeps
+ * per-flow state and TCP reassembly, expires idle flows by their own time-outs and evicts when
+ * full. Time comes from the packets (replay) or from the clock (live), through `advance`.
+ */
+export class FlowTable {
+  readonly stats = new FlowStats();
+  readonly reassembly = new ReassemblyStats();
+  private readonly buckets = new Map<number, Flow>();
+  private readonly heads: Array<Flow | null> = new Array(TIMEOUT_CLASSES).fill(null);
+  private readonly tails: Array<Flow | null> = new Array(TIMEOUT_CLASSES).fill(null);
+  private readonly timeoutOf: number[];
+  private count = 0;
+  private flowCounter = 0;
+  private lastExpirySec = -1;
+  private readonly options: FlowTableOptions;
+
+  constructor(
+    private readonly consumer: FlowConsumer,
+    options: Partial<FlowTableOptions> = {},
+  ) {
+    this.options = { ...DEFAULT_FLOW_TABLE_OPTIONS, ...options };
+    const t = this.options.timeouts;
+    this.timeoutOf = [t.tcpNew, t.tcpEstablished, t.tcpClosed, t.udpNew, t.udpEstablished, t.otherNew, t.otherEstablished];
+  }
+
+  get size(): number {
+    return this.count;
+  }
+
+  /** Handles one decoded IP packet. */
+  process(view: PacketView): void {
+    if (view.tsSec !== this.lastExpirySec) this.advance(view.tsSec);
+    const hash = flowHash(view);
+    let flow = this.find(hash, view);
+    if (flow === null) {
+      flow = this.create(hash, view);
+      if (flow === null) return;
+    }
+    const dir = directionOf(flow, view);
+    flow.lastSec = view.tsSec;
+    flow.lastNsec = view.tsNsec;
+    flow.packets[dir]++;
+    flow.bytes[dir] += view.wireLength;
+    if (flow.proto === IPPROTO_TCP) this.tcp(flow, dir, view);
+    else {
+      if (flow.packets[1 - dir] > 0) this.setClass(flow, flow.proto === IPPROTO_UDP ? TIMEOUT_UDP_ESTABLISHED : TIMEOUT_OTHER_ESTABLISHED);
+      this.touch(flow);
+      this.consumer.packet(flow, dir, view);
+      if (view.payloadLength > 0 && flow.proto === IPPROTO_UDP && !flow.inspectionStopped[dir]) {
+        this.consumer.data(flow, dir, view.ipBuf.subarray(view.payloadOffset, view.payloadOffset + view.payloadLength));
+      }
+    }
+  }
+
+  /** Ends flows idle past their time-out; `nowSec` is packet time in replay, clock time live. */
+  advance(nowSec: number): void {
+    this.lastExpirySec = nowSec;
+    for (let c = 0; c < TIMEOUT_CLASSES; c++) {
+      const timeout = this.timeoutOf[c];
+      for (let f = this.heads[c]; f !== null && nowSec - f.lastSec >= timeout; f = this.heads[c]) {
+        this.end(f, c === TIMEOUT_TCP_CLOSED ? 'closed' : 'timeout');
+      }
+    }
+  }
+
+  /** Ends every flow: the input is over. */
+  finish(): void {
+    for (let c = 0; c < TIMEOUT_CLASSES; c++) {
+      while (this.heads[c] !== null) this.end(this.heads[c]!, 'end-of-input');
+    }
+  }
+
+  private tcp(flow: Flow, dir: Direction, view: PacketView): void {
+    const flags = view.tcpFlags;
+    flow.tcpFlags[dir] |= flags;
+    if (!validFlags(flags)) {
+      this.stats.tcpInvalidFlags++;
+      this.touch(flow);
+      this.consumer.packet(flow, dir, view);
+      return;
+    }
+    if (flags & TCP_RST) flow.tcpState = 'closed';
+    else if (flags & TCP_SYN) {
+      if (flags & TCP_ACK) {
+        if (flow.tcpState === 'syn_sent' || flow.tcpState === 'none') flow.tcpState = 'syn_recv';
+      } else if (flow.tcpState === 'none') flow.tcpState = 'syn_sent';
+      flow.isn[dir] = view.tcpSeq;
+      flow.synSeen[dir] = true;
+      flow.streams[dir]?.syn(view.tcpSeq);
+    } else if (flags & TCP_FIN) {
+      flow.tcpState = (flow.tcpFlags[1 - dir] & TCP_FIN) !== 0 ? 'closed' : 'closing';
+    } else if (flow.tcpState === 'syn_recv' || flow.tcpState === 'none' || (flow.tcpState === 'syn_sent' && view.payloadWireLength > 0)) {
+      flow.tcpState = 'established';
+    }
+    this.setClass(flow, flow.tcpState === 'closed' ? TIMEOUT_TCP_CLOSED : flow.tcpState === 'established' || flow.tcpState === 'closing' ? TIMEOUT_TCP_ESTABLISHED : TIMEOUT_TCP_NEW);
+    this.touch(flow);
+    this.consumer.packet(flow, dir, view);
+
+    if (flags & TCP_ACK) flow.streams[1 - dir]?.ack(view.tcpAck);
+    let seq = view.tcpSeq;
+    if (flags & TCP_SYN) seq = (seq + 1) >>> 0; // data on a SYN follows the SYN's sequence number
+    if (view.payloadWireLength > 0 && !flow.inspectionStopped[dir]) {
+      const stream = flow.streams[dir] ?? this.openStream(flow, dir);
+      stream.segment(seq, view.ipBuf.subarray(view.payloadOffset, view.payloadOffset + view.payloadLength), view.payloadWireLength);
+    }
+    if (flags & TCP_FIN) flow.streams[dir]?.fin((seq + view.payloadWireLength) >>> 0);
+  }
+
+  private openStream(flow: Flow, dir: Direction): TcpStream {
+    const consumer = this.consumer;
+    const stream = new TcpStream(
+      { data: (bytes) => consumer.data(flow, dir, bytes), gap: (length) => consumer.gap(flow, dir, length) },
+      this.reassembly,
+      this.options.reassembly,
+    );
+    if (flow.synSeen[dir]) stream.syn(flow.isn[dir]);
+    flow.streams[dir] = stream;
+    return stream;
+  }
+
+  private find(hash: number, view: PacketView): Flow | null {
+    for (let f = this.buckets.get(hash) ?? null; f !== null; f = f.bucketNext) {
+      if (f.proto !== view.ipProto || f.ipVersion !== view.ipVersion || !sameVlans(f, view)) continue;
+      if (f.clientPort === view.srcPort && f.serverPort === view.dstPort && sameSide(f.addr, 0, view.addr, 0) && sameSide(f.addr, 4, view.addr, 4)) return f;
+      if (f.clientPort === view.dstPort && f.serverPort === view.srcPort && sameSide(f.addr, 0, view.addr, 4) && sameSide(f.addr, 4, view.addr, 0)) return f;
+    }
+    return null;
+  }
+
+  private create(hash: number, view: PacketView): Flow | null {
+    if (this.count >= this.options.maxFlows && !this.evictOne()) {
+      this.stats.refused++;
+      return null;
+    }
+    const flow = new Flow();
+    flow.id = flowId(++this.flowCounter);
+    flow.hash = hash;
+    flow.ipVersion = view.ipVersion;
+    flow.proto = view.ipProto;
+    flow.vlanCount = Math.min(view.vlanCount, 2);
+    for (let i = 0; i < flow.vlanCount; i++) flow.vlanIds[i] = view.vlanIds[i];
+    flow.startSec = flow.lastSec = view.tsSec;
+    flow.startNsec = flow.lastNsec = view.tsNsec;
+    // Who is the client: the SYN's sender, the SYN-ACK's receiver, else a port guess.
+    let senderIsClient = true;
+    if (view.ipProto === IPPROTO_TCP) {
+      const syn = (view.tcpFlags & TCP_SYN) !== 0;
+      const ack = (view.tcpFlags & TCP_ACK) !== 0;
+      if (syn && ack) senderIsClient = false;
+      else if (!syn) {
+        flow.midstream = true;
+        this.stats.midstream++;
+        senderIsClient = !looksLikeServer(view.srcPort, view.dstPort);
+      }
+    } else if (view.ipProto === IPPROTO_UDP) {
+      senderIsClient = !looksLikeServer(view.srcPort, view.dstPort);
+    }
+    const a = view.addr;
+    for (let i = 0; i < 4; i++) {
+      flow.addr[i] = senderIsClient ? a[i] : a[i + 4];
+      flow.addr[i + 4] = senderIsClient ? a[i + 4] : a[i];
+    }
+    flow.clientPort = senderIsClient ? view.srcPort : view.dstPort;
+    flow.serverPort = senderIsClient ? view.dstPort : view.srcPort;
+    flow.timeoutClass = view.ipProto === IPPROTO_TCP ? (flow.midstream ? TIMEOUT_TCP_ESTABLISHED : TIMEOUT_TCP_NEW) : view.ipProto === IPPROTO_UDP ? TIMEOUT_UDP_NEW : TIMEOUT_OTHER_NEW;
+    if (flow.midstream) flow.tcpState = 'established';
+
+    flow.bucketNext = this.buckets.get(hash) ?? null;
+    this.buckets.set(hash, flow);
+    this.append(flow);
+    this.count++;
+    const s = this.stats;
+    s.total++;
+    s.active = this.count;
+    if (view.ipProto === IPPROTO_TCP) s.tcp++;
+    else if (view.ipProto === IPPROTO_UDP) s.udp++;
+    else if (view.ipProto === IPPROTO_ICMP || view.ipProto === IPPROTO_ICMPV6) s.icmp++;
+    else s.other++;
+    return flow;
+  }
+
+  /** Makes room for one flow: the least recently seen of the least valuable kind goes first. */
+  private evictOne(): boolean {
+    for (const c of EVICTION_ORDER) {
+      const f = this.heads[c];
+      if (f !== null) {
+        this.end(f, 'evicted');
+        return true;
+      }
+    }
+    let oldest: Flow | null = null;
+    for (let c = 0; c < TIMEOUT_CLASSES; c++) {
+      const f = this.heads[c];
+      if (f !== null && (oldest === null || f.lastSec < oldest.lastSec)) oldest = f;
+    }
+    if (oldest === null) return false;
+    this.end(oldest, 'evicted');
+    return true;
+  }
+
+  private end(flow: Flow, reason: FlowEndReason): void {
+    flow.streams[0]?.flush();
+    flow.streams[1]?.flush();
+    flow.streams[0]?.stop(); // releases buffered bytes from the global count
+    flow.streams[1]?.stop();
+    this.unlink(flow);
+    this.removeFromBucket(flow);
+    this.count--;
+    const s = this.stats;
+    s.active = this.count;
+    if (reason === 'timeout') s.endedTimeout++;
+    else if (reason === 'closed') s.endedClosed++;
+    else if (reason === 'evicted') s.endedEvicted++;
+    else s.endedEndOfInput++;
+    this.consumer.flowEnd(flow, reason);
+  }
+
+  private removeFromBucket(flow: Flow): void {
+    const first = this.buckets.get(flow.hash);
+    if (first === flow) {
+      if (flow.bucketNext === null) this.buckets.delete(flow.hash);
+      else this.buckets.set(flow.hash, flow.bucketNext);
+      return;
+    }
+    for (let f = first ?? null; f !== null; f = f.bucketNext) {
+      if (f.bucketNext === flow) {
+        f.bucketNext = flow.bucketNext;
+        return;
+      }
+    }
+  }
+
+  private setClass(flow: Flow, c: number): void {
+    if (flow.timeoutClass === c) return;
+    this.unlink(flow);
+    flow.timeoutClass = c;
+    this.append(flow);
+  }
+
+  /** Moves a flow to the most-recently-seen end of its list. */
+  private touch(flow: Flow): void {
+    if (this.tails[flow.timeoutClass] === flow) return;
+    this.unlink(flow);
+    this.append(flow);
+  }
+
+  private append(flow: Flow): void {
+    const c = flow.timeoutClass;
+    flow.prev = this.tails[c];
+    flow.next = null;
+    if (flow.prev !== null) flow.prev.next = flow;
+    else this.heads[c] = flow;
+    this.tails[c] = flow;
+  }
+
+  private unlink(flow: Flow): void {
+    const c = flow.timeoutClass;
+    if (flow.prev !== null) flow.prev.next = flow.next;
+    else if (this.heads[c] === flow) this.heads[c] = flow.next;
+    if (flow.next !== null) flow.next.prev = flow.prev;
+    else if (this.tails[c] === flow) this.tails[c] = flow.prev;
+    flow.prev = flow.next = null;
+  }
+}
+
+function sameSide(a: Uint32Array, ai: number, b: Uint32Array, bi: number): boolean {
+  return a[ai] === b[bi] && a[ai + 1] === b[bi + 1] && a[ai + 2] === b[bi + 2] && a[ai + 3] === b[bi + 3];
+}
+
+function sameVlans(flow: Flow, view: PacketView): boolean {
+  const n = Math.min(view.vlanCount, 2);
+  if (flow.vlanCount !== n) return false;
+  for (let i = 0; i < n; i++) if (flow.vlanIds[i] !== view.vlanIds[i]) return false;
+  return true;
+}
+
+function directionOf(flow: Flow, view: PacketView): Direction {
+  return flow.clientPort === view.srcPort && sameSide(flow.addr, 0, view.addr, 0) ? TO_SERVER : TO_CLIENT;
+}
+
+function looksLikeServer(srcPort: number, dstPort: number): boolean {
+  const srcService = SERVICE_PORTS.has(srcPort) || srcPort < 1024;
+  const dstService = SERVICE_PORTS.has(dstPort) || dstPort < 1024;
+  return srcService && !dstService;
+}
+
+/** TCP flag combinations no real stack sends (scans and evasion attempts). */
+function validFlags(flags: number): boolean {
+  if ((flags & (TCP_SYN | TCP_FIN | TCP_RST | TCP_ACK)) === 0) return false; // null scan
+  if ((flags & TCP_SYN) !== 0 && (flags & (TCP_FIN | TCP_RST)) !== 0) return false;
+  return true;
+}
+
+/** murmur3's finalizer: a bijection on 32 bits, so distinct counters give distinct ids. */
+function fmix32(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
+/** Random-looking, unique within a run, and below 2^51 like Suricata's flow_id. */
+function flowId(counter: number): number {
+  const high = fmix32(counter ^ 0x9e3779b9) & 0x7ffff;
+  return high * 4294967296 + fmix32(counter);
+}
+
+/** Same value for both directions of a conversation. */
+export function flowHash(view: PacketView): number {
+  const a = view.addr;
+  let src = fmix32(a[0] ^ Math.imul(view.srcPort, 0x9e3779b1));
+  let dst = fmix32(a[4] ^ Math.imul(view.dstPort, 0x9e3779b1));
+  if (view.ipVersion === 6) {
+    src = fmix32(src ^ a[1] ^ fmix32(a[2] ^ fmix32(a[3])));
+    dst = fmix32(dst ^ a[5] ^ fmix32(a[6] ^ fmix32(a[7])));
+  }
+  const vlan = view.vlanCount > 0 ? view.vlanIds[0] : 0;
+  return fmix32((src + dst) ^ (view.ipProto << 16) ^ vlan) | 0;
+}

@@ -1,0 +1,78 @@
+import type { Direction } from './direction.js';
+import type { TcpStream } from './tcp-stream.js';
+
+export type FlowEndReason = 'timeout' | 'closed' | 'evicted' | 'end-of-input';
+
+export type TcpState = 'none' | 'syn_sent' | 'syn_recv' | 'established' | 'closing' | 'closed';
+
+/**
+ * Timeout classes: each has its own idle time-out and its own least-recently-seen list, so the
+ * flow that expires next is always at the head of one of them.
+ */
+export const TIMEOUT_TCP_NEW = 0;
+export const TIMEOUT_TCP_ESTABLISHED = 1;
+export const TIMEOUT_TCP_CLOSED = 2;
+export const TIMEOUT_UDP_NEW = 3;
+export const TIMEOUT_UDP_ESTABLISHED = 4;
+export const TIMEOUT_OTHER_NEW = 5;
+export const TIMEOUT_OTHER_ESTABLISHED = 6;
+export const TIMEOUT_CLASSES = 7;
+
+/** One conversation, keyed by the bidirectional 5-tuple and VLAN ids. */
+export class Flow {
+  /** Unique in the run, below 2^51 so it is exact as a JSON number. */
+  id = 0;
+  hash = 0;
+  ipVersion = 0;
+  proto = 0;
+  /** [0..3] client address words, [4..7] server address words (see PacketView.addr). */
+  readonly addr = new Uint32Array(8);
+  clientPort = 0;
+  serverPort = 0;
+  /** VLAN ids that are part of the key, outermost first. */
+  readonly vlanIds = new Uint16Array(2);
+  vlanCount = 0;
+
+  startSec = 0;
+  startNsec = 0;
+  lastSec = 0;
+  lastNsec = 0;
+  /** Index 0: client to server, 1: server to client. */
+  readonly packets = [0, 0];
+  readonly bytes = [0, 0];
+
+  tcpState: TcpState = 'none';
+  /** TCP flags seen in each direction, OR-ed. */
+  readonly tcpFlags = [0, 0];
+  /** Initial sequence number of each direction, from its SYN. */
+  readonly isn = [0, 0];
+  readonly synSeen = [false, false];
+  /** Per-direction reassembly, created on the first payload byte. */
+  readonly streams: [TcpStream | null, TcpStream | null] = [null, null];
+  /** True when the flow was picked up mid-connection, so client and server were guessed. */
+  midstream = false;
+
+  /** Application protocol, set by the payload analyzers ('' until known). */
+  appProto = '';
+  /** Per-flow state of the payload analyzers. */
+  app: unknown = null;
+  /** Per-flow state of the rule engine. */
+  detect: unknown = null;
+
+  timeoutClass = 0;
+  /** Links in the least-recently-seen list of its timeout class. */
+  prev: Flow | null = null;
+  next: Flow | null = null;
+  /** Next flow in the same hash bucket. */
+  bucketNext: Flow | null = null;
+
+  /** Stops inspecting one direction's bytes (or both): nothing more is buffered or copied. */
+  stopInspection(dir?: Direction): void {
+    for (const d of dir === undefined ? [0, 1] : [dir]) this.streams[d]?.stop();
+    if (dir === undefined) this.inspectionStopped = [true, true];
+    else this.inspectionStopped[dir] = true;
+  }
+
+  /** Directions whose bytes no consumer wants any more. */
+  inspectionStopped = [false, false];
+}

@@ -1,0 +1,310 @@
+import type { ReassemblyStats } from './flow-stats.js';
+
+/** Receives one direction's bytes in sequence order. */
+export interface StreamSink {
+  data(bytes: Uint8Array): void;
+  gap(length: number): void;
+}
+
+export interface ReassemblyOptions {
+  /** Bytes per direction handed to consumers; beyond it the direction is no longer inspected. */
+  depth: number;
+  /** Out-of-order bytes one direction may hold. */
+  maxBufferedPerStream: number;
+  /** Out-of-order segments one direction may hold. */
+  maxSegmentsPerStream: number;
+  /** Out-of-order bytes all streams together may hold. */
+  memcap: number;
+  /** A segment further ahead than this is a sequence jump, not a hole to wait for. */
+  maxAhead: number;
+  /** After this many jumps in a row, the stream resynchronises on the new sequence numbers. */
+  jumpsBeforeResync: number;
+}
+
+export const DEFAULT_REASSEMBLY_OPTIONS: ReassemblyOptions = {
+  depth: 1024 * 1024,
+  maxBufferedPerStream: 1024 * 1024,
+  maxSegmentsPerStream: 4096,
+  memcap: 64 * 1024 * 1024,
+  maxAhead: 16 * 1024 * 1024,
+  jumpsBeforeResync: 8,
+};
+
+interface Segment {
+  seq: number;
+  data: Uint8Array;
+  /** Bytes after `data` that were on the wire but cut by the snap length. */
+  cut: number;
+}
+
+/** Signed distance a - b in 32-bit sequence space (handles wrap-around). */
+function seqDiff(a: number, b: number): number {
+  return (a - b) | 0;
+}
+
+/**
+ * Reassembles one direction of a TCP connection.
+ *
+ * Policy: the first bytes to arrive for a sequence range win. Retransmissions are dropped,
+ * overlapping segments are trimmed to their new bytes, and overlaps whose bytes disagree with
+ * the buffered ones are counted as conflicts. A hole is declared a gap, and the stream moves
+ * past it, when the peer acknowledges data beyond it, when the buffers fill up, or at the end
+ * of the flow: a lost packet never stalls the stream.
+ */
+export class TcpStream {
+  private started = false;
+  /** Next sequence number to deliver. */
+  private nextSeq = 0;
+  /** Out-of-order segments, sorted by seq, never overlapping one another. */
+  private segments: Segment[] = [];
+  private buffered = 0;
+  /** Highest ack the peer sent for this direction's data. */
+  private peerAck = 0;
+  private peerAckSeen = false;
+  private jumps = 0;
+  private finSeq = -1;
+  /** Bytes handed on so far. */
+  delivered = 0;
+  /** True once the consumer said enough or the depth was reached: bytes are only counted. */
+  stopped = false;
+
+  constructor(
+    private readonly sink: StreamSink,
+    private readonly stats: ReassemblyStats,
+    private readonly options: ReassemblyOptions,
+  ) {}
+
+  /** Starts the stream at a SYN (data begins at seq + 1). */
+  syn(seq: number): void {
+    if (this.started) return;
+    this.started = true;
+    this.nextSeq = (seq + 1) >>> 0;
+  }
+
+  fin(seq: number): void {
+    this.finSeq = seq >>> 0;
+  }
+
+  /** Stops inspection: nothing more is buffered, copied or delivered. */
+  stop(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.releaseBuffers();
+  }
+
+  /**
+   * A segment: `captured` bytes of payload starting at `seq`, of `wireLength` bytes on the wire
+   * (more than captured.length when the snap length cut the packet).
+   */
+  segment(seq: number, captured: Uint8Array, wireLength: number): void {
+    if (wireLength === 0) return;
+    if (!this.started) {
+      this.started = true; // mid-stream pickup: the first bytes seen are the stream's start
+      this.nextSeq = seq >>> 0;
+    }
+    if (this.stopped) {
+      this.advanceStopped(seq, wireLength);
+      return;
+    }
+    const rel = seqDiff(seq, this.nextSeq);
+    if (rel + wireLength <= 0) {
+      this.stats.retransmissions++;
+      return;
+    }
+    if (rel > this.options.maxAhead || rel < -this.options.maxAhead) {
+      this.sequenceJump(seq, captured, wireLength);
+      return;
+    }
+    this.jumps = 0;
+    if (rel <= 0) {
+      // In order, possibly with a retransmitted front: only the new bytes go on.
+      if (rel < 0) this.stats.overlaps++;
+      this.deliverAt(-rel, captured, wireLength);
+      this.drain();
+    } else {
+      this.stats.outOfOrder++;
+      this.buffer(seq, captured, wireLength);
+    }
+  }
+
+  /** The peer acknowledged up to `ack`: data before it was sent, so a hole before it is lost. */
+  ack(ack: number): void {
+    if (!this.peerAckSeen || seqDiff(ack, this.peerAck) > 0) {
+      this.peerAck = ack >>> 0;
+      this.peerAckSeen = true;
+    }
+    if (this.stopped || this.segments.length === 0) return;
+    if (seqDiff(this.peerAck, this.segments[0].seq) >= 0) {
+      this.skipTo(this.segments[0].seq);
+      this.drain();
+    }
+  }
+
+  /** The flow is over: hand on what is buffered, with gaps for what never came. */
+  flush(): void {
+    if (this.stopped) return;
+    while (this.segments.length > 0) {
+      this.skipTo(this.segments[0].seq);
+      this.drain();
+    }
+    // Data the peer acknowledged but the capture never saw.
+    if (this.peerAckSeen && this.started) {
+      let end = this.peerAck;
+      if (this.finSeq >= 0 && seqDiff(end, this.finSeq) > 0) end = this.finSeq;
+      const missing = seqDiff(end, this.nextSeq);
+      if (missing > 0 && missing <= this.options.maxAhead) this.skipTo(end);
+    }
+  }
+
+  private deliverAt(skip: number, captured: Uint8Array, wireLength: number): void {
+    const newWire = wireLength - skip;
+    if (skip < captured.length) this.emit(captured.subarray(skip));
+    // Bytes on the wire that the snap length kept from us.
+    const cut = newWire - Math.max(0, captured.length - skip);
+    if (cut > 0) this.emitGap(cut);
+    this.nextSeq = (this.nextSeq + newWire) >>> 0;
+  }
+
+  private drain(): void {
+    while (this.segments.length > 0 && !this.stopped) {
+      const first = this.segments[0];
+      const rel = seqDiff(first.seq, this.nextSeq);
+      if (rel > 0) return;
+      this.segments.shift();
+      this.release(first.data.length);
+      const wire = first.data.length + first.cut;
+      if (rel + wire > 0) this.deliverAt(-rel, first.data, wire);
+    }
+  }
+
+  private buffer(seq: number, captured: Uint8Array, wireLength: number): void {
+    const o = this.options;
+    if (this.segments.length >= o.maxSegmentsPerStream || this.buffered + captured.length > o.maxBufferedPerStream || this.stats.bufferedBytes + captured.length > o.memcap) {
+      this.stats.segmentsDroppedMemcap++;
+      // Make room by giving up on the hole: the oldest buffered data goes on after a gap.
+      if (this.segments.length > 0) {
+        this.skipTo(this.segments[0].seq);
+        this.drain();
+      }
+      return;
+    }
+    this.insert(seq, captured, wireLength - captured.length);
+  }
+
+  /** Inserts the parts of [seq, seq+data) that no buffered segment covers yet (first wins). */
+  private insert(seq: number, data: Uint8Array, cut: number): void {
+    const segs = this.segments;
+    let start = 0; // offset in data of the first byte not yet placed
+    let i = this.lowerBound(seq);
+    // A segment before the insertion point may cover our front.
+    if (i > 0) {
+      const prev = segs[i - 1];
+      const prevEnd = seqDiff(prev.seq, seq) + prev.data.length;
+      if (prevEnd > 0) {
+        this.stats.overlaps++;
+        this.checkConflict(prev, seq, data, 0, Math.min(prevEnd, data.length));
+        start = Math.min(prevEnd, data.length);
+      }
+    }
+    while (start < data.length) {
+      const next = i < segs.length ? segs[i] : null;
+      const nextAt = next === null ? data.length : seqDiff(next.seq, seq);
+      if (nextAt >= data.length) {
+        this.place(i, (seq + start) >>> 0, data.subarray(start), cut);
+        return;
+      }
+      if (nextAt > start) {
+        this.place(i, (seq + start) >>> 0, data.subarray(start, nextAt), 0);
+        i++;
+      }
+      // `next` covers [nextAt, nextAt + len): its bytes win.
+      const covered = Math.min(nextAt + next!.data.length, data.length);
+      this.stats.overlaps++;
+      this.checkConflict(next!, seq, data, Math.max(start, nextAt), covered);
+      start = covered;
+      i++;
+    }
+  }
+
+  private place(index: number, seq: number, bytes: Uint8Array, cut: number): void {
+    this.segments.splice(index, 0, { seq, data: Uint8Array.from(bytes), cut });
+    this.buffered += bytes.length;
+    this.stats.bufferedBytes += bytes.length;
+  }
+
+  private checkConflict(existing: Segment, seq: number, data: Uint8Array, from: number, to: number): void {
+    const shift = seqDiff(seq, existing.seq);
+    for (let k = from; k < to; k++) {
+      if (data[k] !== existing.data[k + shift]) {
+        this.stats.overlapConflicts++;
+        return;
+      }
+    }
+  }
+
+  private lowerBound(seq: number): number {
+    let lo = 0;
+    let hi = this.segments.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (seqDiff(this.segments[mid].seq, seq) < 0) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  /** Declares [nextSeq, seq) lost and moves on. */
+  private skipTo(seq: number): void {
+    const missing = seqDiff(seq, this.nextSeq);
+    if (missing <= 0) return;
+    this.emitGap(missing);
+    this.nextSeq = seq >>> 0;
+  }
+
+  private sequenceJump(seq: number, captured: Uint8Array, wireLength: number): void {
+    this.stats.sequenceJumps++;
+    if (++this.jumps < this.options.jumpsBeforeResync) return;
+    // The other end really moved on (or the capture lost a lot): follow it.
+    this.jumps = 0;
+    this.releaseBuffers();
+    this.emitGap(1);
+    this.nextSeq = seq >>> 0;
+    this.deliverAt(0, captured, wireLength);
+  }
+
+  private advanceStopped(seq: number, wireLength: number): void {
+    const end = (seq + wireLength) >>> 0;
+    if (seqDiff(end, this.nextSeq) > 0) this.nextSeq = end;
+  }
+
+  private emit(bytes: Uint8Array): void {
+    if (bytes.length === 0) return;
+    const room = this.options.depth - this.delivered;
+    const part = bytes.length > room ? bytes.subarray(0, room) : bytes;
+    this.delivered += part.length;
+    this.stats.bytesDelivered += part.length;
+    this.sink.data(part);
+    if (this.delivered >= this.options.depth && !this.stopped) {
+      this.stats.depthReached++;
+      this.stop();
+    }
+  }
+
+  private emitGap(length: number): void {
+    if (this.stopped) return;
+    this.stats.gaps++;
+    this.stats.gapBytes += length;
+    this.sink.gap(length);
+  }
+
+  private release(bytes: number): void {
+    this.buffered -= bytes;
+    this.stats.bufferedBytes -= bytes;
+  }
+
+  private releaseBuffers(): void {
+    this.stats.bufferedBytes -= this.buffered;
+    this.buffered = 0;
+    this.segments = [];
+  }
+}
