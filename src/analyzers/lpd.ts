@@ -1,0 +1,244 @@
+/**
+ * The line printer daemon protocol (RFC 1179).
+ *
+ * The client opens with one daemon command line: a code 0x01..0x05, a queue name of printable
+ * non-space ASCII, operands of printable ASCII after a space, and LF within MAX_LINE bytes. The
+ * flow matches when that line is complete. Within a receive-job (0x02) the client sends
+ * subcommands: 0x01 LF (abort), or 0x02/0x03 count SP name LF followed by `count` file bytes and a
+ * 0x00; file bytes are skipped by count, never kept. A data file announced with count 0 runs to
+ * the end of the connection (RFC 1179 6.3). The server answers with single status octets; its
+ * bytes are not needed to follow the client and are not parsed.
+ *
+ * Not LPD: the first client byte that cannot continue the first line proves it, as does a server
+ * that speaks before the client. One `lpd.not_lpd` event then says whether the first
+ * SAMPLE_LENGTH bytes of the direction that spoke first look like text or binary; the verdict
+ * turns to 'reject' once that sample is complete (or at a gap or the end), so the event is the
+ * same however the stream was split.
+ */
+import type { Analyzer, AnalyzerContext, AnalyzerFactory, Direction, Verdict } from './analyzer.js';
+import { TO_CLIENT, TO_SERVER } from './analyzer.js';
+import type { LpdCommandEvent } from './events.js';
+
+export const MAX_LINE = 1024;
+const SAMPLE_LENGTH = 32;
+/** Share of printable bytes (including TAB, CR, LF) from which a sample counts as text. */
+const TEXT_RATIO = 0.8;
+const MAX_COUNT_DIGITS = 15;
+
+const LF = 0x0a;
+const SP = 0x20;
+
+const DAEMON_COMMANDS = ['', 'print-jobs', 'receive-job', 'queue-state-short', 'queue-state-long', 'remove-jobs'];
+const JOB_SUBCOMMANDS = ['', 'abort-job', 'receive-control-file', 'receive-data-file'];
+const RECEIVE_JOB = 0x02;
+const ABORT_JOB = 0x01;
+const DATA_FILE = 0x03;
+
+function isNameByte(b: number): boolean {
+  return b > SP && b < 0x7f;
+}
+
+function isOperandByte(b: number): boolean {
+  return (b >= SP && b < 0x7f) || b === 0x09 || b === 0x0d;
+}
+
+function isTextByte(b: number): boolean {
+  return (b >= SP && b < 0x7f) || b === 0x09 || b === 0x0a || b === 0x0d;
+}
+
+/** What the client stream is expected to carry next. */
+const DAEMON_LINE = 0;
+const SUBCOMMAND_LINE = 1;
+const FILE_BYTES = 2;
+const FILE_END = 3;
+const TO_END = 4;
+/** Lost track (malformed after the match, or a gap): stop reading. */
+const LOST = 5;
+
+class LpdAnalyzer implements Analyzer {
+  verdict: Verdict = 'probing';
+  private state = DAEMON_LINE;
+  /** The current line: code byte, then queue name or count, then the rest. */
+  private line: Uint8Array | undefined;
+  private lineLength = 0;
+  /** End of the queue name (or count) field in `line`; 0 while still inside it. */
+  private firstFieldEnd = 0;
+  private count = 0;
+  private fileRemaining = 0;
+  private jobQueue = '';
+
+  /** The direction that spoke first, whose opening bytes say what the flow looks like. */
+  private sampleDir: Direction | undefined;
+  private sampled = 0;
+  private samplePrintable = 0;
+  private notLpd = false;
+
+  constructor(private readonly ctx: AnalyzerContext) {}
+
+  data(dir: Direction, bytes: Uint8Array): void {
+    if (this.verdict === 'reject') return;
+    if (this.verdict === 'match') {
+      if (dir === TO_SERVER) this.readClient(bytes);
+      return;
+    }
+    this.sampleDir ??= dir;
+    if (dir === this.sampleDir) this.addToSample(bytes);
+    // An LPD server never speaks first; server bytes after the client's are not needed.
+    if (this.sampleDir === TO_CLIENT) this.notLpd = true;
+    else if (dir === TO_SERVER && !this.notLpd) this.readClient(bytes);
+    if (this.verdict === 'probing') this.rejectWhenSampled();
+  }
+
+  gap(dir: Direction, length: number): void {
+    if (this.verdict === 'reject' || length <= 0) return;
+    if (this.verdict === 'probing') {
+      if (this.sampleDir === undefined || dir === this.sampleDir) this.reject();
+      return;
+    }
+    if (dir !== TO_SERVER) return;
+    if (this.state === FILE_BYTES && length < this.fileRemaining) {
+      this.fileRemaining -= length;
+    } else if (this.state === FILE_BYTES && length === this.fileRemaining + 1) {
+      // The terminating 0x00 went with the gap.
+      this.state = SUBCOMMAND_LINE;
+    } else if (this.state === FILE_BYTES && length === this.fileRemaining) {
+      this.state = FILE_END;
+    } else if (this.state !== TO_END) {
+      this.state = LOST;
+    }
+  }
+
+  end(): void {
+    if (this.verdict === 'probing' && this.notLpd) this.reject();
+  }
+
+  private addToSample(bytes: Uint8Array): void {
+    const take = Math.min(bytes.length, SAMPLE_LENGTH - this.sampled);
+    for (let i = 0; i < take; i++) if (isTextByte(bytes[i])) this.samplePrintable++;
+    this.sampled += take;
+  }
+
+  private rejectWhenSampled(): void {
+    if (this.notLpd && this.sampled >= SAMPLE_LENGTH) this.reject();
+  }
+
+  /** Rejects, with one `lpd.not_lpd` event when the bytes proved it (not when a gap hid them). */
+  private reject(): void {
+    this.verdict = 'reject';
+    if (!this.notLpd || this.sampleDir === undefined) return;
+    const looksLike = this.samplePrintable >= this.sampled * TEXT_RATIO ? 'text' : 'binary';
+    this.ctx.emit({ type: 'lpd.not_lpd', proto: 'lpd', dir: this.sampleDir, looksLike });
+  }
+
+  private readClient(bytes: Uint8Array): void {
+    const n = bytes.length;
+    let i = 0;
+    while (i < n) {
+      switch (this.state) {
+        case DAEMON_LINE:
+        case SUBCOMMAND_LINE: {
+          const b = bytes[i++];
+          if (!this.lineByte(b)) {
+            if (this.verdict === 'probing') {
+              this.notLpd = true;
+              return;
+            }
+            this.state = LOST;
+          }
+          break;
+        }
+        case FILE_BYTES: {
+          const take = Math.min(n - i, this.fileRemaining);
+          this.fileRemaining -= take;
+          i += take;
+          if (this.fileRemaining === 0) this.state = FILE_END;
+          break;
+        }
+        case FILE_END:
+          this.state = bytes[i++] === 0 ? SUBCOMMAND_LINE : LOST;
+          break;
+        default:
+          return;
+      }
+    }
+  }
+
+  /** Adds one byte to the current line; false when the line cannot be what the state expects. */
+  private lineByte(b: number): boolean {
+    const pos = this.lineLength;
+    if (pos >= MAX_LINE) return false;
+    const subcommand = this.state === SUBCOMMAND_LINE;
+    if (pos === 0) {
+      if (b < 1 || b > (subcommand ? DATA_FILE : DAEMON_COMMANDS.length - 1)) return false;
+      this.line ??= new Uint8Array(MAX_LINE);
+      this.firstFieldEnd = 0;
+      this.count = 0;
+    } else if (b === LF) {
+      return this.lineComplete();
+    } else if (subcommand && this.line![0] === ABORT_JOB) {
+      return false;
+    } else if (this.firstFieldEnd === 0) {
+      if (b === SP && pos > 1) {
+        this.firstFieldEnd = pos;
+      } else if (subcommand) {
+        if (b < 0x30 || b > 0x39 || pos > MAX_COUNT_DIGITS) return false;
+        this.count = this.count * 10 + (b - 0x30);
+      } else if (!isNameByte(b)) {
+        return false;
+      }
+    } else if (subcommand ? !isNameByte(b) : !isOperandByte(b)) {
+      return false;
+    }
+    this.line![pos] = b;
+    this.lineLength = pos + 1;
+    return true;
+  }
+
+  private lineComplete(): boolean {
+    const line = this.line!;
+    const length = this.lineLength;
+    const code = line[0];
+    this.lineLength = 0;
+    if (this.state === DAEMON_LINE) {
+      if (length < 2) return false;
+      const queue = String.fromCharCode(...line.subarray(1, this.firstFieldEnd || length));
+      if (this.verdict === 'probing') this.verdict = 'match';
+      this.emit(DAEMON_COMMANDS[code], code, queue);
+      if (code === RECEIVE_JOB) {
+        this.jobQueue = queue;
+        this.state = SUBCOMMAND_LINE;
+      }
+      return true;
+    }
+    if (code === ABORT_JOB) {
+      this.emit(JOB_SUBCOMMANDS[code], code, this.jobQueue);
+      return true;
+    }
+    // count SP name: both fields present.
+    if (this.firstFieldEnd === 0 || this.firstFieldEnd === length - 1) return false;
+    this.emit(JOB_SUBCOMMANDS[code], code, this.jobQueue, this.count);
+    if (code === DATA_FILE && this.count === 0) {
+      this.state = TO_END;
+    } else {
+      this.fileRemaining = this.count;
+      this.state = this.count === 0 ? FILE_END : FILE_BYTES;
+    }
+    return true;
+  }
+
+  private emit(command: string, code: number, queue: string, size?: number): void {
+    const event: LpdCommandEvent =
+      this.ctx.evidence === 'none'
+        ? { type: 'lpd.command', proto: 'lpd', dir: TO_SERVER, command, code }
+        : size === undefined
+          ? { type: 'lpd.command', proto: 'lpd', dir: TO_SERVER, command, code, queue }
+          : { type: 'lpd.command', proto: 'lpd', dir: TO_SERVER, command, code, queue, size };
+    this.ctx.emit(event);
+  }
+}
+
+export const lpdAnalyzer: AnalyzerFactory = {
+  proto: 'lpd',
+  transports: ['tcp'],
+  create: (ctx) => new LpdAnalyzer(ctx),
+};
