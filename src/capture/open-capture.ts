@@ -50,8 +50,17 @@ export async function openCapture(path: string, options: OpenOptions = {}): Prom
   try {
     if ((await window.ensure(2)) && window.buf[window.start] === 0x1f && window.buf[window.start + 1] === 0x8b) {
       compressed = true;
-      const gunzip = Readable.from(window.remaining()).pipe(createGunzip());
-      window = new ByteWindow(new StreamInput(gunzip), options.chunkSize);
+      const raw = window;
+      const gunzip = new StreamInput(Readable.from(raw.remaining()).pipe(createGunzip()));
+      // Closing the capture closes the decompressor and the file beneath it.
+      const input: ByteInput = {
+        read: (target, offset, length) => gunzip.read(target, offset, length),
+        close: async () => {
+          await gunzip.close();
+          await raw.close();
+        },
+      };
+      window = new ByteWindow(input, options.chunkSize);
     }
     return { source: await detectFormat(name, window), sizeOnDisk, compressed };
   } catch (err) {
