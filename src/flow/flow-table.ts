@@ -90,6 +90,11 @@ export class FlowTable {
     if (view.tsSec !== this.lastExpirySec) this.advance(view.tsSec);
     const hash = flowHash(view);
     let flow = this.find(hash, view);
+    if (flow !== null && flow.tcpState === 'closed' && isNewConnection(view)) {
+      // The same ports reused for a new connection: the old one is over.
+      this.end(flow, 'closed');
+      flow = null;
+    }
     if (flow === null) {
       flow = this.create(hash, view);
       if (flow === null) return;
@@ -336,10 +341,18 @@ function directionOf(flow: Flow, view: PacketView): Direction {
   return flow.clientPort === view.srcPort && sameSide(flow.addr, 0, view.addr, 0) ? TO_SERVER : TO_CLIENT;
 }
 
+/** How much a port looks like a service's: known service ports, then privileged, then the rest. */
+function serviceRank(port: number): number {
+  return SERVICE_PORTS.has(port) ? 2 : port < 1024 ? 1 : 0;
+}
+
+/** Mid-stream pickup: the sender is the server when its port looks more like a service's. */
 function looksLikeServer(srcPort: number, dstPort: number): boolean {
-  const srcService = SERVICE_PORTS.has(srcPort) || srcPort < 1024;
-  const dstService = SERVICE_PORTS.has(dstPort) || dstPort < 1024;
-  return srcService && !dstService;
+  return serviceRank(srcPort) > serviceRank(dstPort);
+}
+
+function isNewConnection(view: PacketView): boolean {
+  return view.ipProto === IPPROTO_TCP && (view.tcpFlags & (TCP_SYN | TCP_ACK)) === TCP_SYN;
 }
 
 /** TCP flag combinations no real stack sends (scans and evasion attempts). */

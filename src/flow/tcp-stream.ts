@@ -107,12 +107,13 @@ export class TcpStream {
       return;
     }
     const rel = seqDiff(seq, this.nextSeq);
-    if (rel + wireLength <= 0) {
-      this.stats.retransmissions++;
-      return;
-    }
+    // Checked first: a jump of more than half the sequence space reads as a negative distance.
     if (rel > this.options.maxAhead || rel < -this.options.maxAhead) {
       this.sequenceJump(seq, captured, wireLength);
+      return;
+    }
+    if (rel + wireLength <= 0) {
+      this.stats.retransmissions++;
       return;
     }
     this.jumps = 0;
@@ -124,6 +125,7 @@ export class TcpStream {
     } else {
       this.stats.outOfOrder++;
       this.buffer(seq, captured, wireLength);
+      this.skipAcknowledgedHoles();
     }
   }
 
@@ -133,8 +135,13 @@ export class TcpStream {
       this.peerAck = ack >>> 0;
       this.peerAckSeen = true;
     }
-    if (this.stopped || this.segments.length === 0) return;
-    if (seqDiff(this.peerAck, this.segments[0].seq) >= 0) {
+    this.skipAcknowledgedHoles();
+  }
+
+  /** Holes the peer has acknowledged past were lost by the capture: move over them. */
+  private skipAcknowledgedHoles(): void {
+    if (!this.peerAckSeen) return;
+    while (!this.stopped && this.segments.length > 0 && seqDiff(this.peerAck, this.segments[0].seq) >= 0) {
       this.skipTo(this.segments[0].seq);
       this.drain();
     }
@@ -178,17 +185,26 @@ export class TcpStream {
   }
 
   private buffer(seq: number, captured: Uint8Array, wireLength: number): void {
-    const o = this.options;
-    if (this.segments.length >= o.maxSegmentsPerStream || this.buffered + captured.length > o.maxBufferedPerStream || this.stats.bufferedBytes + captured.length > o.memcap) {
+    if (this.overCap(captured.length)) {
       this.stats.segmentsDroppedMemcap++;
-      // Make room by giving up on the hole: the oldest buffered data goes on after a gap.
-      if (this.segments.length > 0) {
+      // Make room by giving up on holes: buffered data goes on after gaps.
+      while (this.overCap(captured.length)) {
+        if (this.segments.length === 0) return; // the other streams hold the memory: drop it
         this.skipTo(this.segments[0].seq);
         this.drain();
+        if (this.stopped) return;
+        if (seqDiff(seq, this.nextSeq) <= 0) {
+          this.segment(seq, captured, wireLength); // now in order: delivered, never buffered
+          return;
+        }
       }
-      return;
     }
     this.insert(seq, captured, wireLength - captured.length);
+  }
+
+  private overCap(incoming: number): boolean {
+    const o = this.options;
+    return this.segments.length >= o.maxSegmentsPerStream || this.buffered + incoming > o.maxBufferedPerStream || this.stats.bufferedBytes + incoming > o.memcap;
   }
 
   /** Inserts the parts of [seq, seq+data) that no buffered segment covers yet (first wins). */

@@ -1,0 +1,125 @@
+import { describe, expect, it } from 'vitest';
+import { PacketDecoder } from '../../src/decode/decoder.js';
+import { PacketView } from '../../src/decode/packet-view.js';
+import { DECODE_OK } from '../../src/decode/result.js';
+import { DEFAULT_DEDUP_OPTIONS, Deduplicator } from '../../src/flow/dedup.js';
+import { copyView, ethernetCapture, tcpPacket, tcpView, type TcpSpec } from '../support/flow-harness.js';
+
+const segment: TcpSpec = { src: '10.0.0.1', dst: '202.114.4.119', sport: 40000, dport: 515, seq: 1001, ack: 5001, flags: 'PA', payload: 'patient stream bytes', ts: 1000 };
+
+/** The same IP packet seen again `afterSec` later, with other link-layer tags. */
+function mirrored(view: PacketView, afterSec: number, vlan: number[] = []): PacketView {
+  const copy = copyView(view);
+  const t = view.tsSec + view.tsNsec / 1e9 + afterSec;
+  copy.tsSec = Math.floor(t);
+  copy.tsNsec = Math.round((t - copy.tsSec) * 1e9);
+  copy.vlanIds.fill(0);
+  vlan.forEach((id, i) => (copy.vlanIds[i] = id));
+  copy.vlanCount = vlan.length;
+  return copy;
+}
+
+describe('Deduplicator', () => {
+  it('suppresses the second copy of an IP packet within the window, whatever its VLAN tags', () => {
+    const dedup = new Deduplicator();
+    const original = tcpView({ ...segment, vlan: [10] });
+    expect(dedup.isDuplicate(original)).toBe(false);
+    expect(dedup.isDuplicate(mirrored(original, 0.0002, [20]))).toBe(true);
+    expect(dedup.isDuplicate(mirrored(original, 0.0004, []))).toBe(true);
+    expect(dedup.stats.checked).toBe(3);
+    expect(dedup.stats.suppressed).toBe(2);
+  });
+
+  it('suppresses mirror copies decoded from differently tagged Ethernet frames', () => {
+    const dedup = new Deduplicator();
+    const decoder = new PacketDecoder();
+    const { packet } = tcpPacket(segment);
+    const view = new PacketView();
+    const verdicts: boolean[] = [];
+    for (const [vlans, nsec] of [
+      [[10], 0],
+      [[20], 3_000],
+      [[30, 40], 9_000],
+    ] as const) {
+      expect(decoder.decode(ethernetCapture(packet, [...vlans], 1000, nsec), view)).toBe(DECODE_OK);
+      verdicts.push(dedup.isDuplicate(view));
+    }
+    expect(verdicts).toEqual([false, true, true]);
+  });
+
+  it('keeps the same bytes seen again 300 ms later: a retransmission', () => {
+    const dedup = new Deduplicator();
+    const original = tcpView(segment);
+    expect(dedup.isDuplicate(original)).toBe(false);
+    expect(dedup.isDuplicate(mirrored(original, 0.3))).toBe(false);
+    expect(dedup.stats.suppressed).toBe(0);
+  });
+
+  it('keeps a retransmission that differs in IP id even inside the window', () => {
+    const dedup = new Deduplicator();
+    expect(dedup.isDuplicate(tcpView({ ...segment, ipId: 1 }))).toBe(false);
+    expect(dedup.isDuplicate(tcpView({ ...segment, ipId: 2, ts: 1000.0005 }))).toBe(false);
+  });
+
+  it('keeps packets whose first bytes agree but whose lengths differ', () => {
+    const dedup = new Deduplicator();
+    const long = 'x'.repeat(200);
+    expect(dedup.isDuplicate(tcpView({ ...segment, payload: long }))).toBe(false);
+    expect(dedup.isDuplicate(tcpView({ ...segment, payload: long + 'y', ts: 1000.0001 }))).toBe(false);
+  });
+
+  it('suppresses nothing when disabled', () => {
+    const dedup = new Deduplicator({ ...DEFAULT_DEDUP_OPTIONS, enabled: false });
+    const original = tcpView(segment);
+    expect(dedup.isDuplicate(original)).toBe(false);
+    expect(dedup.isDuplicate(mirrored(original, 0))).toBe(false);
+    expect(dedup.isDuplicate(mirrored(original, 0.0001, [20]))).toBe(false);
+    expect(dedup.stats.suppressed).toBe(0);
+  });
+
+  it('honours a wider window from its options', () => {
+    const dedup = new Deduplicator({ enabled: true, windowMs: 50 });
+    const original = tcpView(segment);
+    dedup.isDuplicate(original);
+    expect(dedup.isDuplicate(mirrored(original, 0.04))).toBe(true);
+    expect(dedup.isDuplicate(mirrored(original, 0.2))).toBe(false);
+  });
+
+  it('stays bounded over 100 000 distinct packets and keeps catching copies', () => {
+    const dedup = new Deduplicator();
+    const seenSize = (): number => dedup['seen'].size;
+    // One reused view, as the decoder hands them over; the sequence number makes each distinct.
+    const view = tcpView(segment);
+    const seqAt = view.ipOffset + 20 + 4;
+    let maxSize = 0;
+    let copiesCaught = 0;
+    for (let i = 0; i < 100_000; i++) {
+      view.ipBuf[seqAt] = i >>> 16;
+      view.ipBuf[seqAt + 1] = (i >>> 8) & 0xff;
+      view.ipBuf[seqAt + 2] = i & 0xff;
+      view.tsSec = 1000 + Math.floor(i / 100_000);
+      view.tsNsec = (i % 100_000) * 10_000; // 100 000 packets per second
+      expect(dedup.isDuplicate(view)).toBe(false);
+      view.tsNsec += 2_000; // its mirror copy, 2 µs later
+      if (dedup.isDuplicate(view)) copiesCaught++;
+      maxSize = Math.max(maxSize, seenSize());
+    }
+    expect(copiesCaught).toBe(100_000);
+    expect(maxSize).toBeLessThanOrEqual(16_384);
+  });
+
+  it('stays bounded when 100 000 distinct packets share one instant', () => {
+    const dedup = new Deduplicator();
+    const view = tcpView(segment);
+    const seqAt = view.ipOffset + 20 + 4;
+    let maxSize = 0;
+    for (let i = 0; i < 100_000; i++) {
+      view.ipBuf[seqAt] = i >>> 16;
+      view.ipBuf[seqAt + 1] = (i >>> 8) & 0xff;
+      view.ipBuf[seqAt + 2] = i & 0xff;
+      dedup.isDuplicate(view);
+      maxSize = Math.max(maxSize, dedup['seen'].size);
+    }
+    expect(maxSize).toBeLessThanOrEqual(16_384);
+  });
+});
