@@ -5,10 +5,9 @@
  */
 import type { AppEvent } from './events.js';
 
-/** 0: from the client (initiator) to the server; 1: from the server back to the client. */
-export type Direction = 0 | 1;
-export const TO_SERVER: Direction = 0;
-export const TO_CLIENT: Direction = 1;
+import type { Direction } from '../flow/direction.js';
+
+export { TO_CLIENT, TO_SERVER, type Direction } from '../flow/direction.js';
 
 export type AppProto = 'hl7' | 'cms8000' | 'lpd' | 'rpc' | 'portmap' | 'mount' | 'nfs';
 
