@@ -1,0 +1,225 @@
+import type { PacketView } from '../decode/packet-view.js';
+import type { Direction } from '../flow/direction.js';
+import type { Flow, FlowEndReason } from '../flow/flow.js';
+import type { FlowConsumer } from '../flow/flow-consumer.js';
+import { IPPROTO_TCP, IPPROTO_UDP } from '../decode/packet-view.js';
+import type { Analyzer, AnalyzerContext, AnalyzerFactory, EvidenceMode, Expectation } from './analyzer.js';
+import type { AppEvent } from './events.js';
+
+/** What the next stage (the rule engine) receives: packet headers, analyzer events, flow ends. */
+export interface AppConsumer {
+  packet(flow: Flow, dir: Direction, view: PacketView): void;
+  event(flow: Flow, event: AppEvent): void;
+  flowEnd(flow: Flow, reason: FlowEndReason): void;
+}
+
+export class AppLayerStats {
+  /** Ended flows per application protocol ('unknown' when no analyzer recognised them). */
+  readonly flowsByProto = new Map<string, number>();
+  events = 0;
+  /** Analyzer faults caught (a bug, never a reason to stop): the analyzer is dropped for the flow. */
+  analyzerErrors = 0;
+  expectationsLearnt = 0;
+  expectationsUsed = 0;
+}
+
+/** Per-flow state: the analyzers still trying, the learnt expectation, and the verdicts. */
+class FlowAnalysis implements AnalyzerContext {
+  readonly analyzers: Array<Analyzer | null> = [];
+  /** The protocol of each analyzer, by index. */
+  readonly protos: string[] = [];
+  active = 0;
+
+  constructor(
+    private readonly layer: AppLayer,
+    private readonly owner: Flow,
+    readonly flow: { transport: 'tcp' | 'udp'; clientPort: number; serverPort: number },
+    readonly evidence: EvidenceMode,
+  ) {}
+
+  emit(event: AppEvent): void {
+    this.layer.onEvent(this.owner, event);
+  }
+
+  expect(expectation: Expectation): void {
+    this.layer.learn(this.owner, expectation);
+  }
+}
+
+/** Expected flows live this long (seconds of capture time) before they are forgotten. */
+const EXPECTATION_TTL = 300;
+const MAX_EXPECTATIONS = 10_000;
+
+/**
+ * Runs the payload analyzers on each flow's bytes. Every analyzer is tried on every flow (the
+ * port says nothing about the content); each drops out as soon as its verdict is 'reject', and a
+ * flow no analyzer wants is no longer reassembled at all.
+ */
+export class AppLayer implements FlowConsumer {
+  readonly stats = new AppLayerStats();
+  /** Ports handed out by portmap/rpcbind, keyed by server address, transport and port. */
+  private readonly expectations = new Map<string, { expectation: Expectation; untilSec: number }>();
+
+  constructor(
+    private readonly factories: readonly AnalyzerFactory[],
+    private readonly next: AppConsumer,
+    private readonly evidence: EvidenceMode = 'redacted',
+  ) {}
+
+  packet(flow: Flow, dir: Direction, view: PacketView): void {
+    this.next.packet(flow, dir, view);
+  }
+
+  data(flow: Flow, dir: Direction, bytes: Uint8Array): void {
+    const analysis = this.analysisOf(flow);
+    if (analysis === null) return;
+    const list = analysis.analyzers;
+    for (let i = 0; i < list.length; i++) {
+      const analyzer = list[i];
+      if (analyzer === null) continue;
+      try {
+        analyzer.data(dir, bytes);
+      } catch {
+        this.stats.analyzerErrors++;
+        this.drop(flow, analysis, i);
+        continue;
+      }
+      if (analyzer.verdict === 'reject') this.drop(flow, analysis, i);
+      else if (analyzer.verdict === 'match' && rank(analysis.protos[i]) > rank(flow.appProto)) flow.appProto = analysis.protos[i];
+    }
+  }
+
+  gap(flow: Flow, dir: Direction, length: number): void {
+    const analysis = flow.app as FlowAnalysis | null;
+    if (analysis === null) return;
+    const list = analysis.analyzers;
+    for (let i = 0; i < list.length; i++) {
+      const analyzer = list[i];
+      if (analyzer === null) continue;
+      try {
+        analyzer.gap(dir, length);
+      } catch {
+        this.stats.analyzerErrors++;
+        this.drop(flow, analysis, i);
+        continue;
+      }
+      if (analyzer.verdict === 'reject') this.drop(flow, analysis, i);
+    }
+  }
+
+  flowEnd(flow: Flow, reason: FlowEndReason): void {
+    const analysis = flow.app as FlowAnalysis | null;
+    if (analysis !== null) {
+      for (const analyzer of analysis.analyzers) {
+        if (analyzer === null) continue;
+        try {
+          analyzer.end();
+        } catch {
+          this.stats.analyzerErrors++;
+        }
+      }
+    }
+    const proto = flow.appProto === '' ? 'unknown' : flow.appProto;
+    this.stats.flowsByProto.set(proto, (this.stats.flowsByProto.get(proto) ?? 0) + 1);
+    this.next.flowEnd(flow, reason);
+    flow.app = null;
+  }
+
+  /** Called through an analyzer's context. */
+  onEvent(flow: Flow, event: AppEvent): void {
+    this.stats.events++;
+    const proto = appProtoOf(event);
+    if (proto !== null && rank(proto) >= rank(flow.appProto)) flow.appProto = proto;
+    this.next.event(flow, event);
+  }
+
+  learn(flow: Flow, expectation: Expectation): void {
+    if (this.expectations.size >= MAX_EXPECTATIONS) {
+      const oldest = this.expectations.keys().next().value;
+      if (oldest !== undefined) this.expectations.delete(oldest);
+    }
+    this.stats.expectationsLearnt++;
+    // The mapping names a port on the server that answered the portmap query.
+    const key = expectationKey(flow.addr, 4, expectation.transport, expectation.port);
+    this.expectations.delete(key);
+    this.expectations.set(key, { expectation, untilSec: flow.lastSec + EXPECTATION_TTL });
+  }
+
+  private analysisOf(flow: Flow): FlowAnalysis | null {
+    if (flow.app !== null) return flow.app as FlowAnalysis;
+    const transport = flow.proto === IPPROTO_TCP ? 'tcp' : flow.proto === IPPROTO_UDP ? 'udp' : null;
+    if (transport === null) return null;
+    const analysis = new FlowAnalysis(this, flow, { transport, clientPort: flow.clientPort, serverPort: flow.serverPort }, this.evidence);
+    for (const factory of this.factories) {
+      if (!factory.transports.includes(transport)) continue;
+      analysis.analyzers.push(factory.create(analysis));
+      analysis.protos.push(factory.proto);
+      analysis.active++;
+    }
+    flow.app = analysis;
+    this.applyExpectation(flow, transport);
+    return analysis;
+  }
+
+  private applyExpectation(flow: Flow, transport: 'tcp' | 'udp'): void {
+    if (this.expectations.size === 0) return;
+    const key = expectationKey(flow.addr, 4, transport, flow.serverPort);
+    const found = this.expectations.get(key);
+    if (found === undefined) return;
+    if (flow.startSec > found.untilSec) {
+      this.expectations.delete(key);
+      return;
+    }
+    this.stats.expectationsUsed++;
+    const proto = programProto(found.expectation.program);
+    if (proto !== null && rank(proto) > rank(flow.appProto)) flow.appProto = proto;
+  }
+
+  private drop(flow: Flow, analysis: FlowAnalysis, index: number): void {
+    analysis.analyzers[index] = null;
+    analysis.active--;
+    // Nobody wants this flow's bytes: stop reassembling and copying them.
+    if (analysis.active === 0) flow.stopInspection();
+  }
+}
+
+function expectationKey(addr: Uint32Array, at: number, transport: string, port: number): string {
+  return `${addr[at]}.${addr[at + 1]}.${addr[at + 2]}.${addr[at + 3]}|${transport}|${port}`;
+}
+
+const PROGRAM_PROTOS: Record<number, string> = { 100000: 'portmap', 100005: 'mount', 100003: 'nfs' };
+
+function programProto(program: number): string | null {
+  return PROGRAM_PROTOS[program] ?? 'rpc';
+}
+
+/** The application protocol an event proves. */
+function appProtoOf(event: AppEvent): string | null {
+  switch (event.type) {
+    case 'hl7.message':
+      return 'hl7';
+    case 'cms8000.detected':
+    case 'cms8000.patient':
+      return 'cms8000';
+    case 'lpd.command':
+      return 'lpd';
+    case 'rpc.call':
+    case 'rpc.reply':
+      return PROGRAM_PROTOS[event.program] ?? 'rpc';
+    case 'portmap.mapping':
+      return 'portmap';
+    case 'mount.call':
+    case 'mount.reply':
+      return 'mount';
+    case 'nfs.call':
+    case 'nfs.session':
+      return 'nfs';
+    default:
+      return null;
+  }
+}
+
+/** A more specific protocol replaces a generic one ('mount' beats 'rpc'), never the reverse. */
+function rank(proto: string): number {
+  return proto === '' ? 0 : proto === 'rpc' ? 1 : 2;
+}
