@@ -1,0 +1,230 @@
+import type { AppConsumer } from '../analyzers/app-layer.js';
+import type { AppEvent } from '../analyzers/events.js';
+import type { PacketView } from '../decode/packet-view.js';
+import type { Direction } from '../flow/direction.js';
+import type { Flow, FlowEndReason } from '../flow/flow.js';
+import { formatAddress } from './address-set.js';
+import type { Alert, DetectSink, IndicatorHit, PacketContext } from './alert.js';
+import type { CompiledRule, Trigger } from './rule.js';
+import type { IndicatorEntry, RuleSet } from './rule-set.js';
+
+export class DetectStats {
+  alerts = 0;
+  /** Alerts held back by suppressions and thresholds. */
+  suppressed = 0;
+  readonly alertsByRule = new Map<number, number>();
+}
+
+/** The rule engine's memory of one flow. */
+class FlowDetect {
+  /** Rules whose address, port and protocol conditions this flow meets. */
+  candidates: CompiledRule[] = [];
+  matches: number[] = [];
+  fired: boolean[] = [];
+  clientIndicator: IndicatorEntry | null = null;
+  serverIndicator: IndicatorEntry | null = null;
+  readonly seen = new Set<string>();
+  lastEvent: AppEvent | null = null;
+  generation = -1;
+  alerted = false;
+  readonly alertedRules = new Set<number>();
+  /** Matches of rules by id, kept across reloads for the flow record. */
+  readonly ruleMatches = new Map<number, number>();
+}
+
+/** Host pairs remembered for `unless_seen_between_hosts`, at most this many. */
+const MAX_HOST_PAIRS = 100_000;
+
+/**
+ * Decides what deserves an analyst's attention. Sees packet headers, analyzer events and flow
+ * ends; knows nothing of bytes. Rules whose address, port and protocol conditions a flow cannot
+ * meet are dropped once per flow, so most packets cost one array length check here.
+ */
+export class DetectEngine implements AppConsumer {
+  readonly stats = new DetectStats();
+  private generation = 0;
+  /** Which `unless_seen_between_hosts` tests were met between which client and server. */
+  private readonly hostPairs = new Map<string, Set<number>>();
+
+  constructor(
+    private ruleSet: RuleSet,
+    private readonly sink: DetectSink,
+    private readonly context: PacketContext,
+  ) {}
+
+  get rules(): RuleSet {
+    return this.ruleSet;
+  }
+
+  /** Swaps in new rules; flows keep their state and are re-matched on their next packet. */
+  reload(ruleSet: RuleSet): void {
+    this.ruleSet = ruleSet;
+    this.generation++;
+  }
+
+  packet(flow: Flow, dir: Direction, view: PacketView): void {
+    const state = this.stateOf(flow);
+    const rules = state.candidates;
+    for (let i = 0; i < rules.length; i++) {
+      const rule = rules[i];
+      if (rule.at !== 'packet') continue;
+      if (rule.direction !== -1 && rule.direction !== dir) continue;
+      if (!this.flowConditions(rule, flow, state)) continue;
+      this.matched(flow, state, i, dir, null, view.tsSec, view.tsNsec);
+    }
+  }
+
+  event(flow: Flow, event: AppEvent): void {
+    const state = this.stateOf(flow);
+    state.seen.add(event.type);
+    if (!event.type.endsWith('.summary')) state.lastEvent = event;
+    this.rememberHostPair(flow, event);
+    const rules = state.candidates;
+    for (let i = 0; i < rules.length; i++) {
+      const rule = rules[i];
+      if (rule.at !== 'event' || !rule.event!.matches(event)) continue;
+      if (rule.direction !== -1 && rule.direction !== event.dir) continue;
+      if (!this.flowConditions(rule, flow, state)) continue;
+      this.matched(flow, state, i, event.dir, event, flow.lastSec, flow.lastNsec);
+    }
+  }
+
+  flowEnd(flow: Flow, reason: FlowEndReason): void {
+    const state = this.stateOf(flow);
+    this.deferred(flow, state, 'flow_end');
+    this.sink.flowEnd({ flow, reason, ruleMatches: state.ruleMatches, alerted: state.alerted });
+    flow.detect = null;
+  }
+
+  private deferred(flow: Flow, state: FlowDetect, trigger: Trigger): void {
+    const rules = state.candidates;
+    for (let i = 0; i < rules.length; i++) {
+      const rule = rules[i];
+      if (rule.at !== trigger || !this.flowConditions(rule, flow, state)) continue;
+      const dir: Direction = state.lastEvent?.dir ?? 0;
+      this.matched(flow, state, i, dir, state.lastEvent, flow.lastSec, flow.lastNsec);
+    }
+  }
+
+  /** Conditions on what is known of the flow so far (application protocol, events seen). */
+  private flowConditions(rule: CompiledRule, flow: Flow, state: FlowDetect): boolean {
+    const proto = flow.appProto === '' ? 'unknown' : flow.appProto;
+    if (rule.appProto !== null && !rule.appProto.has(proto)) return false;
+    if (rule.notAppProto !== null && rule.notAppProto.has(proto)) return false;
+    if (rule.seen !== null) for (const type of rule.seen) if (!state.seen.has(type)) return false;
+    if (rule.unlessAlerted !== null) for (const id of rule.unlessAlerted) if (state.alertedRules.has(id)) return false;
+    return true;
+  }
+
+  private matched(flow: Flow, state: FlowDetect, i: number, dir: Direction, event: AppEvent | null, tsSec: number, tsNsec: number): void {
+    const rule = state.candidates[i];
+    if (rule.unlessSeenBetweenHosts !== null && this.hostPairs.get(hostPairKey(flow))?.has(this.ruleSet.unlessIndex(rule)) === true) return;
+    const count = ++state.matches[i];
+    state.ruleMatches.set(rule.id, count);
+    if (rule.perFlow === 'once' && state.fired[i]) return;
+    const srcAt = dir === 0 ? 0 : 4;
+    if (!this.ruleSet.gate.allow(rule.id, { version: flow.ipVersion, words: flow.addr, srcAt, dstAt: 4 - srcAt, tsSec })) {
+      this.stats.suppressed++;
+      return;
+    }
+    state.fired[i] = true;
+    state.alerted = true;
+    state.alertedRules.add(rule.id);
+    const indicator = rule.indicator === null ? null : this.indicatorHit(flow, state, rule.indicator);
+    const severity = indicator !== null && !indicator.exact && rule.severityCidrOnly !== null ? rule.severityCidrOnly : rule.severity;
+    const alert: Alert = {
+      rule,
+      flow,
+      dir,
+      tsSec,
+      tsNsec,
+      matches: count,
+      severity,
+      event,
+      indicator,
+      note: indicator?.inHomeNet && rule.noteIndicatorInHomeNet !== null ? rule.noteIndicatorInHomeNet : null,
+      captureFile: this.context.captureFile,
+      packetNumber: this.context.packetNumber,
+      interfaceName: this.context.interfaceName,
+    };
+    this.stats.alerts++;
+    this.stats.alertsByRule.set(rule.id, (this.stats.alertsByRule.get(rule.id) ?? 0) + 1);
+    this.sink.alert(alert);
+  }
+
+  private indicatorHit(flow: Flow, state: FlowDetect, side: 'client' | 'server' | 'either'): IndicatorHit | null {
+    // Either side: the server is the usual culprit (a device calling out to a listed address).
+    const useServer = side === 'server' || (side === 'either' && state.serverIndicator !== null);
+    const entry = useServer ? state.serverIndicator : state.clientIndicator;
+    if (entry === null) return null;
+    const at = useServer ? 4 : 0;
+    return {
+      side: useServer ? 'server' : 'client',
+      address: formatAddress(flow.ipVersion as 4 | 6, flow.addr, at),
+      indicator: entry.value.value,
+      description: entry.value.description,
+      source: entry.value.source,
+      exact: entry.exact,
+      inHomeNet: this.ruleSet.homeNet.has(flow.ipVersion as 4 | 6, flow.addr, at),
+    };
+  }
+
+  private stateOf(flow: Flow): FlowDetect {
+    let state = flow.detect as FlowDetect | null;
+    if (state === null) {
+      state = new FlowDetect();
+      flow.detect = state;
+    }
+    if (state.generation !== this.generation) this.matchStatic(flow, state);
+    return state;
+  }
+
+  /** Keeps the rules whose flow-level conditions hold: protocol, addresses, ports, indicators. */
+  private matchStatic(flow: Flow, state: FlowDetect): void {
+    const rs = this.ruleSet;
+    const v = flow.ipVersion as 4 | 6;
+    state.generation = this.generation;
+    state.clientIndicator = rs.indicators.lookup(v, flow.addr, 0);
+    state.serverIndicator = rs.indicators.lookup(v, flow.addr, 4);
+    const previous = new Map<number, { matches: number; fired: boolean }>();
+    state.candidates.forEach((r, i) => previous.set(r.id, { matches: state.matches[i], fired: state.fired[i] }));
+    state.candidates = [];
+    state.matches = [];
+    state.fired = [];
+    for (const rule of rs.rules) {
+      if (rule.protos !== null && !rule.protos.has(flow.proto)) continue;
+      if (rule.client !== null && !rule.client(v, flow.addr, 0)) continue;
+      if (rule.server !== null && !rule.server(v, flow.addr, 4)) continue;
+      if (rule.clientPort !== null && !rule.clientPort(flow.clientPort)) continue;
+      if (rule.serverPort !== null && !rule.serverPort(flow.serverPort)) continue;
+      if (rule.indicator === 'client' && state.clientIndicator === null) continue;
+      if (rule.indicator === 'server' && state.serverIndicator === null) continue;
+      if (rule.indicator === 'either' && state.clientIndicator === null && state.serverIndicator === null) continue;
+      const before = previous.get(rule.id);
+      state.candidates.push(rule);
+      state.matches.push(before?.matches ?? 0);
+      state.fired.push(before?.fired ?? false);
+    }
+  }
+
+  private rememberHostPair(flow: Flow, event: AppEvent): void {
+    const tests = this.ruleSet.unlessTests;
+    if (tests.length === 0) return;
+    for (let t = 0; t < tests.length; t++) {
+      if (!tests[t].matches(event)) continue;
+      const key = hostPairKey(flow);
+      let set = this.hostPairs.get(key);
+      if (set === undefined) {
+        if (this.hostPairs.size >= MAX_HOST_PAIRS) this.hostPairs.delete(this.hostPairs.keys().next().value!);
+        set = new Set();
+        this.hostPairs.set(key, set);
+      }
+      set.add(t);
+    }
+  }
+}
+
+function hostPairKey(flow: Flow): string {
+  const a = flow.addr;
+  return `${a[0]}.${a[1]}.${a[2]}.${a[3]}>${a[4]}.${a[5]}.${a[6]}.${a[7]}`;
+}

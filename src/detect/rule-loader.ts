@@ -1,0 +1,97 @@
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { LineCounter, parseDocument, isNode, type Document } from 'yaml';
+import { ruleFileSchema, type RuleFile } from './rule-schema.js';
+
+/** Where a value stands in its file, for error messages and `rules list`. */
+export interface SourceLocation {
+  file: string;
+  line: number;
+  column: number;
+}
+
+export interface LoadedRuleFile {
+  file: string;
+  content: RuleFile;
+  /** Finds the location of a value by its path in the file (e.g. ['rules', 2, 'match']). */
+  locate(path: ReadonlyArray<string | number>): SourceLocation;
+}
+
+/** Problems found in rule files, each `file:line:column: message`. */
+export class RuleLoadError extends Error {
+  constructor(readonly problems: string[]) {
+    super(problems.join('\n'));
+    this.name = 'RuleLoadError';
+  }
+}
+
+export function formatLocation(loc: SourceLocation): string {
+  return `${loc.file}:${loc.line}:${loc.column}`;
+}
+
+/** Parses and validates one rule file's text; returns it or the problems with their locations. */
+export function parseRuleFile(file: string, text: string): LoadedRuleFile | string[] {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    return doc.errors.map((e) => {
+      const pos = lineCounter.linePos(e.pos[0]);
+      return `${file}:${pos.line}:${pos.col}: ${firstLine(e.message)}`;
+    });
+  }
+  const locate = (path: ReadonlyArray<string | number>): SourceLocation => locateIn(doc, lineCounter, file, path);
+  const data = doc.toJS() ?? {};
+  const parsed = ruleFileSchema.safeParse(data);
+  if (!parsed.success) {
+    return parsed.error.issues.map((issue) => {
+      const path = issue.path.filter((p): p is string | number => typeof p !== 'symbol');
+      const where = path.length > 0 ? ` (at ${path.join('.')})` : '';
+      return `${formatLocation(locate(path))}: ${issue.message}${where}`;
+    });
+  }
+  return { file, content: parsed.data, locate };
+}
+
+/** Reads every .yaml/.yml file of a directory. Any problem in any file rejects the whole set. */
+export async function loadRuleDir(dir: string): Promise<LoadedRuleFile[]> {
+  let names: string[];
+  try {
+    names = (await readdir(dir)).filter((n) => /\.ya?ml$/i.test(n)).sort();
+  } catch (err) {
+    throw new RuleLoadError([`${dir}: cannot read rules directory: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`]);
+  }
+  if (names.length === 0) throw new RuleLoadError([`${dir}: no rule files (*.yaml) found`]);
+  const loaded: LoadedRuleFile[] = [];
+  const problems: string[] = [];
+  for (const name of names) {
+    const file = join(dir, name);
+    let text: string;
+    try {
+      text = await readFile(file, 'utf8');
+    } catch (err) {
+      problems.push(`${file}: cannot read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      continue;
+    }
+    const result = parseRuleFile(file, text);
+    if (Array.isArray(result)) problems.push(...result);
+    else loaded.push(result);
+  }
+  if (problems.length > 0) throw new RuleLoadError(problems);
+  return loaded;
+}
+
+function locateIn(doc: Document, lineCounter: LineCounter, file: string, path: ReadonlyArray<string | number>): SourceLocation {
+  // The deepest node that exists on the path: a missing key is reported where it should be.
+  for (let depth = path.length; depth >= 0; depth--) {
+    const node = depth === 0 ? doc.contents : doc.getIn(path.slice(0, depth), true);
+    if (isNode(node) && node.range) {
+      const pos = lineCounter.linePos(node.range[0]);
+      return { file, line: pos.line, column: pos.col };
+    }
+  }
+  return { file, line: 1, column: 1 };
+}
+
+function firstLine(message: string): string {
+  return message.split('\n')[0];
+}

@@ -1,0 +1,137 @@
+import { z } from 'zod';
+
+/**
+ * The rule file format, as data. A rule file holds `rules:` and optionally `thresholds:` and
+ * `suppressions:` (the equivalent of Suricata's threshold.config).
+ */
+
+/** Analyzer events a rule can name, with the fields it can test. */
+export const EVENT_FIELDS: Record<string, readonly string[]> = {
+  'hl7.message': ['framing', 'messageType', 'triggerEvent', 'version', 'sendingApplication', 'sendingFacility', 'segments', 'identitySegments'],
+  'cms8000.detected': ['blockTypes'],
+  'cms8000.patient': [],
+  'cms8000.summary': ['patientBlocks'],
+  'lpd.command': ['command', 'code', 'queue'],
+  'lpd.not_lpd': ['looksLike'],
+  'rpc.call': ['program', 'programName', 'version', 'procedure', 'procedureName'],
+  'rpc.reply': ['program', 'version', 'procedure', 'status'],
+  'portmap.call': ['procedure', 'program', 'version'],
+  'portmap.mapping': ['program', 'version', 'transport', 'port'],
+  'mount.call': ['version', 'procedure', 'path'],
+  'mount.reply': ['version', 'procedure', 'status'],
+  'nfs.call': ['version', 'procedure', 'operations'],
+  'nfs.session': ['version'],
+};
+
+export const APP_PROTOS = ['hl7', 'cms8000', 'lpd', 'rpc', 'portmap', 'mount', 'nfs', 'unknown'] as const;
+
+const scalar = z.union([z.string(), z.number(), z.boolean()]);
+
+/** A field test: a value, any of a list, or a string operator. */
+const fieldTest = z.union([
+  scalar,
+  z.array(scalar).min(1),
+  z.strictObject({ prefix: z.string() }),
+  z.strictObject({ contains: z.string() }),
+  z.strictObject({ not: z.union([scalar, z.array(scalar).min(1)]) }),
+]);
+
+const eventName = z.enum(Object.keys(EVENT_FIELDS) as [string, ...string[]]);
+
+/** `type` names one event or several; other keys test the event's fields. */
+const eventMatch = z
+  .object({ type: z.union([eventName, z.array(eventName).min(1)]) })
+  .catchall(fieldTest)
+  .superRefine((value, ctx) => {
+    const types = Array.isArray(value.type) ? value.type : [value.type];
+    for (const key of Object.keys(value)) {
+      if (key === 'type') continue;
+      if (!types.every((t) => EVENT_FIELDS[t].includes(key))) {
+        ctx.addIssue({ code: 'custom', path: [key], message: `event ${types.join('/')} has no field '${key}' (fields: ${[...new Set(types.flatMap((t) => EVENT_FIELDS[t]))].join(', ') || 'none'})` });
+      }
+    }
+  });
+
+/** Addresses: an IP, a CIDR, $HOME_NET, $EXTERNAL_NET, any, each negatable with '!'; or a list. */
+const addressSpec = z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]);
+/** Ports: 515, "515-520", "!80", or a list of those. */
+const portSpec = z.union([z.number().int(), z.string().min(1), z.array(z.union([z.number().int(), z.string().min(1)])).min(1)]);
+
+const match = z
+  .strictObject({
+    proto: z.enum(['any', 'ip', 'tcp', 'udp', 'icmp']).optional(),
+    client: addressSpec.optional(),
+    server: addressSpec.optional(),
+    client_port: portSpec.optional(),
+    server_port: portSpec.optional(),
+    /** Direction of the packet or event that triggers the rule. */
+    direction: z.enum(['to_server', 'to_client', 'any']).optional(),
+    /** Either end (or the named one) is on an indicator list. */
+    indicator: z.enum(['client', 'server', 'either']).optional(),
+    app_proto: z.array(z.enum(APP_PROTOS)).min(1).optional(),
+    not_app_proto: z.array(z.enum(APP_PROTOS)).min(1).optional(),
+    /** The analyzer event that triggers the rule. */
+    event: eventMatch.optional(),
+    /** Event types that must have been seen on the flow before the rule is evaluated. */
+    seen: z.array(eventName).min(1).optional(),
+    /** Do not fire on a flow where one of these rules already alerted. */
+    unless_alerted: z.array(z.number().int().min(1)).min(1).optional(),
+    /** Do not fire if such an event was seen on any flow between the same two hosts. */
+    unless_seen_between_hosts: eventMatch.optional(),
+    /**
+     * When the rule is evaluated: on each packet, on each analyzer event, or when the flow ends
+     * (for rules about what a flow turned out to be, or what never happened on it).
+     */
+    at: z.enum(['packet', 'event', 'flow_end']).optional(),
+  })
+  .superRefine((m, ctx) => {
+    const at = m.at ?? (m.event ? 'event' : 'packet');
+    if (at === 'event' && !m.event) ctx.addIssue({ code: 'custom', path: ['at'], message: "'at: event' needs an 'event' to match" });
+    if (at !== 'event' && m.event) ctx.addIssue({ code: 'custom', path: ['event'], message: `'event' only triggers rules evaluated 'at: event', not '${at}' (use 'seen' instead)` });
+  });
+
+export const ruleSchema = z.strictObject({
+  id: z.number().int().min(1).max(4294967295),
+  rev: z.number().int().min(1).default(1),
+  name: z.string().min(1),
+  category: z.string().min(1),
+  severity: z.union([z.literal(1), z.literal(2), z.literal(3)]),
+  /** Severity when the only indicator matched is a CIDR, not an exact address. */
+  severity_cidr_only: z.union([z.literal(1), z.literal(2), z.literal(3)]).optional(),
+  references: z.array(z.string().min(1)).default([]),
+  /** Text added to the alert when the indicator address lies inside HOME_NET. */
+  note_indicator_in_home_net: z.string().optional(),
+  /** 'once' (default): at most one alert per flow; 'every': each match may alert. */
+  per_flow: z.enum(['once', 'every']).default('once'),
+  enabled: z.boolean().default(true),
+  match,
+});
+
+const track = z.enum(['by_src', 'by_dst', 'by_rule', 'by_both']);
+
+const thresholdSchema = z.strictObject({
+  id: z.number().int().min(1),
+  type: z.enum(['limit', 'threshold', 'both']),
+  track,
+  count: z.number().int().min(1),
+  seconds: z.number().int().min(1),
+});
+
+const suppressionSchema = z.strictObject({
+  id: z.number().int().min(1),
+  track: z.enum(['by_src', 'by_dst', 'by_either']).optional(),
+  ip: addressSpec.optional(),
+});
+
+export const ruleFileSchema = z.strictObject({
+  rules: z.array(ruleSchema).default([]),
+  thresholds: z.array(thresholdSchema).default([]),
+  suppressions: z.array(suppressionSchema).default([]),
+});
+
+export type RuleSpec = z.infer<typeof ruleSchema>;
+export type MatchSpec = z.infer<typeof match>;
+export type EventMatchSpec = z.infer<typeof eventMatch>;
+export type ThresholdSpec = z.infer<typeof thresholdSchema>;
+export type SuppressionSpec = z.infer<typeof suppressionSchema>;
+export type RuleFile = z.infer<typeof ruleFileSchema>;

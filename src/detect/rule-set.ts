@@ -1,0 +1,82 @@
+import { DEFAULT_HOME_NET, type AddressSet, type Entry } from './address-set.js';
+import { indicatorFormatOf, loadIndicatorFiles, type Indicator } from './indicators.js';
+import { RuleLoadError, formatLocation, loadRuleDir } from './rule-loader.js';
+import { addressSetOf, compileRules, type CompiledRule, type EventTest } from './rule.js';
+import { AlertGate } from './thresholds.js';
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+
+export type IndicatorEntry = Entry<Indicator>;
+
+export interface RuleSetOptions {
+  rulesDir: string;
+  /** Extra indicator files on top of the rules directory's `indicators/`. */
+  indicatorFiles?: readonly string[];
+  homeNet?: readonly string[];
+}
+
+/** Everything the rule engine needs, loaded and compiled together so a reload swaps it whole. */
+export class RuleSet {
+  private readonly unlessIndexes = new Map<CompiledRule, number>();
+
+  private constructor(
+    readonly rules: readonly CompiledRule[],
+    readonly gate: AlertGate,
+    readonly indicators: AddressSet<Indicator>,
+    readonly homeNet: AddressSet<true>,
+    readonly unlessTests: readonly EventTest[],
+    readonly files: readonly string[],
+  ) {
+    rules.forEach((r) => {
+      if (r.unlessSeenBetweenHosts !== null) this.unlessIndexes.set(r, unlessTests.indexOf(r.unlessSeenBetweenHosts));
+    });
+  }
+
+  unlessIndex(rule: CompiledRule): number {
+    return this.unlessIndexes.get(rule) ?? -1;
+  }
+
+  /**
+   * Loads rules, thresholds and indicator lists. Rule problems reject the whole set
+   * (RuleLoadError); bad indicator lines are skipped and reported in `warnings`.
+   */
+  static async load(options: RuleSetOptions): Promise<{ ruleSet: RuleSet; warnings: string[]; indicatorCounts: Array<{ file: string; loaded: number; skipped: number }> }> {
+    let homeNet: AddressSet<true>;
+    try {
+      homeNet = addressSetOf(options.homeNet ?? DEFAULT_HOME_NET);
+    } catch (err) {
+      throw new RuleLoadError([`HOME_NET: ${(err as Error).message}`]);
+    }
+    const files = await loadRuleDir(options.rulesDir);
+    const vars = { homeNet };
+    const { rules, problems } = compileRules(files, vars);
+    const suppressions = files.flatMap((f) => f.content.suppressions.map((s, i) => ({ s, f, i })));
+    const thresholds = files.flatMap((f) => f.content.thresholds);
+    const gate = new AlertGate(
+      suppressions.map((x) => x.s),
+      thresholds,
+      vars,
+      (index, message) => problems.push(`${formatLocation(suppressions[index].f.locate(['suppressions', suppressions[index].i, 'ip']))}: ${message}`),
+    );
+    if (problems.length > 0) throw new RuleLoadError(problems);
+
+    const listed = await indicatorListsIn(join(options.rulesDir, 'indicators'));
+    const loaded = await loadIndicatorFiles([...listed, ...(options.indicatorFiles ?? [])]);
+    const warnings = loaded.problems;
+    const indicatorCounts = loaded.files;
+    const indicators = loaded.set;
+
+    const unlessTests = rules.map((r) => r.unlessSeenBetweenHosts).filter((t): t is EventTest => t !== null);
+    return { ruleSet: new RuleSet(rules, gate, indicators, homeNet, unlessTests, files.map((f) => f.file)), warnings, indicatorCounts };
+  }
+}
+
+/** The indicator lists shipped beside the rules (none when there is no such folder). */
+async function indicatorListsIn(dir: string): Promise<string[]> {
+  try {
+    const names = await readdir(dir);
+    return names.filter((n) => indicatorFormatOf(n) !== null).sort().map((n) => join(dir, n));
+  } catch {
+    return [];
+  }
+}
