@@ -1,0 +1,224 @@
+/**
+ * The suspected-device inventory: the hosts a hospital has to find and unplug. Built from what the
+ * rule engine hands its sinks. A host becomes a suspect when it is the client of a CMS8000 flow,
+ * sends HL7, talks to (or is contacted by) an indicator address, or is the host an alert is about
+ * (see alertHostSide); from then on every flow it takes part in is counted. Flows before that
+ * first sight are not, since they are gone by then.
+ */
+import { IPPROTO_TCP, TCP_SYN } from '../decode/packet-view.js';
+import type { Alert, DetectSink, FlowRecord } from '../detect/alert.js';
+import { formatAddress } from '../detect/address-set.js';
+import type { Flow } from '../flow/flow.js';
+import { AlertTally, type AlertTallyRow } from './alert-tally.js';
+import { alertHostSide, hasPorts } from './common.js';
+import { type EveRecord, inventoryRecord } from './eve.js';
+
+export interface InventoryOptions {
+  /** Hosts tracked at most; later suspects are only counted. */
+  maxHosts?: number;
+  /** Peers and ports listed per host at most; the rest are only counted. */
+  maxPeers?: number;
+  maxPorts?: number;
+}
+
+export interface SuspectedDevice {
+  address: string;
+  firstSec: number;
+  firstNsec: number;
+  lastSec: number;
+  lastNsec: number;
+  /** Client of a flow the CMS8000 analyzer recognised. */
+  speaksCms8000: boolean;
+  /** Sender of HL7 messages (other than acknowledgements). */
+  sendsHl7: boolean;
+  /** Indicator addresses it talked to or was contacted by. */
+  indicators: readonly string[];
+  /** Rules whose alerts were about this host, most frequent first. */
+  rules: ReadonlyArray<{ id: number; name: string; count: number }>;
+  /** Ended flows it took part in, since it became a suspect. */
+  flows: number;
+  /** TCP flows it opened with a SYN that were never answered (a blocked device keeps retrying). */
+  unansweredSyns: number;
+  /** Addresses it talked to, the first maxPeers of them; morePeers when there were others. */
+  peers: readonly string[];
+  morePeers: boolean;
+  /** Server ports of its flows, ascending, the first maxPorts of them; morePorts when there were others. */
+  ports: readonly number[];
+  morePorts: boolean;
+}
+
+export interface InventorySnapshot {
+  devices: SuspectedDevice[];
+  /** Suspects seen once the host cap was reached, not tracked. */
+  hostsNotListed: number;
+  maxHosts: number;
+  /** Every alert the inventory saw, per rule (hosts of any number). */
+  alerts: AlertTallyRow[];
+}
+
+class HostState {
+  firstSec = Number.MAX_SAFE_INTEGER;
+  firstNsec = 0;
+  lastSec = 0;
+  lastNsec = 0;
+  speaksCms8000 = false;
+  sendsHl7 = false;
+  readonly indicators = new Set<string>();
+  readonly rules = new Map<number, { id: number; name: string; count: number }>();
+  flows = 0;
+  unansweredSyns = 0;
+  readonly peers = new Set<string>();
+  morePeers = false;
+  readonly ports = new Set<number>();
+  morePorts = false;
+
+  constructor(readonly address: string) {}
+
+  seen(sec: number, nsec: number): void {
+    if (sec < this.firstSec || (sec === this.firstSec && nsec < this.firstNsec)) {
+      this.firstSec = sec;
+      this.firstNsec = nsec;
+    }
+    if (sec > this.lastSec || (sec === this.lastSec && nsec > this.lastNsec)) {
+      this.lastSec = sec;
+      this.lastNsec = nsec;
+    }
+  }
+}
+
+const MAX_INDICATORS_PER_HOST = 16;
+const MAX_RULES_PER_HOST = 64;
+
+export class Inventory implements DetectSink {
+  readonly maxHosts: number;
+  private readonly maxPeers: number;
+  private readonly maxPorts: number;
+  /** IPv4 hosts keyed by their address word, IPv6 by their text. */
+  private readonly hosts = new Map<number | string, HostState>();
+  private hostsNotListed = 0;
+  private readonly tally = new AlertTally();
+
+  constructor(options: InventoryOptions = {}) {
+    this.maxHosts = options.maxHosts ?? 10_000;
+    this.maxPeers = options.maxPeers ?? 32;
+    this.maxPorts = options.maxPorts ?? 32;
+  }
+
+  get size(): number {
+    return this.hosts.size;
+  }
+
+  alert(alert: Alert): void {
+    this.tally.alert(alert);
+    const flow = alert.flow;
+    const side = alertHostSide(alert) === 'client' ? 0 : 4;
+    const host = this.suspect(flow, side);
+    if (host !== null) {
+      host.seen(alert.tsSec, alert.tsNsec);
+      if (alert.indicator !== null && host.indicators.size < MAX_INDICATORS_PER_HOST) host.indicators.add(alert.indicator.address);
+      const rule = host.rules.get(alert.rule.id);
+      if (rule) rule.count++;
+      else if (host.rules.size < MAX_RULES_PER_HOST) host.rules.set(alert.rule.id, { id: alert.rule.id, name: alert.rule.name, count: 1 });
+    }
+    const event = alert.event;
+    if (event !== null && event.type === 'hl7.message' && event.messageType !== 'ACK') {
+      const sender = this.suspect(flow, event.dir === 0 ? 0 : 4);
+      if (sender !== null) sender.sendsHl7 = true;
+    }
+  }
+
+  flowEnd(record: FlowRecord): void {
+    const flow = record.flow;
+    if (flow.appProto === 'cms8000') {
+      const client = this.suspect(flow, 0);
+      if (client !== null) client.speaksCms8000 = true;
+    } else if (flow.appProto === 'hl7') {
+      // MLLP: the side that opens the connection sends the messages, the other acknowledges.
+      const client = this.suspect(flow, 0);
+      if (client !== null) client.sendsHl7 = true;
+    }
+    const client = this.hosts.get(keyOf(flow, 0));
+    const server = this.hosts.get(keyOf(flow, 4));
+    if (client !== undefined) {
+      this.countFlow(client, flow, 4);
+      if (flow.proto === IPPROTO_TCP && flow.packets[1] === 0 && (flow.tcpFlags[0] & TCP_SYN) !== 0) client.unansweredSyns++;
+    }
+    if (server !== undefined) this.countFlow(server, flow, 0);
+  }
+
+  snapshot(): InventorySnapshot {
+    const devices: SuspectedDevice[] = [];
+    for (const h of this.hosts.values()) {
+      devices.push({
+        address: h.address,
+        firstSec: h.firstSec === Number.MAX_SAFE_INTEGER ? 0 : h.firstSec,
+        firstNsec: h.firstNsec,
+        lastSec: h.lastSec,
+        lastNsec: h.lastNsec,
+        speaksCms8000: h.speaksCms8000,
+        sendsHl7: h.sendsHl7,
+        indicators: [...h.indicators],
+        rules: [...h.rules.values()].map((r) => ({ ...r })).sort((a, b) => b.count - a.count || a.id - b.id),
+        flows: h.flows,
+        unansweredSyns: h.unansweredSyns,
+        peers: [...h.peers],
+        morePeers: h.morePeers,
+        ports: [...h.ports].sort((a, b) => a - b),
+        morePorts: h.morePorts,
+      });
+    }
+    devices.sort((a, b) => concern(b) - concern(a) || alertCount(b) - alertCount(a) || compareAddresses(a.address, b.address));
+    return { devices, hostsNotListed: this.hostsNotListed, maxHosts: this.maxHosts, alerts: this.tally.rows() };
+  }
+
+  toRecord(nowMs?: number): EveRecord {
+    return inventoryRecord(this.snapshot(), nowMs);
+  }
+
+  /** The host at addr[at..] of the flow, tracked from now on; null once the cap is reached. */
+  private suspect(flow: Flow, at: 0 | 4): HostState | null {
+    const key = keyOf(flow, at);
+    let host = this.hosts.get(key);
+    if (host === undefined) {
+      if (this.hosts.size >= this.maxHosts) {
+        this.hostsNotListed++;
+        return null;
+      }
+      host = new HostState(typeof key === 'string' ? key : formatAddress(4, flow.addr, at));
+      this.hosts.set(key, host);
+    }
+    return host;
+  }
+
+  private countFlow(host: HostState, flow: Flow, peerAt: 0 | 4): void {
+    host.flows++;
+    host.seen(flow.startSec, flow.startNsec);
+    host.seen(flow.lastSec, flow.lastNsec);
+    const peer = formatAddress(flow.ipVersion, flow.addr, peerAt);
+    if (!host.peers.has(peer)) {
+      if (host.peers.size < this.maxPeers) host.peers.add(peer);
+      else host.morePeers = true;
+    }
+    if (hasPorts(flow.proto) && !host.ports.has(flow.serverPort)) {
+      if (host.ports.size < this.maxPorts) host.ports.add(flow.serverPort);
+      else host.morePorts = true;
+    }
+  }
+}
+
+function keyOf(flow: Flow, at: 0 | 4): number | string {
+  return flow.ipVersion === 4 ? flow.addr[at] : formatAddress(flow.ipVersion, flow.addr, at);
+}
+
+/** Talking to an indicator weighs most, then the backdoored monitor's protocol, then HL7. */
+function concern(d: SuspectedDevice): number {
+  return (d.indicators.length > 0 ? 4 : 0) + (d.speaksCms8000 ? 2 : 0) + (d.sendsHl7 ? 1 : 0);
+}
+
+function alertCount(d: SuspectedDevice): number {
+  return d.rules.reduce((n, r) => n + r.count, 0);
+}
+
+function compareAddresses(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

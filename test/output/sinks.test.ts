@@ -1,0 +1,144 @@
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough, Writable } from 'node:stream';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Alert, DetectSink, FlowRecord } from '../../src/detect/alert.js';
+import { Inventory } from '../../src/output/inventory.js';
+import { EveSink, FanOutSink, openOutputFile } from '../../src/output/sinks.js';
+import { EVENTS, INDICATOR, makeAlert, makeFlow, makeFlowRecord, PATIENT_STRINGS, schemaErrors } from './fixtures.js';
+import { AppLayerStats } from '../../src/analyzers/app-layer.js';
+import { DecodeStats } from '../../src/decode/decode-stats.js';
+import { DefragStats } from '../../src/decode/defrag.js';
+import { DetectStats } from '../../src/detect/detect-engine.js';
+import { DedupStats, FlowStats, ReassemblyStats } from '../../src/flow/flow-stats.js';
+
+let dir: string;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'wardwatch-output-'));
+});
+afterEach(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function collect(): { out: PassThrough; text: () => string } {
+  const out = new PassThrough();
+  let written = '';
+  out.on('data', (chunk: Buffer) => (written += chunk.toString()));
+  return { out, text: () => written };
+}
+
+describe('EveSink', () => {
+  it('writes one schema-valid JSON record per line: alerts, flows, stats and inventory', () => {
+    const { out, text } = collect();
+    const sink = new EveSink(out, { evidence: 'redacted', flows: true });
+    sink.alert(makeAlert({ event: EVENTS['cms8000.detected'] }));
+    sink.flowEnd(makeFlowRecord(makeFlow({ appProto: 'cms8000' }), 'end-of-input', [[1000001, 1]], true));
+    sink.writeStats({
+      uptimeSec: 3,
+      decode: new DecodeStats(),
+      defrag: new DefragStats(),
+      flows: new FlowStats(),
+      reassembly: new ReassemblyStats(),
+      dedup: new DedupStats(),
+      app: new AppLayerStats(),
+      detect: new DetectStats(),
+    });
+    const inventory = new Inventory();
+    inventory.flowEnd(makeFlowRecord(makeFlow({ appProto: 'cms8000' })));
+    sink.writeInventory(inventory);
+    const lines = text().split('\n');
+    expect(lines.pop()).toBe('');
+    const records = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(records.map((r) => r.event_type)).toEqual(['alert', 'flow', 'stats', 'inventory']);
+    for (const r of records) expect(schemaErrors(r)).toBe('');
+  });
+
+  it('leaves flow records out unless asked', () => {
+    const { out, text } = collect();
+    const sink = new EveSink(out, { evidence: 'redacted', flows: false });
+    sink.flowEnd(makeFlowRecord(makeFlow()));
+    expect(text()).toBe('');
+  });
+
+  it('writes patient data only with full evidence', () => {
+    for (const evidence of ['none', 'redacted', 'full'] as const) {
+      const { out, text } = collect();
+      const sink = new EveSink(out, { evidence, flows: true });
+      sink.alert(makeAlert({ event: EVENTS['hl7.message'] }));
+      sink.alert(makeAlert({ event: EVENTS['cms8000.patient'] }));
+      for (const secret of PATIENT_STRINGS) expect(text().includes(secret), `${evidence} ${secret}`).toBe(evidence === 'full');
+    }
+  });
+
+  it('keeps the first write error and stops writing instead of throwing', async () => {
+    let writes = 0;
+    const failing = new Writable({
+      write(_chunk, _enc, cb) {
+        writes++;
+        cb(new Error('ENOSPC: no space left on device'));
+      },
+    });
+    const sink = new EveSink(failing, { evidence: 'redacted', flows: true });
+    sink.alert(makeAlert());
+    await new Promise((r) => setImmediate(r));
+    expect(sink.error?.message).toContain('ENOSPC');
+    sink.alert(makeAlert());
+    expect(writes).toBe(1);
+    await expect(sink.end()).rejects.toThrow('ENOSPC');
+  });
+});
+
+describe('FanOutSink', () => {
+  it('hands every alert and flow end to each sink', () => {
+    const seen: string[] = [];
+    const recorder = (name: string): DetectSink => ({
+      alert: (a: Alert) => seen.push(`${name}:alert:${a.rule.id}`),
+      flowEnd: (r: FlowRecord) => seen.push(`${name}:flow:${r.reason}`),
+    });
+    const fan = new FanOutSink([recorder('a'), recorder('b')]);
+    fan.alert(makeAlert({ indicator: INDICATOR }));
+    fan.flowEnd(makeFlowRecord(makeFlow(), 'evicted'));
+    expect(seen).toEqual(['a:alert:1000001', 'b:alert:1000001', 'a:flow:evicted', 'b:flow:evicted']);
+  });
+});
+
+describe('openOutputFile', () => {
+  it('creates a private file with mode 0600 and writes records to it', async () => {
+    const path = join(dir, 'eve.json');
+    const sink = new EveSink(openOutputFile(path, { private: true }), { evidence: 'full', flows: false });
+    sink.alert(makeAlert());
+    await sink.end();
+    expect(statSync(path).mode & 0o777).toBe(0o600);
+    const lines = readFileSync(path, 'utf8').trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(JSON.parse(lines[0]).event_type).toBe('alert');
+  });
+
+  it('makes an existing file private too', async () => {
+    const path = join(dir, 'old.json');
+    writeFileSync(path, 'old\n', { mode: 0o644 });
+    const stream = openOutputFile(path, { private: true });
+    expect(statSync(path).mode & 0o777).toBe(0o600);
+    await new Promise<void>((resolve) => stream.end(resolve));
+    expect(readFileSync(path, 'utf8')).toBe('');
+  });
+
+  it('leaves a non-private file readable by others, and appends when asked', async () => {
+    const path = join(dir, 'alerts.json');
+    const first = openOutputFile(path, { private: false });
+    await new Promise<void>((resolve) => first.end('one\n', resolve));
+    // Same mode as any file created 0644 under this process's umask.
+    const reference = join(dir, 'reference');
+    writeFileSync(reference, '', { mode: 0o644 });
+    expect(statSync(path).mode & 0o777).toBe(statSync(reference).mode & 0o777);
+    const second = openOutputFile(path, { private: false, append: true });
+    await new Promise<void>((resolve) => second.end('two\n', resolve));
+    expect(readFileSync(path, 'utf8')).toBe('one\ntwo\n');
+  });
+
+  it('means stdout for -, and fails at once on a path it cannot open', () => {
+    expect(openOutputFile('-', { private: true })).toBe(process.stdout);
+    expect(() => openOutputFile(join(dir, 'missing', 'eve.json'), { private: true })).toThrow(/ENOENT/);
+  });
+});
