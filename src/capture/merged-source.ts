@@ -1,0 +1,55 @@
+import type { PacketSource } from './capture-reader.js';
+import { CapturedPacket } from './packet.js';
+
+/**
+ * Reads several captures as one, in timestamp order, so that a conversation split across files
+ * stays one flow. Each source keeps its own head packet; the earliest goes out first (ties go to
+ * the source named first). A damaged source ends where the damage is; the others go on.
+ */
+export class MergedSource {
+  private readonly heads: CapturedPacket[];
+  private readonly ready: boolean[];
+  private readonly live: boolean[];
+
+  constructor(readonly sources: readonly PacketSource[]) {
+    this.heads = sources.map(() => new CapturedPacket());
+    this.ready = sources.map(() => false);
+    this.live = sources.map(() => true);
+  }
+
+  /**
+   * Calls `handle` for every packet of every source in timestamp order, with the index of the
+   * source it came from. The packet is only valid during the call.
+   */
+  async forEach(handle: (pkt: CapturedPacket, sourceIndex: number) => void): Promise<void> {
+    for (let i = 0; i < this.sources.length; i++) await this.fill(i);
+    for (;;) {
+      let best = -1;
+      for (let i = 0; i < this.sources.length; i++) {
+        if (!this.ready[i]) continue;
+        if (best < 0 || earlier(this.heads[i], this.heads[best])) best = i;
+      }
+      if (best < 0) return;
+      handle(this.heads[best], best);
+      this.ready[best] = false;
+      // Fast path: the next packet of the same source is usually already buffered.
+      if (this.sources[best].next(this.heads[best])) this.ready[best] = true;
+      else await this.fill(best);
+    }
+  }
+
+  private async fill(i: number): Promise<void> {
+    const source = this.sources[i];
+    while (this.live[i]) {
+      if (source.next(this.heads[i])) {
+        this.ready[i] = true;
+        return;
+      }
+      if (!(await source.refill())) this.live[i] = false;
+    }
+  }
+}
+
+function earlier(a: CapturedPacket, b: CapturedPacket): boolean {
+  return a.tsSec < b.tsSec || (a.tsSec === b.tsSec && a.tsNsec < b.tsNsec);
+}

@@ -1,0 +1,112 @@
+import type { Command } from 'commander';
+import { fileURLToPath } from 'node:url';
+import type { EvidenceMode } from '../analyzers/analyzer.js';
+import { DEFAULT_DEFRAG_OPTIONS } from '../decode/defrag.js';
+import { DEFAULT_DEDUP_OPTIONS } from '../flow/dedup.js';
+import { DEFAULT_FLOW_TABLE_OPTIONS, DEFAULT_TIMEOUTS } from '../flow/flow-table.js';
+import { DEFAULT_REASSEMBLY_OPTIONS } from '../flow/tcp-stream.js';
+import type { DetectorOptions } from '../pipeline/detector.js';
+import { loadConfig, type Config } from './config.js';
+
+/** The rule pack shipped with wardwatch. */
+export const DEFAULT_RULES_DIR = fileURLToPath(new URL('../../rules', import.meta.url));
+
+/** Options shared by `replay` and `live`, as commander parses them. */
+export interface SharedCliOptions {
+  rules?: string;
+  homeNet?: string;
+  indicators?: string[];
+  eve?: string;
+  format?: 'text' | 'json';
+  evidence?: EvidenceMode;
+  flows?: boolean;
+  failOnAlert?: boolean;
+  logLevel?: string;
+  config?: string;
+}
+
+export interface AnalysisSettings {
+  rulesDir: string;
+  homeNet: string[] | undefined;
+  indicatorFiles: string[];
+  evidence: EvidenceMode;
+  eve: string | null;
+  format: 'text' | 'json';
+  flows: boolean;
+  failOnAlert: boolean;
+  logLevel: string;
+  detector: DetectorOptions;
+}
+
+export function addSharedOptions(command: Command): Command {
+  return command
+    .option('--rules <dir>', 'rule directory (YAML rules, indicators/ beside them)')
+    .option('--home-net <cidrs>', 'comma-separated HOME_NET, e.g. 10.0.0.0/8,192.168.0.0/16')
+    .option('--indicators <file>', 'extra indicator list (txt, csv or STIX 2.1 JSON); repeatable', (value: string, previous: string[] = []) => [...previous, value])
+    .option('--eve <file>', 'write EVE JSON records to a file (- for stdout)')
+    .option('--format <format>', 'stdout: text for people, json for EVE lines (default: text on a terminal, else json)')
+    .option('--evidence <mode>', 'redacted (default): structure only; full: include patient data; none: no evidence')
+    .option('--flows', 'also write flow records to the EVE output')
+    .option('--fail-on-alert', 'exit 1 when any alert was raised')
+    .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent', undefined)
+    .option('--config <file>', 'YAML configuration file');
+}
+
+export class UsageError extends Error {}
+
+/** Merges defaults, the config file and the command line, the last winning. */
+export async function resolveSettings(cli: SharedCliOptions): Promise<AnalysisSettings> {
+  const config: Config = cli.config ? await loadConfig(cli.config) : {};
+  const format = cli.format ?? config.format ?? (process.stdout.isTTY ? 'text' : 'json');
+  if (format !== 'text' && format !== 'json') throw new UsageError(`--format must be text or json, not '${format}'`);
+  const evidence = cli.evidence ?? config.evidence ?? 'redacted';
+  if (!['redacted', 'full', 'none'].includes(evidence)) throw new UsageError(`--evidence must be redacted, full or none, not '${evidence}'`);
+  const logLevel = cli.logLevel ?? config.log_level ?? 'info';
+  if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) throw new UsageError(`--log-level: unknown level '${logLevel}'`);
+  const homeNet = cli.homeNet !== undefined ? cli.homeNet.split(',').map((s) => s.trim()).filter(Boolean) : config.home_net;
+  const t = config.flow?.timeouts ?? {};
+  const s = config.stream ?? {};
+  const d = config.defrag ?? {};
+  return {
+    rulesDir: cli.rules ?? config.rules ?? DEFAULT_RULES_DIR,
+    homeNet,
+    indicatorFiles: [...(config.indicators ?? []), ...(cli.indicators ?? [])],
+    evidence: evidence as EvidenceMode,
+    eve: cli.eve ?? config.eve ?? null,
+    format,
+    flows: cli.flows ?? config.flows ?? false,
+    failOnAlert: cli.failOnAlert ?? false,
+    logLevel,
+    detector: {
+      evidence: evidence as EvidenceMode,
+      flows: {
+        maxFlows: config.flow?.max_flows ?? DEFAULT_FLOW_TABLE_OPTIONS.maxFlows,
+        timeouts: {
+          tcpNew: t.tcp_new ?? DEFAULT_TIMEOUTS.tcpNew,
+          tcpEstablished: t.tcp_established ?? DEFAULT_TIMEOUTS.tcpEstablished,
+          tcpClosed: t.tcp_closed ?? DEFAULT_TIMEOUTS.tcpClosed,
+          udpNew: t.udp_new ?? DEFAULT_TIMEOUTS.udpNew,
+          udpEstablished: t.udp_established ?? DEFAULT_TIMEOUTS.udpEstablished,
+          otherNew: t.other_new ?? DEFAULT_TIMEOUTS.otherNew,
+          otherEstablished: t.other_established ?? DEFAULT_TIMEOUTS.otherEstablished,
+        },
+        reassembly: {
+          ...DEFAULT_REASSEMBLY_OPTIONS,
+          depth: s.depth ?? DEFAULT_REASSEMBLY_OPTIONS.depth,
+          memcap: s.memcap ?? DEFAULT_REASSEMBLY_OPTIONS.memcap,
+          maxBufferedPerStream: s.max_buffered_per_stream ?? DEFAULT_REASSEMBLY_OPTIONS.maxBufferedPerStream,
+          maxSegmentsPerStream: s.max_segments_per_stream ?? DEFAULT_REASSEMBLY_OPTIONS.maxSegmentsPerStream,
+        },
+      },
+      dedup: {
+        enabled: config.dedup?.enabled ?? DEFAULT_DEDUP_OPTIONS.enabled,
+        windowMs: config.dedup?.window_ms ?? DEFAULT_DEDUP_OPTIONS.windowMs,
+      },
+      defrag: {
+        timeoutSec: d.timeout ?? DEFAULT_DEFRAG_OPTIONS.timeoutSec,
+        maxDatagrams: d.max_datagrams ?? DEFAULT_DEFRAG_OPTIONS.maxDatagrams,
+        maxBytes: d.max_bytes ?? DEFAULT_DEFRAG_OPTIONS.maxBytes,
+      },
+    },
+  };
+}

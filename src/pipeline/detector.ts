@@ -1,0 +1,60 @@
+import type { EvidenceMode } from '../analyzers/analyzer.js';
+import { AppLayer } from '../analyzers/app-layer.js';
+import { ANALYZERS } from '../analyzers/registry.js';
+import type { CapturedPacket } from '../capture/packet.js';
+import type { DetectSink, PacketContext } from '../detect/alert.js';
+import { DetectEngine } from '../detect/detect-engine.js';
+import type { RuleSet } from '../detect/rule-set.js';
+import type { StatsInput } from '../output/eve.js';
+import { Pipeline, type PipelineOptions } from './pipeline.js';
+
+export interface DetectorOptions extends PipelineOptions {
+  evidence: EvidenceMode;
+}
+
+/**
+ * The whole analysis path, from captured frames to alerts: decoding, flows, analyzers, rules.
+ * Replay and live capture both drive one of these.
+ */
+export class Detector {
+  readonly context: PacketContext = { captureFile: null, packetNumber: 0, interfaceName: null };
+  readonly engine: DetectEngine;
+  readonly appLayer: AppLayer;
+  readonly pipeline: Pipeline;
+  private readonly startedAt = process.hrtime.bigint();
+
+  constructor(ruleSet: RuleSet, sink: DetectSink, options: DetectorOptions) {
+    this.engine = new DetectEngine(ruleSet, sink, this.context);
+    this.appLayer = new AppLayer(ANALYZERS, this.engine, options.evidence);
+    this.pipeline = new Pipeline(this.appLayer, options);
+  }
+
+  process(pkt: CapturedPacket): void {
+    this.context.packetNumber = pkt.index;
+    this.pipeline.process(pkt);
+  }
+
+  finish(): void {
+    this.pipeline.finish();
+  }
+
+  reload(ruleSet: RuleSet): void {
+    this.engine.reload(ruleSet);
+  }
+
+  stats(capture?: StatsInput['capture']): StatsInput {
+    const p = this.pipeline;
+    return {
+      uptimeSec: Number(process.hrtime.bigint() - this.startedAt) / 1e9,
+      decode: p.decoder.stats,
+      defrag: p.decoder.defrag.stats,
+      flows: p.flows.stats,
+      reassembly: p.flows.reassembly,
+      dedup: p.dedup.stats,
+      app: this.appLayer.stats,
+      detect: this.engine.stats,
+      capture,
+      memoryRssBytes: process.memoryUsage.rss(),
+    };
+  }
+}
