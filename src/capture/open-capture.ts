@@ -35,12 +35,12 @@ export async function openCapture(path: string, options: OpenOptions = {}): Prom
     try {
       handle = await open(path, 'r');
     } catch (err) {
-      throw new CaptureError(name, 0, `cannot open: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      throw new CaptureError(name, null, `cannot open: ${(err as Error).message.replace(/^[A-Z]+: /, '')}`);
     }
     const stat = await handle.stat();
     if (stat.isDirectory()) {
       await handle.close();
-      throw new CaptureError(name, 0, 'is a directory');
+      throw new CaptureError(name, null, 'is a directory');
     }
     sizeOnDisk = stat.size;
     input = new FileInput(handle);

@@ -45,6 +45,8 @@ export function parseRuleFile(file: string, text: string): LoadedRuleFile | stri
   if (!parsed.success) {
     return parsed.error.issues.map((issue) => {
       const path = issue.path.filter((p): p is string | number => typeof p !== 'symbol');
+      // An unknown key is reported where it stands, not where its map starts.
+      if (issue.code === 'unrecognized_keys' && issue.keys.length > 0) path.push(issue.keys[0]);
       const where = path.length > 0 ? ` (at ${path.join('.')})` : '';
       return `${formatLocation(locate(path))}: ${issue.message}${where}`;
     });

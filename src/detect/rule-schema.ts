@@ -28,13 +28,16 @@ export const APP_PROTOS = ['hl7', 'cms8000', 'lpd', 'rpc', 'portmap', 'mount', '
 const scalar = z.union([z.string(), z.number(), z.boolean()]);
 
 /** A field test: a value, any of a list, or a string operator. */
-const fieldTest = z.union([
-  scalar,
-  z.array(scalar).min(1),
-  z.strictObject({ prefix: z.string() }),
-  z.strictObject({ contains: z.string() }),
-  z.strictObject({ not: z.union([scalar, z.array(scalar).min(1)]) }),
-]);
+const fieldTest = z.union(
+  [
+    scalar,
+    z.array(scalar).min(1),
+    z.strictObject({ prefix: z.string() }),
+    z.strictObject({ contains: z.string() }),
+    z.strictObject({ not: z.union([scalar, z.array(scalar).min(1)]) }),
+  ],
+  { error: 'a field test is a value, a list of values, or one of {prefix: text}, {contains: text}, {not: value or list}' },
+);
 
 const eventName = z.enum(Object.keys(EVENT_FIELDS) as [string, ...string[]]);
 
@@ -53,9 +56,13 @@ const eventMatch = z
   });
 
 /** Addresses: an IP, a CIDR, $HOME_NET, $EXTERNAL_NET, any, each negatable with '!'; or a list. */
-const addressSpec = z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]);
+const addressSpec = z.union([z.string().min(1), z.array(z.string().min(1)).min(1)], {
+  error: 'addresses are an IP, a CIDR, $HOME_NET, $EXTERNAL_NET or any (each may be negated with !), or a list of those',
+});
 /** Ports: 515, "515-520", "!80", or a list of those. */
-const portSpec = z.union([z.number().int(), z.string().min(1), z.array(z.union([z.number().int(), z.string().min(1)])).min(1)]);
+const portSpec = z.union([z.number().int(), z.string().min(1), z.array(z.union([z.number().int(), z.string().min(1)])).min(1)], {
+  error: 'ports are a number, a range like 515-520, a negation like !80, or a list of those',
+});
 
 const match = z
   .strictObject({
@@ -90,14 +97,16 @@ const match = z
     if (at !== 'event' && m.event) ctx.addIssue({ code: 'custom', path: ['event'], message: `'event' only triggers rules evaluated 'at: event', not '${at}' (use 'seen' instead)` });
   });
 
+const severity = z.union([z.literal(1), z.literal(2), z.literal(3)], { error: 'severity is 1 (high), 2 (medium) or 3 (low)' });
+
 export const ruleSchema = z.strictObject({
   id: z.number().int().min(1).max(4294967295),
   rev: z.number().int().min(1).default(1),
   name: z.string().min(1),
   category: z.string().min(1),
-  severity: z.union([z.literal(1), z.literal(2), z.literal(3)]),
+  severity: severity,
   /** Severity when the only indicator matched is a CIDR, not an exact address. */
-  severity_cidr_only: z.union([z.literal(1), z.literal(2), z.literal(3)]).optional(),
+  severity_cidr_only: severity.optional(),
   references: z.array(z.string().min(1)).default([]),
   /** Text added to the alert when the indicator address lies inside HOME_NET. */
   note_indicator_in_home_net: z.string().optional(),

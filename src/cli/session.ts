@@ -1,0 +1,98 @@
+import type { DetectSink } from '../detect/alert.js';
+import { RuleLoadError } from '../detect/rule-loader.js';
+import { RuleSet } from '../detect/rule-set.js';
+import type { StatsInput } from '../output/eve.js';
+import { Inventory } from '../output/inventory.js';
+import { EveSink, FanOutSink, openOutputFile } from '../output/sinks.js';
+import { TextSink, formatSummary, type CaptureSummary } from '../output/text.js';
+import { Detector } from '../pipeline/detector.js';
+import type { AnalysisSettings } from './analysis-options.js';
+import type { Logger } from './logger.js';
+
+/**
+ * Everything one analysis run needs around the detector, the same for replay and live: the rules,
+ * the output sinks (EVE, text, inventory), periodic and final stats, and the summary.
+ */
+export class AnalysisSession {
+  private constructor(
+    readonly settings: AnalysisSettings,
+    readonly detector: Detector,
+    readonly inventory: Inventory,
+    private readonly eveSinks: EveSink[],
+    private readonly log: Logger,
+  ) {}
+
+  /** Loads rules and opens outputs; throws RuleLoadError for bad rules. */
+  static async open(settings: AnalysisSettings, log: Logger): Promise<AnalysisSession> {
+    const ruleSet = await loadRules(settings, log);
+    const text = settings.format === 'text';
+    const eveOptions = { evidence: settings.evidence, flows: settings.flows };
+    const eveSinks: EveSink[] = [];
+    if (!text) eveSinks.push(new EveSink(process.stdout, eveOptions));
+    if (settings.eve !== null && !(settings.eve === '-' && !text)) {
+      // Full evidence can hold patient data: such files are readable by their owner only.
+      eveSinks.push(new EveSink(await openOutputFile(settings.eve, { private: settings.evidence === 'full' }), eveOptions));
+    }
+    const inventory = new Inventory();
+    const sinks: DetectSink[] = [inventory, ...eveSinks];
+    if (text) sinks.push(new TextSink(process.stdout, { color: process.stdout.isTTY === true, evidence: settings.evidence }));
+    const detector = new Detector(ruleSet, new FanOutSink(sinks), settings.detector);
+    return new AnalysisSession(settings, detector, inventory, eveSinks, log);
+  }
+
+  /** Reloads rules and indicators; a failed reload keeps the rules in force and says why. */
+  async reloadRules(): Promise<boolean> {
+    try {
+      this.detector.reload(await loadRules(this.settings, this.log));
+      this.log.info('rules reloaded');
+      return true;
+    } catch (err) {
+      if (!(err instanceof RuleLoadError)) throw err;
+      this.log.error({ problems: err.problems }, 'rule reload failed; keeping the rules in force');
+      return false;
+    }
+  }
+
+  /** Writes a stats record to the EVE outputs and the log. */
+  writeStats(capture?: StatsInput['capture']): StatsInput {
+    const stats = this.detector.stats(capture);
+    for (const eve of this.eveSinks) eve.writeStats(stats);
+    this.log.info(
+      {
+        packets: stats.decode.packets,
+        invalid: stats.decode.invalid,
+        flows: stats.flows.active,
+        alerts: stats.detect.alerts,
+        kernelDrops: capture?.kernelDrops,
+        rssMb: Math.round((stats.memoryRssBytes ?? 0) / 1e6),
+      },
+      'stats',
+    );
+    return stats;
+  }
+
+  /** Ends the run: flushes flows, writes the final stats and inventory, prints the summary. */
+  async close(captures: CaptureSummary[], seconds: number, capture?: StatsInput['capture']): Promise<void> {
+    this.detector.finish();
+    const stats = this.detector.stats(capture);
+    for (const eve of this.eveSinks) {
+      eve.writeStats(stats);
+      eve.writeInventory(this.inventory);
+      await eve.end();
+    }
+    // People read the summary: on stdout beside text alerts, on stderr when stdout carries JSON.
+    const out = this.settings.format === 'text' ? process.stdout : process.stderr;
+    out.write(formatSummary({ ...stats, seconds, captures, inventory: this.inventory }, { color: out.isTTY === true }));
+  }
+
+  get alerts(): number {
+    return this.detector.engine.stats.alerts;
+  }
+}
+
+async function loadRules(settings: AnalysisSettings, log: Logger): Promise<RuleSet> {
+  const loaded = await RuleSet.load({ rulesDir: settings.rulesDir, homeNet: settings.homeNet, indicatorFiles: settings.indicatorFiles });
+  for (const warning of loaded.warnings) log.warn(warning);
+  for (const f of loaded.indicatorCounts) log.info({ file: f.file, loaded: f.loaded, skipped: f.skipped }, 'indicator list loaded');
+  return loaded.ruleSet;
+}
