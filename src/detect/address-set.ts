@@ -4,7 +4,8 @@
  * Addresses are handled as the decoder holds them: four big-endian 32-bit words starting at an
  * index into a Uint32Array, IPv4 in the first word only. A set is compiled once into disjoint
  * sorted ranges per IP version, each naming the most specific entry that covers it, so a lookup is
- * a binary search over a typed array: no strings, no BigInt, no allocation.
+ * a binary search over a typed array: no strings, no BigInt, no allocation (an entry's object is
+ * made the first time a lookup finds it and reused after).
  *
  * IPv4-mapped IPv6 addresses (::ffff:a.b.c.d) are IPv6 here: an IPv4 entry does not match them and
  * they are never converted, because the decoder reports such packets as IPv6 and a rule written
@@ -18,7 +19,7 @@
 
 export type IpVersion = 4 | 6;
 
-/** One entry of a set, shared by every lookup that finds it. */
+/** One entry of a set; every lookup that finds it returns the same object. */
 export interface Entry<T> {
   /** Canonical text: the address alone for a host entry, else address/prefix (host bits cleared). */
   readonly cidr: string;
@@ -315,8 +316,9 @@ export function isExternalAddress(homeNet: AddressSet<unknown>, version: number,
 
 /**
  * Disjoint ranges of one IP version: range i starts at starts[i*W..] and ends where i+1 starts.
- * A directory narrows each search to a few neighbouring ranges: the 16 address bits that follow
- * the prefix every entry shares pick a slot, and the slot holds the first range to look at.
+ * A directory narrows each search to a few neighbouring ranges: up to 16 address bits following
+ * the prefix every entry shares pick a slot, and the slot holds the first range to look at, so
+ * the search stays within a few cache lines even for a million ranges.
  */
 interface Ranges {
   /** Words per address: 1 for IPv4, 4 for IPv6. */
@@ -326,7 +328,7 @@ interface Ranges {
   /** Index into the set's entries of the most specific entry covering the range, or -1. */
   owners: Int32Array;
   count: number;
-  /** The shared prefix (keyBit bits, the rest 0) and where the 16 directory bits start. */
+  /** The shared prefix (a multiple of 16 bits, the rest 0) and the word and half after it. */
   prefix: Uint32Array;
   keyWord: number;
   keyInHighHalf: boolean;
@@ -338,7 +340,14 @@ interface Ranges {
 }
 
 export class AddressSet<T> {
-  readonly entries: readonly Entry<T>[];
+  private readonly values: readonly T[];
+  /** Canonical text per entry; a host entry has no '/'. */
+  private readonly cidrs: readonly string[];
+  /**
+   * Entry objects are made the first time a lookup finds them, then reused: a million loaded
+   * entries cost no million extra objects (the garbage collector's share of loading them halves).
+   */
+  private readonly made: Array<Entry<T> | null>;
   private readonly v4: Ranges;
   private readonly v6: Ranges;
 
@@ -361,7 +370,9 @@ export class AddressSet<T> {
       }
     }
     const compiled = builder.compile();
-    this.entries = compiled.entries;
+    this.values = compiled.values;
+    this.cidrs = compiled.cidrs;
+    this.made = new Array<Entry<T> | null>(compiled.values.length).fill(null);
     this.v4 = compiled.v4;
     this.v6 = compiled.v6;
   }
@@ -374,12 +385,18 @@ export class AddressSet<T> {
     const nonEmpty = sets.filter((s) => s.size > 0);
     if (nonEmpty.length === 1) return nonEmpty[0];
     const builder = new AddressSetBuilder<T>();
-    for (const set of nonEmpty) for (const entry of set.entries) builder.addEntry(entry);
+    for (const set of nonEmpty) for (let i = 0; i < set.size; i++) builder.add(set.cidrs[i], set.values[i]);
     return builder.build();
   }
 
   get size(): number {
-    return this.entries.length;
+    return this.values.length;
+  }
+
+  /** Entry number `index` in the order entries were added. */
+  entryAt(index: number): Entry<T> {
+    if (!(index >= 0 && index < this.values.length)) throw new RangeError(`no entry ${index} in a set of ${this.values.length}`);
+    return this.made[index] ?? this.make(index);
   }
 
   /** Number of compiled ranges (gaps included) for a version. */
@@ -393,7 +410,8 @@ export class AddressSet<T> {
     if (version === 4) owner = findV4(this.v4, words, at);
     else if (version === 6) owner = findV6(this.v6, words, at);
     else return null;
-    return owner < 0 ? null : this.entries[owner];
+    if (owner < 0) return null;
+    return this.made[owner] ?? this.make(owner);
   }
 
   has(version: number, words: ArrayLike<number>, at: number): boolean {
@@ -401,7 +419,26 @@ export class AddressSet<T> {
     if (version === 6) return findV6(this.v6, words, at) >= 0;
     return false;
   }
+
+  private make(index: number): Entry<T> {
+    // Canonical text always parses; reading version and prefix back spares two arrays.
+    const cidr = this.cidrs[index];
+    const code = parseCidrInto(cidr, 0, cidr.length, makeScratch, 0);
+    const version = (code >> 8) as IpVersion;
+    const prefixLength = code & 0xff;
+    const entry: Entry<T> = {
+      cidr,
+      version,
+      prefixLength,
+      exact: prefixLength === (version === 4 ? 32 : 128),
+      value: this.values[index],
+    };
+    this.made[index] = entry;
+    return entry;
+  }
 }
+
+const makeScratch = new Uint32Array(4);
 
 // The window [windowLo, windowHi] of ranges that can hold the address; set by narrow().
 let windowLo = 0;
@@ -486,7 +523,8 @@ function findV6(r: Ranges, words: ArrayLike<number>, at: number): number {
 // Building
 
 interface Compiled<T> {
-  entries: Entry<T>[];
+  values: T[];
+  cidrs: string[];
   v4: Ranges;
   v6: Ranges;
 }
@@ -530,43 +568,38 @@ class VersionEntries {
  * loader of indicator files uses it so that a bad line costs a message, not the whole file.
  */
 export class AddressSetBuilder<T> {
-  private readonly entries: Entry<T>[] = [];
+  private readonly values: T[] = [];
+  private readonly cidrs: string[] = [];
   private readonly v4 = new VersionEntries(1);
   private readonly v6 = new VersionEntries(4);
   private readonly scratch = new Uint32Array(4);
   private built = false;
 
   get size(): number {
-    return this.entries.length;
+    return this.values.length;
   }
 
-  /** Adds an entry; null when the text is not an address or CIDR block. */
-  add(cidr: string, value: T): Entry<T> | null {
+  /**
+   * Adds an entry and returns its canonical text (host bits cleared; a host entry without
+   * /32 or /128, so it has no '/'), or null when the text is not an address or CIDR block.
+   */
+  add(cidr: string, value: T): string | null {
     if (this.built) throw new Error('AddressSetBuilder: add after build');
     const text = cidr.trim();
     const code = parseCidrInto(text, 0, text.length, this.scratch, 0);
     if (code === INVALID) return null;
     const version = (code >> 8) as IpVersion;
     const prefixLength = code & 0xff;
-    const exact = prefixLength === (version === 4 ? 32 : 128);
     // IPv4 text that parsed cleanly (no leading zeros, no host bits, no /32) is already canonical.
     const canonical =
-      version === 4 && !lastHadHostBits && !(exact && text.indexOf('/') >= 0) ? text : formatCidr(version, this.scratch, 0, prefixLength);
-    const entry: Entry<T> = { cidr: canonical, version, prefixLength, exact, value };
-    const index = this.entries.length;
-    this.entries.push(entry);
+      version === 4 && !lastHadHostBits && (prefixLength !== 32 || text.indexOf('/') < 0)
+        ? text
+        : formatCidr(version, this.scratch, 0, prefixLength);
+    const index = this.values.length;
+    this.values.push(value);
+    this.cidrs.push(canonical);
     (version === 4 ? this.v4 : this.v6).push(this.scratch, prefixLength, index);
-    return entry;
-  }
-
-  /** Adds an entry of another set as it is (the same object is returned by lookups). */
-  addEntry(entry: Entry<T>): void {
-    if (this.built) throw new Error('AddressSetBuilder: add after build');
-    const code = parseCidrInto(entry.cidr, 0, entry.cidr.length, this.scratch, 0);
-    if (code === INVALID) throw new RangeError(`not an entry of an AddressSet: ${JSON.stringify(entry.cidr)}`);
-    const index = this.entries.length;
-    this.entries.push(entry);
-    (entry.version === 4 ? this.v4 : this.v6).push(this.scratch, entry.prefixLength, index);
+    return canonical;
   }
 
   build(): AddressSet<T> {
@@ -577,7 +610,12 @@ export class AddressSetBuilder<T> {
   compile(): Compiled<T> {
     if (this.built) throw new Error('AddressSetBuilder: built twice');
     this.built = true;
-    return { entries: this.entries, v4: compileRanges(this.v4), v6: compileRanges(this.v6) };
+    return {
+      values: this.values,
+      cidrs: this.cidrs,
+      v4: compileRanges(this.v4),
+      v6: compileRanges(this.v6),
+    };
   }
 }
 
@@ -669,30 +707,24 @@ function withDirectory(W: number, starts: Uint32Array, owners: Int32Array, count
   const slots = 1 << slotBits;
   const ranges: Ranges = { width: W, starts, owners, count, prefix, keyWord, keyInHighHalf, keyShift, slots, dir: new Uint32Array(slots + 1) };
 
+  // Slot addresses rise with k, so one walk over the ranges finds the range holding each.
   const address = new Uint32Array(W);
+  let range = 0;
+  const rangeHolding = (a: Uint32Array): number => {
+    while (range + 1 < count && compareWords(starts, (range + 1) * W, a, 0, W) <= 0) range++;
+    return range;
+  };
   for (let k = 0; k < slots; k++) {
     address.set(prefix);
     const chunk = k << keyShift;
     address[keyWord] = (address[keyWord] | (keyInHighHalf ? chunk << 16 : chunk)) >>> 0;
-    ranges.dir[k] = searchAll(ranges, address);
+    ranges.dir[k] = rangeHolding(address);
   }
   // One past the prefix block: its last address plus one, unless the block ends the space.
   for (let w = 0; w < W; w++) address[w] = (prefix[w] | ~wordMask(keyBit, w)) >>> 0;
   const past = new Uint32Array(W);
-  ranges.dir[slots] = increment(address, 0, past, W) ? searchAll(ranges, past) : count - 1;
+  ranges.dir[slots] = increment(address, 0, past, W) ? rangeHolding(past) : count - 1;
   return ranges;
-}
-
-/** The last range starting at or before the address, by a search over all ranges. */
-function searchAll(r: Ranges, address: Uint32Array): number {
-  let lo = 0;
-  let hi = r.count - 1;
-  while (lo < hi) {
-    const mid = (lo + hi + 1) >>> 1;
-    if (compareWords(r.starts, mid * r.width, address, 0, r.width) <= 0) lo = mid;
-    else hi = mid - 1;
-  }
-  return lo;
 }
 
 /**

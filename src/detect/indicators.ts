@@ -202,12 +202,12 @@ class IndicatorLoader {
 
   /** Adds one address or block; false (and nothing added) when the text is not one. */
   private add(text: string, description: string, source: string, file: string, line: number): boolean {
-    // value and exact come from the parsed entry; filled in place to spare a closure per line.
+    // value and exact come from the parsed text, so they are filled in once it is added.
     const indicator: Mutable<Indicator> = { value: '', description, source, file, line, exact: false };
-    const entry = this.builder.add(text, indicator);
-    if (entry === null) return false;
-    indicator.value = entry.cidr;
-    indicator.exact = entry.exact;
+    const canonical = this.builder.add(text, indicator);
+    if (canonical === null) return false;
+    indicator.value = canonical;
+    indicator.exact = canonical.indexOf('/') < 0;
     this.current.loaded++;
     return true;
   }
@@ -257,7 +257,7 @@ class IndicatorLoader {
       if (first) {
         first = false;
         const names = fields.map((f) => f.trim().toLowerCase());
-        if (names[0] === 'indicator' || names.includes('indicator')) {
+        if (names.includes('indicator')) {
           columns = {
             indicator: names.indexOf('indicator'),
             description: names.indexOf('description'),
@@ -271,7 +271,7 @@ class IndicatorLoader {
         this.skip(`${file}:${record.line}: no indicator in the record`);
         continue;
       }
-      const description = columns.description >= 0 ? (fields[columns.description] ?? '').trim() : '';
+      const description = columns.description >= 0 ? singleLine(fields[columns.description] ?? '') : '';
       const source = (columns.source >= 0 ? (fields[columns.source] ?? '').trim() : '') || fallbackSource;
       if (!this.add(indicator, description, source, file, record.line)) {
         this.skip(`${file}:${record.line}: not an IP address or CIDR: ${shown(indicator)}`);
@@ -328,7 +328,7 @@ class IndicatorLoader {
         this.skip(`${label}: unsupported IP pattern: ${shown(o.pattern)}`);
         continue;
       }
-      const description = [o.name, o.description].filter((s) => typeof s === 'string' && s !== '').join(': ');
+      const description = singleLine([o.name, o.description].filter((s) => typeof s === 'string' && s !== '').join(': '));
       const source = stixSource(o, identities) ?? fallbackSource;
       for (const c of parsed.comparisons) {
         if (!versionMatches(c.objectType, c.value) || !this.add(c.value, description, source, file, i)) {
@@ -337,6 +337,11 @@ class IndicatorLoader {
       }
     }
   }
+}
+
+/** Descriptions may span lines in CSV and JSON; alerts print them on one. */
+function singleLine(text: string): string {
+  return text.replace(/\s*[\r\n]+\s*/g, ' ').trim();
 }
 
 function isSpace(c: number): boolean {
