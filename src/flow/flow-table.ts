@@ -39,12 +39,20 @@ export const DEFAULT_TIMEOUTS: FlowTimeouts = {
 
 export interface FlowTableOptions {
   maxFlows: number;
+  /**
+   * Flow ids are numbered from `idOffset` in steps of `idStride`, so tables in several workers
+   * never hand out the same id.
+   */
+  idOffset: number;
+  idStride: number;
   timeouts: FlowTimeouts;
   reassembly: ReassemblyOptions;
 }
 
 export const DEFAULT_FLOW_TABLE_OPTIONS: FlowTableOptions = {
   maxFlows: 100_000,
+  idOffset: 0,
+  idStride: 1,
   timeouts: DEFAULT_TIMEOUTS,
   reassembly: DEFAULT_REASSEMBLY_OPTIONS,
 };
@@ -196,7 +204,7 @@ export class FlowTable {
       return null;
     }
     const flow = new Flow();
-    flow.id = flowId(++this.flowCounter);
+    flow.id = flowId(++this.flowCounter * this.options.idStride + this.options.idOffset);
     flow.hash = hash;
     flow.ipVersion = view.ipVersion;
     flow.proto = view.ipProto;
@@ -213,10 +221,10 @@ export class FlowTable {
       else if (!syn) {
         flow.midstream = true;
         this.stats.midstream++;
-        senderIsClient = !looksLikeServer(view.srcPort, view.dstPort);
+        senderIsClient = !looksLikeServer(view.srcPort, view.dstPort, true);
       }
     } else if (view.ipProto === IPPROTO_UDP) {
-      senderIsClient = !looksLikeServer(view.srcPort, view.dstPort);
+      senderIsClient = !looksLikeServer(view.srcPort, view.dstPort, false);
     }
     const a = view.addr;
     for (let i = 0; i < 4; i++) {
@@ -342,13 +350,17 @@ function directionOf(flow: Flow, view: PacketView): Direction {
 }
 
 /** How much a port looks like a service's: known service ports, then privileged, then the rest. */
-function serviceRank(port: number): number {
-  return SERVICE_PORTS.has(port) ? 2 : port < 1024 ? 1 : 0;
+function serviceRank(port: number, privilegedCounts: boolean): number {
+  return SERVICE_PORTS.has(port) ? 2 : privilegedCounts && port < 1024 ? 1 : 0;
 }
 
-/** Mid-stream pickup: the sender is the server when its port looks more like a service's. */
-function looksLikeServer(srcPort: number, dstPort: number): boolean {
-  return serviceRank(srcPort) > serviceRank(dstPort);
+/**
+ * Whether the sender of a flow's first packet is its server: its port looks more like a
+ * service's. For UDP a privileged source port proves nothing (RPC clients such as busybox's mount
+ * bind reserved ports to reach services on high ones), so only known service ports count there.
+ */
+function looksLikeServer(srcPort: number, dstPort: number, tcp: boolean): boolean {
+  return serviceRank(srcPort, tcp) > serviceRank(dstPort, tcp);
 }
 
 function isNewConnection(view: PacketView): boolean {
