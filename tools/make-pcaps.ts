@@ -1,6 +1,8 @@
 /**
  * Writes the sample captures in pcaps/: one per link type and encapsulation the decoder handles,
- * each carrying the same small set of hospital-network TCP/UDP/ICMP traffic over IPv4 and IPv6.
+ * each carrying the same small set of hospital-network TCP/UDP/ICMP traffic over IPv4 and IPv6,
+ * then the detection scenarios of tools/scenarios/. Beside each capture goes
+ * `<capture>.expected.json`, the alerts the shipped rules must raise on it.
  * Deterministic: fixed timestamps and fixed payloads give the same bytes on every run.
  *
  *   npx tsx tools/make-pcaps.ts [outdir]
@@ -56,11 +58,14 @@ import {
   type CaptureRecord,
   type Layer,
 } from './craft/index.js';
+import { detectionScenarios, expectationJson, type Expectation } from './scenarios/index.js';
 
 export interface Scenario {
   file: string;
   description: string;
   build(): Buffer;
+  /** The alerts the shipped rules must raise on the capture, and why. */
+  expected?: Expectation;
 }
 
 /** 2025-01-30 10:00:00 UTC: every sample starts here. */
@@ -419,7 +424,7 @@ function snaplenCut(): Buffer {
   return pcapFile({ linkType: LINKTYPE.ETHERNET, snapLen: 96 }, hospitalTraffic(new Clock(EPOCH), onEthernet));
 }
 
-export const scenarios: Scenario[] = [
+const linkSamples: Scenario[] = [
   { file: 'link-ethernet.pcap', description: 'Ethernet II (LINKTYPE 1), ARP, frames padded to 60 bytes', build: ethernetCapture },
   { file: 'link-8023-llc.pcap', description: '802.3 length frames: an STP BPDU over LLC, IP over LLC/SNAP', build: llcCapture },
   { file: 'link-vlan.pcap', description: '802.1Q VLAN 30; pings again under 802.1ad+802.1Q and 0x9100+802.1Q stacks', build: vlanCapture },
@@ -441,8 +446,56 @@ export const scenarios: Scenario[] = [
   { file: 'snaplen-cut.pcap', description: 'Snap length 96: long frames cut, original length kept', build: snaplenCut },
 ];
 
+const ONE_BACKDOOR_FLOW: Expectation = {
+  alerts: { '1000001': 1 },
+  why: `one TCP flow with the indicator ${HOSTS.backdoor} (the LPD session): 1000001 once; it speaks real LPD, so no printer-port rule fires; everything else stays inside HOME_NET`,
+};
+
+const TWO_BACKDOOR_FLOWS: Expectation = {
+  alerts: { '1000001': 2 },
+  why: `the traffic set twice with different source ports: two TCP flows with the indicator ${HOSTS.backdoor}, 1000001 once each`,
+};
+
+/** What the shipped rules must raise on the link-type samples. */
+const LINK_SAMPLE_EXPECTATIONS: Record<string, Expectation> = {
+  'link-ethernet.pcap': ONE_BACKDOOR_FLOW,
+  'link-8023-llc.pcap': ONE_BACKDOOR_FLOW,
+  'link-vlan.pcap': { ...ONE_BACKDOOR_FLOW, why: `${ONE_BACKDOOR_FLOW.why}; the repeats under other VLAN stacks are pings only` },
+  'link-sll.pcap': ONE_BACKDOOR_FLOW,
+  'link-sll2.pcap': ONE_BACKDOOR_FLOW,
+  'link-raw.pcap': ONE_BACKDOOR_FLOW,
+  'link-ipv4.pcap': ONE_BACKDOOR_FLOW,
+  'link-ipv6.pcap': { alerts: {}, why: 'IPv6 part only: HL7 to the interface engine, syslog and a ping, all inside HOME_NET (fc00::/7)' },
+  'link-null.pcap': ONE_BACKDOOR_FLOW,
+  'link-loop.pcap': ONE_BACKDOOR_FLOW,
+  'tunnel-gre.pcap': TWO_BACKDOOR_FLOWS,
+  'tunnel-erspan.pcap': TWO_BACKDOOR_FLOWS,
+  'tunnel-vxlan.pcap': ONE_BACKDOOR_FLOW,
+  'ip-fragments.pcap': { alerts: {}, why: 'syslog between two HOME_NET hosts' },
+  'ipv6-ext-headers.pcap': { alerts: {}, why: 'pings, syslog and a SYN between HOME_NET hosts; nothing on an HL7, printer or RPC rule' },
+  'mixed-linktypes.pcapng': { ...TWO_BACKDOOR_FLOWS, why: `the IPv4 set on the Ethernet and the SLL interfaces, with different source ports: two flows with ${HOSTS.backdoor}, 1000001 once each` },
+  'nsec-bigendian.pcap': ONE_BACKDOOR_FLOW,
+  'compressed.pcap.gz': ONE_BACKDOOR_FLOW,
+  'snaplen-cut.pcap': { ...ONE_BACKDOOR_FLOW, why: `${ONE_BACKDOOR_FLOW.why}; the frames the snap length cuts (DNS answer, HL7, syslog) belong to internal exchanges` },
+};
+
+export const scenarios: Scenario[] = [...linkSamples.map((s) => ({ ...s, expected: LINK_SAMPLE_EXPECTATIONS[s.file] })), ...detectionScenarios];
+
+/** Text for a Markdown table cell: a literal | would end the cell. */
+function cell(text: string): string {
+  return text.replace(/\|/g, '\\|');
+}
+
+function alertsText(e: Expectation | undefined): string {
+  if (e === undefined) return '(not stated)';
+  const entries = Object.entries(e.alerts);
+  return entries.length === 0 ? 'none' : entries.map(([id, n]) => `${id} ×${n}`).join(', ');
+}
+
 export function readme(): string {
-  const rows = scenarios.map((s) => `| \`${s.file}\` | ${s.description} |`);
+  const rows = linkSamples.map((s) => `| \`${s.file}\` | ${cell(s.description)} |`);
+  const detectionRows = detectionScenarios.map((s) => `| \`${s.file}\` | ${cell(s.description)} |`);
+  const alertRows = scenarios.map((s) => `| \`${s.file}\` | ${alertsText(s.expected)} | ${cell(s.expected?.why ?? '')} |`);
   return [
     '# Sample captures',
     '',
@@ -456,6 +509,29 @@ export function readme(): string {
     '| --- | --- |',
     ...rows,
     '',
+    '## Detection scenarios',
+    '',
+    'The Contec CMS8000 backdoor\'s traffic and look-alikes that must stay quiet, on 2025-01-30, as a capture',
+    'on the hospital\'s mirror port sees it: round trips of 0.35 ms inside, 38 ms to the documentation ranges',
+    '(198.51.100.0/24, 203.0.113.0/24) and 232 ms to 202.114.4.0/24. TCP sessions have full handshakes, server',
+    'acknowledgements and FINs. Patient data (DOE^JANE, MRN123456, born 1970-01-01) is fake.',
+    '',
+    '| File | What it holds |',
+    '| --- | --- |',
+    ...detectionRows,
+    '',
+    '## Expected alerts',
+    '',
+    '`<capture>.expected.json` beside each capture holds `{ "alerts": { "<signature_id>": <count> } }` (and',
+    'optionally `"args"` for the replay): exactly the alerts `wardwatch replay <capture>` must raise with the',
+    'shipped rules and indicators and the default HOME_NET (10/8, 172.16/12, 192.168/16, 100.64/10,',
+    '169.254/16, fc00::/7, fe80::/10). The counts follow from the rules in `rules/contec-cms8000.yaml`; every',
+    'rule fires at most once per flow, and a UDP flow is one client port talking to one server port.',
+    '',
+    '| File | Alerts | Why |',
+    '| --- | --- | --- |',
+    ...alertRows,
+    '',
   ].join('\n');
 }
 
@@ -465,6 +541,7 @@ export async function writeSamples(outdir: string): Promise<string[]> {
   for (const s of scenarios) {
     const path = join(outdir, s.file);
     await writeFile(path, s.build());
+    if (s.expected !== undefined) await writeFile(`${path}.expected.json`, expectationJson(s.expected));
     written.push(path);
   }
   await writeFile(join(outdir, 'README.md'), readme());
