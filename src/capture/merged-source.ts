@@ -19,9 +19,10 @@ export class MergedSource {
 
   /**
    * Calls `handle` for every packet of every source in timestamp order, with the index of the
-   * source it came from. The packet is only valid during the call.
+   * source it came from. The packet is only valid during the call. A handler that must wait (a
+   * consumer applying back-pressure) returns a promise, and reading resumes when it settles.
    */
-  async forEach(handle: (pkt: CapturedPacket, sourceIndex: number) => void): Promise<void> {
+  async forEach(handle: (pkt: CapturedPacket, sourceIndex: number) => void | Promise<void>): Promise<void> {
     for (let i = 0; i < this.sources.length; i++) await this.fill(i);
     for (;;) {
       let best = -1;
@@ -30,7 +31,8 @@ export class MergedSource {
         if (best < 0 || earlier(this.heads[i], this.heads[best])) best = i;
       }
       if (best < 0) return;
-      handle(this.heads[best], best);
+      const wait = handle(this.heads[best], best);
+      if (wait !== undefined) await wait;
       this.ready[best] = false;
       // Fast path: the next packet of the same source is usually already buffered.
       if (this.sources[best].next(this.heads[best])) this.ready[best] = true;

@@ -23,6 +23,7 @@ export interface SharedCliOptions {
   failOnAlert?: boolean;
   logLevel?: string;
   config?: string;
+  workers?: string;
 }
 
 export interface AnalysisSettings {
@@ -35,6 +36,8 @@ export interface AnalysisSettings {
   flows: boolean;
   failOnAlert: boolean;
   logLevel: string;
+  /** Analysis threads; 1 analyses on the reading thread. */
+  workers: number;
   detector: DetectorOptions;
 }
 
@@ -63,6 +66,8 @@ export async function resolveSettings(cli: SharedCliOptions): Promise<AnalysisSe
   if (!['redacted', 'full', 'none'].includes(evidence)) throw new UsageError(`--evidence must be redacted, full or none, not '${evidence}'`);
   const logLevel = cli.logLevel ?? config.log_level ?? 'info';
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) throw new UsageError(`--log-level: unknown level '${logLevel}'`);
+  const workers = cli.workers === undefined ? 1 : Number(cli.workers);
+  if (!Number.isInteger(workers) || workers < 1 || workers > 64) throw new UsageError(`--workers must be a whole number from 1 to 64, not '${cli.workers}'`);
   const homeNet = cli.homeNet !== undefined ? cli.homeNet.split(',').map((s) => s.trim()).filter(Boolean) : config.home_net;
   const t = config.flow?.timeouts ?? {};
   const s = config.stream ?? {};
@@ -77,6 +82,7 @@ export async function resolveSettings(cli: SharedCliOptions): Promise<AnalysisSe
     flows: cli.flows ?? config.flows ?? false,
     failOnAlert: cli.failOnAlert ?? false,
     logLevel,
+    workers,
     detector: {
       evidence: evidence as EvidenceMode,
       flows: {

@@ -2,8 +2,11 @@
 import { Command, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
 import { CaptureError } from '../capture/errors.js';
+import { DEFAULT_BUFFER_MB, DEFAULT_SNAPLEN } from '../capture/live-capture.js';
 import { DEFAULT_RULES_DIR, UsageError, addSharedOptions, type SharedCliOptions } from './analysis-options.js';
 import { ConfigError } from './config.js';
+import { interfaces } from './interfaces-command.js';
+import { live, type LiveCliOptions } from './live-command.js';
 import { EXIT_USAGE, replay } from './replay-command.js';
 import { rulesCheck, rulesList } from './rules-command.js';
 
@@ -22,7 +25,8 @@ addSharedOptions(
     .command('replay')
     .description('analyse capture files (pcap or pcapng, gzip or not); several files and directories are read as one capture in timestamp order')
     .argument('[captures...]', 'capture files, directories of captures, or - for standard input')
-    .option('-r, --read <capture>', 'a capture to read, as in tcpdump and tshark; repeatable', (value: string, previous: string[] = []) => [...previous, value]),
+    .option('-r, --read <capture>', 'a capture to read, as in tcpdump and tshark; repeatable', (value: string, previous: string[] = []) => [...previous, value])
+    .option('--workers <n>', 'analysis threads; flows are shared out by a symmetric hash of their two addresses (default 1)'),
 )
   .addHelpText(
     'after',
@@ -40,6 +44,47 @@ Exit codes: 0 done (alerts or not), 1 alerts raised with --fail-on-alert,
     const inputs = [...(options.read ?? []), ...captures];
     if (inputs.length === 0) throw new UsageError('replay needs at least one capture (a file, a directory, or - for standard input)');
     process.exitCode = await replay(inputs, options);
+  });
+
+addSharedOptions(
+  program
+    .command('live')
+    .description('analyse traffic live from a network interface, typically a mirror (SPAN) port; runs until SIGINT or SIGTERM')
+    .requiredOption('-i, --interface <name>', 'interface to capture on (see wardwatch interfaces)')
+    .option('-f, --filter <bpf>', 'capture filter in tcpdump (BPF) syntax')
+    .option('--snaplen <bytes>', `bytes kept of each packet (default: ${DEFAULT_SNAPLEN})`)
+    .option('--buffer-mb <MiB>', `kernel capture buffer; raise it when stats show kernel drops (default: ${DEFAULT_BUFFER_MB})`)
+    .option('--no-promisc', 'do not put the interface in promiscuous mode')
+    .option('--stats-interval <seconds>', 'write a stats record this often (default: 60)'),
+)
+  .addHelpText(
+    'after',
+    `
+Examples:
+  wardwatch live -i eth1
+  wardwatch live -i eth1 --home-net 10.0.0.0/8 --eve /var/log/wardwatch/eve.json
+  wardwatch live -i eth1 -f 'not port 22' --buffer-mb 256 --stats-interval 30
+
+Capturing runs tcpdump, which needs CAP_NET_RAW (and CAP_NET_ADMIN for promiscuous mode): run as
+root, or: sudo setcap cap_net_raw,cap_net_admin=eip $(command -v tcpdump)
+If the interface goes away, wardwatch reports it, waits and re-opens the capture, keeping its flows.
+Signals: SIGINT or SIGTERM end the run (open flows are reported, final stats written);
+SIGHUP reloads the rules (a failed reload keeps the rules in force).
+
+Exit codes: 0 stopped by a signal, 1 alerts raised with --fail-on-alert,
+2 usage error, interface missing, no permission, tcpdump missing, bad filter or bad rules.`,
+  )
+  .action(async (options: LiveCliOptions) => {
+    process.exitCode = await live(options);
+  });
+
+program
+  .command('interfaces')
+  .description('list the capture devices live -i accepts, with addresses and descriptions')
+  .option('--json', 'print a JSON array instead of a table')
+  .addHelpText('after', '\nExamples:\n  wardwatch interfaces\n  wardwatch interfaces --json')
+  .action(async (options: { json?: boolean }) => {
+    process.exitCode = await interfaces(options);
   });
 
 const rules = program.command('rules').description('check and list the rule pack');
@@ -76,6 +121,8 @@ program.parseAsync().catch((err: unknown) => {
     process.stderr.write(`wardwatch: error: ${err.message}\n`);
   } else {
     process.stderr.write(`wardwatch: internal error: ${(err as Error).stack ?? String(err)}\n`);
+    // Analysis threads would keep the process alive: a fault ends it.
+    process.exit(EXIT_USAGE);
   }
   process.exitCode = EXIT_USAGE;
 });

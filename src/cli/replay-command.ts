@@ -63,13 +63,14 @@ export async function replay(inputs: string[], cli: SharedCliOptions): Promise<n
     const input = opened[index];
     input.packets++;
     detector.context.captureFile = input.path === '-' ? '<stdin>' : input.path;
-    detector.process(pkt);
     if (progress !== null && ++sinceUpdate >= 65536) {
       sinceUpdate = 0;
       const done = opened.reduce((n, o) => n + o.source.position, 0);
       const elapsed = Number(process.hrtime.bigint() - started) / 1e9;
       progress.update(done, { speed: `${(done / 1e6 / Math.max(elapsed, 1e-3)).toFixed(0)} MB/s` });
     }
+    // With workers, a full queue makes the reader wait.
+    return detector.process(pkt);
   });
   progress?.stop();
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;

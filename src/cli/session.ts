@@ -6,6 +6,7 @@ import { Inventory } from '../output/inventory.js';
 import { EveSink, FanOutSink, openOutputFile } from '../output/sinks.js';
 import { TextSink, formatSummary, type CaptureSummary } from '../output/text.js';
 import { Detector } from '../pipeline/detector.js';
+import { ShardedDetector } from '../pipeline/sharded-detector.js';
 import type { AnalysisSettings } from './analysis-options.js';
 import type { Logger } from './logger.js';
 
@@ -16,7 +17,7 @@ import type { Logger } from './logger.js';
 export class AnalysisSession {
   private constructor(
     readonly settings: AnalysisSettings,
-    readonly detector: Detector,
+    readonly detector: Detector | ShardedDetector,
     readonly inventory: Inventory,
     private readonly eveSinks: EveSink[],
     private readonly log: Logger,
@@ -36,14 +37,20 @@ export class AnalysisSession {
     const inventory = new Inventory();
     const sinks: DetectSink[] = [inventory, ...eveSinks];
     if (text) sinks.push(new TextSink(process.stdout, { color: process.stdout.isTTY === true, evidence: settings.evidence }));
-    const detector = new Detector(ruleSet, new FanOutSink(sinks), settings.detector);
+    const sink = new FanOutSink(sinks);
+    const detector =
+      settings.workers > 1
+        ? new ShardedDetector(ruleSet, sink, settings.detector, { rulesDir: settings.rulesDir, homeNet: settings.homeNet, indicatorFiles: settings.indicatorFiles }, settings.workers)
+        : new Detector(ruleSet, sink, settings.detector);
     return new AnalysisSession(settings, detector, inventory, eveSinks, log);
   }
 
   /** Reloads rules and indicators; a failed reload keeps the rules in force and says why. */
   async reloadRules(): Promise<boolean> {
     try {
-      this.detector.reload(await loadRules(this.settings, this.log));
+      const ruleSet = await loadRules(this.settings, this.log);
+      if (this.detector instanceof ShardedDetector) throw new Error('reload is not available with workers');
+      this.detector.reload(ruleSet);
       this.log.info('rules reloaded');
       return true;
     } catch (err) {
@@ -73,7 +80,7 @@ export class AnalysisSession {
 
   /** Ends the run: flushes flows, writes the final stats and inventory, prints the summary. */
   async close(captures: CaptureSummary[], seconds: number, capture?: StatsInput['capture']): Promise<void> {
-    this.detector.finish();
+    await this.detector.finish();
     const stats = this.detector.stats(capture);
     for (const eve of this.eveSinks) {
       eve.writeStats(stats);
@@ -86,7 +93,7 @@ export class AnalysisSession {
   }
 
   get alerts(): number {
-    return this.detector.engine.stats.alerts;
+    return this.detector.alerts;
   }
 }
 

@@ -38,8 +38,17 @@ export class Detector {
     this.pipeline.finish();
   }
 
+  /** Live mode: the clock ends idle flows when traffic stops. */
+  advanceClock(nowSec: number): void {
+    this.pipeline.advanceClock(nowSec);
+  }
+
   reload(ruleSet: RuleSet): void {
     this.engine.reload(ruleSet);
+  }
+
+  get alerts(): number {
+    return this.engine.stats.alerts;
   }
 
   stats(capture?: StatsInput['capture']): StatsInput {

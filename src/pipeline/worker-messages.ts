@@ -1,0 +1,162 @@
+import type { AppEvent } from '../analyzers/events.js';
+import type { Alert, FlowRecord, IndicatorHit } from '../detect/alert.js';
+import type { CompiledRule } from '../detect/rule.js';
+import type { Direction } from '../flow/direction.js';
+import { Flow, type FlowEndReason, type TcpState } from '../flow/flow.js';
+
+/**
+ * What crosses between the reading thread and the analysis workers. Packets travel in batches
+ * of records inside one transferable buffer; alerts and flow records come back as plain data and
+ * are turned into the objects the sinks expect.
+ */
+
+/** Per packet in a batch: caplen, origlen, tsSec, tsNsec (u32 each), linkType, file (u16 each), index (u32). */
+export const RECORD_HEADER = 24;
+export const BATCH_BYTES = 1 << 20;
+
+export interface FlowSnapshot {
+  id: number;
+  ipVersion: number;
+  proto: number;
+  addr: number[];
+  clientPort: number;
+  serverPort: number;
+  vlanIds: number[];
+  vlanCount: number;
+  startSec: number;
+  startNsec: number;
+  lastSec: number;
+  lastNsec: number;
+  packets: number[];
+  bytes: number[];
+  tcpState: TcpState;
+  tcpFlags: number[];
+  midstream: boolean;
+  appProto: string;
+}
+
+export interface AlertMessage {
+  ruleId: number;
+  flow: FlowSnapshot;
+  dir: Direction;
+  tsSec: number;
+  tsNsec: number;
+  matches: number;
+  severity: 1 | 2 | 3;
+  event: AppEvent | null;
+  indicator: IndicatorHit | null;
+  note: string | null;
+  captureFile: string | null;
+  packetNumber: number;
+  interfaceName: string | null;
+}
+
+export interface FlowRecordMessage {
+  flow: FlowSnapshot;
+  reason: FlowEndReason;
+  ruleMatches: Array<[number, number]>;
+  alerted: boolean;
+}
+
+export type Finding = { kind: 'alert'; alert: AlertMessage } | { kind: 'flow'; record: FlowRecordMessage };
+
+export function snapshotFlow(flow: Flow): FlowSnapshot {
+  return {
+    id: flow.id,
+    ipVersion: flow.ipVersion,
+    proto: flow.proto,
+    addr: Array.from(flow.addr),
+    clientPort: flow.clientPort,
+    serverPort: flow.serverPort,
+    vlanIds: Array.from(flow.vlanIds),
+    vlanCount: flow.vlanCount,
+    startSec: flow.startSec,
+    startNsec: flow.startNsec,
+    lastSec: flow.lastSec,
+    lastNsec: flow.lastNsec,
+    packets: [...flow.packets],
+    bytes: [...flow.bytes],
+    tcpState: flow.tcpState,
+    tcpFlags: [...flow.tcpFlags],
+    midstream: flow.midstream,
+    appProto: flow.appProto,
+  };
+}
+
+export function restoreFlow(s: FlowSnapshot): Flow {
+  const flow = new Flow();
+  flow.id = s.id;
+  flow.ipVersion = s.ipVersion;
+  flow.proto = s.proto;
+  flow.addr.set(s.addr);
+  flow.clientPort = s.clientPort;
+  flow.serverPort = s.serverPort;
+  flow.vlanIds.set(s.vlanIds);
+  flow.vlanCount = s.vlanCount;
+  flow.startSec = s.startSec;
+  flow.startNsec = s.startNsec;
+  flow.lastSec = s.lastSec;
+  flow.lastNsec = s.lastNsec;
+  flow.packets[0] = s.packets[0];
+  flow.packets[1] = s.packets[1];
+  flow.bytes[0] = s.bytes[0];
+  flow.bytes[1] = s.bytes[1];
+  flow.tcpState = s.tcpState;
+  flow.tcpFlags[0] = s.tcpFlags[0];
+  flow.tcpFlags[1] = s.tcpFlags[1];
+  flow.midstream = s.midstream;
+  flow.appProto = s.appProto;
+  return flow;
+}
+
+export function alertMessage(a: Alert): AlertMessage {
+  return {
+    ruleId: a.rule.id,
+    flow: snapshotFlow(a.flow),
+    dir: a.dir,
+    tsSec: a.tsSec,
+    tsNsec: a.tsNsec,
+    matches: a.matches,
+    severity: a.severity,
+    event: a.event,
+    indicator: a.indicator,
+    note: a.note,
+    captureFile: a.captureFile,
+    packetNumber: a.packetNumber,
+    interfaceName: a.interfaceName,
+  };
+}
+
+export function restoreAlert(m: AlertMessage, rules: ReadonlyMap<number, CompiledRule>): Alert | null {
+  const rule = rules.get(m.ruleId);
+  if (rule === undefined) return null;
+  return { ...m, rule, flow: restoreFlow(m.flow) };
+}
+
+export function flowRecordMessage(r: FlowRecord): FlowRecordMessage {
+  return { flow: snapshotFlow(r.flow), reason: r.reason, ruleMatches: [...r.ruleMatches], alerted: r.alerted };
+}
+
+export function restoreFlowRecord(m: FlowRecordMessage): FlowRecord {
+  return { flow: restoreFlow(m.flow), reason: m.reason, ruleMatches: new Map(m.ruleMatches), alerted: m.alerted };
+}
+
+/**
+ * Adds one worker's counters into the running totals: numbers add up, maps merge by key, nested
+ * counter objects recurse. Works on the stats classes and on their structured-clone copies alike.
+ */
+export function addCounters(into: Record<string, unknown>, from: Record<string, unknown>): void {
+  for (const [key, value] of Object.entries(from)) {
+    const current = into[key];
+    if (typeof value === 'number') into[key] = (typeof current === 'number' ? current : 0) + value;
+    else if (value instanceof Map) {
+      const target = current instanceof Map ? current : new Map();
+      for (const [k, v] of value) target.set(k, (target.get(k) ?? 0) + v);
+      into[key] = target;
+    } else if (value !== null && typeof value === 'object') {
+      const target = current !== null && typeof current === 'object' ? current : {};
+      addCounters(target as Record<string, unknown>, value as Record<string, unknown>);
+      into[key] = target;
+    }
+  }
+}
