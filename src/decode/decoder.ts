@@ -136,8 +136,10 @@ export class PacketDecoder {
 
   /** The frame inside a tunnel: from here on, it is the packet. */
   innerEthernet(view: PacketView, buf: Uint8Array, off: number, end: number): DecodeResult {
-    view.vlanCount = 0;
-    view.reassembled = false;
+    // Nothing of the outer packet may leak into the inner one (an inner ICMP has no ports).
+    const depth = view.tunnelDepth;
+    view.reset();
+    view.tunnelDepth = depth;
     return decodeEthernet(this, view, buf, off, end);
   }
 }

@@ -79,7 +79,7 @@ export class Defragmenter {
   addIpv4(view: PacketView, id: number, proto: number, fragOffset: number, more: boolean, buf: Uint8Array, ipOff: number, hlen: number, dataOff: number, dataEnd: number): Uint8Array | null {
     const key = `4|${view.addr[0]}|${view.addr[4]}|${id}|${proto}|${vlanKey(view)}`;
     const header = fragOffset === 0 ? buf.subarray(ipOff, ipOff + hlen) : null;
-    const whole = this.add(view, key, fragOffset, more, header, buf.subarray(dataOff, dataEnd), 'ipv4.frag_too_large');
+    const whole = this.add(view, key, fragOffset, more, header, buf.subarray(dataOff, dataEnd), hlen, 'ipv4.frag_too_large');
     if (whole === null) return null;
     // Rewrite the length and fragment fields so the datagram reads as one unfragmented packet.
     const total = whole.length;
@@ -94,9 +94,11 @@ export class Defragmenter {
     const a = view.addr;
     const key = `6|${a[0]}.${a[1]}.${a[2]}.${a[3]}|${a[4]}.${a[5]}.${a[6]}.${a[7]}|${id}|${vlanKey(view)}`;
     const header = fragOffset === 0 ? buf.subarray(ipOff, ipOff + unfragmentableLength) : null;
-    const whole = this.add(view, key, fragOffset, more, header, buf.subarray(dataOff, dataEnd), 'ipv6.frag_too_large');
+    // The IPv6 payload length excludes the fixed header; the datagram's limit is on the payload.
+    const whole = this.add(view, key, fragOffset, more, header, buf.subarray(dataOff, dataEnd), 0, 'ipv6.frag_too_large');
     if (whole === null) return null;
-    return { buf: whole, payloadOffset: unfragmentableLength };
+    // The datagram starts with the first fragment's unfragmentable part, not this fragment's.
+    return { buf: whole, payloadOffset: whole.length - this.lastPayloadLength };
   }
 
   /** Drops datagrams older than the timeout; called with packet time in replay, clock time live. */
@@ -108,10 +110,14 @@ export class Defragmenter {
     }
   }
 
-  private add(view: PacketView, key: string, offset: number, more: boolean, header: Uint8Array | null, data: Uint8Array, tooLarge: 'ipv4.frag_too_large' | 'ipv6.frag_too_large'): Uint8Array | null {
+  /** Payload length of the datagram `add` last completed. */
+  private lastPayloadLength = 0;
+
+  /** `headerLength` counts against the 65535-byte limit (IPv4's total length includes its header). */
+  private add(view: PacketView, key: string, offset: number, more: boolean, header: Uint8Array | null, data: Uint8Array, headerLength: number, tooLarge: 'ipv4.frag_too_large' | 'ipv6.frag_too_large'): Uint8Array | null {
     this.stats.fragments++;
     this.expire(view.tsSec);
-    if (offset + data.length > MAX_DATAGRAM) {
+    if (headerLength + offset + data.length > MAX_DATAGRAM) {
       this.stats.tooLarge++;
       this.decodeStats.countAnomaly(tooLarge);
       return null;
@@ -171,6 +177,7 @@ export class Defragmenter {
       }
     }
     if (missing > 0) return null;
+    this.lastPayloadLength = d.totalLength;
     this.drop(key, d);
     this.stats.reassembled++;
     return whole;

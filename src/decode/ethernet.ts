@@ -25,7 +25,10 @@ export function decodeEthernet(dec: PacketDecoder, view: PacketView, buf: Uint8A
 export function decodeLlc(dec: PacketDecoder, view: PacketView, buf: Uint8Array, off: number, end: number): DecodeResult {
   if (end - off < 3) return dec.invalid('llc.pkt_too_small');
   const isSnap = buf[off] === 0xaa && buf[off + 1] === 0xaa && buf[off + 2] === 0x03;
-  if (!isSnap) return DECODE_NON_IP; // STP, NetBIOS, IPX over LLC...
+  if (!isSnap) {
+    dec.stats.nonIp++; // STP, NetBIOS, IPX over LLC...
+    return DECODE_NON_IP;
+  }
   if (end - off < 8) return dec.invalid('llc.pkt_too_small');
   const type = (buf[off + 6] << 8) | buf[off + 7];
   return dec.ethertype(view, type, buf, off + 8, end);

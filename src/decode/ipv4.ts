@@ -51,7 +51,9 @@ export function decodeIpv4(dec: PacketDecoder, view: PacketView, buf: Uint8Array
     view.ipBuf = whole;
     view.ipOffset = 0;
     view.ipCapturedLength = whole.length;
-    return dec.transport(view, proto, whole, hlen, whole.length, whole.length - hlen);
+    // The datagram's header is the first fragment's, whose options may differ from this one's.
+    const wholeHlen = (whole[0] & 0x0f) * 4;
+    return dec.transport(view, proto, whole, wholeHlen, whole.length, whole.length - wholeHlen);
   }
   return dec.transport(view, proto, buf, off + hlen, ipEnd, totalLength - hlen);
 }

@@ -18,5 +18,6 @@ export function decodeNull(dec: PacketDecoder, view: PacketView, buf: Uint8Array
   const family = networkOrder ? be : be <= 0xffff ? be : le;
   if (family === AF_INET || AF_INET6.has(family)) return dec.ip(view, buf, off + 4, end);
   if (family > 0xffff) return dec.invalid('null.unsupported_family');
+  dec.stats.nonIp++;
   return DECODE_NON_IP;
 }
