@@ -43,8 +43,8 @@ const MAX_HOST_PAIRS = 100_000;
 export class DetectEngine implements AppConsumer {
   readonly stats = new DetectStats();
   private generation = 0;
-  /** Which `unless_seen_between_hosts` tests were met between which client and server. */
-  private readonly hostPairs = new Map<string, Set<number>>();
+  /** Which `unless_seen_between_hosts` tests (by key) were met between which client and server. */
+  private readonly hostPairs = new Map<string, Set<string>>();
 
   constructor(
     private ruleSet: RuleSet,
@@ -118,7 +118,7 @@ export class DetectEngine implements AppConsumer {
 
   private matched(flow: Flow, state: FlowDetect, i: number, dir: Direction, event: AppEvent | null, tsSec: number, tsNsec: number): void {
     const rule = state.candidates[i];
-    if (rule.unlessSeenBetweenHosts !== null && this.hostPairs.get(hostPairKey(flow))?.has(this.ruleSet.unlessIndex(rule)) === true) return;
+    if (rule.unlessSeenBetweenHosts !== null && this.hostPairs.get(hostPairKey(flow))?.has(rule.unlessSeenBetweenHosts.key) === true) return;
     const count = ++state.matches[i];
     state.ruleMatches.set(rule.id, count);
     if (rule.perFlow === 'once' && state.fired[i]) return;
@@ -219,7 +219,7 @@ export class DetectEngine implements AppConsumer {
         set = new Set();
         this.hostPairs.set(key, set);
       }
-      set.add(t);
+      set.add(tests[t].key);
     }
   }
 }

@@ -1,6 +1,6 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { LineCounter, parseDocument, isNode, type Document } from 'yaml';
+import { LineCounter, parseDocument, isMap, isNode, isScalar, type Document } from 'yaml';
 import { ruleFileSchema, type RuleFile } from './rule-schema.js';
 
 /** Where a value stands in its file, for error messages and `rules list`. */
@@ -45,10 +45,13 @@ export function parseRuleFile(file: string, text: string): LoadedRuleFile | stri
   if (!parsed.success) {
     return parsed.error.issues.map((issue) => {
       const path = issue.path.filter((p): p is string | number => typeof p !== 'symbol');
-      // An unknown key is reported where it stands, not where its map starts.
-      if (issue.code === 'unrecognized_keys' && issue.keys.length > 0) path.push(issue.keys[0]);
+      // Problems with a key (unknown, misplaced) are reported where the key stands.
+      const unknownKey = issue.code === 'unrecognized_keys' && issue.keys.length > 0;
+      if (unknownKey) path.push(issue.keys[0]);
+      const aboutKey = unknownKey || (issue.code === 'custom' && (issue.params as { atKey?: boolean } | undefined)?.atKey === true);
       const where = path.length > 0 ? ` (at ${path.join('.')})` : '';
-      return `${formatLocation(locate(path))}: ${issue.message}${where}`;
+      const loc = aboutKey ? locateKeyIn(doc, lineCounter, file, path) : locate(path);
+      return `${formatLocation(loc)}: ${issue.message}${where}`;
     });
   }
   return { file, content: parsed.data, locate };
@@ -92,6 +95,20 @@ function locateIn(doc: Document, lineCounter: LineCounter, file: string, path: R
     }
   }
   return { file, line: 1, column: 1 };
+}
+
+/** The position of the key of the last path element, when it is a key of a map. */
+function locateKeyIn(doc: Document, lineCounter: LineCounter, file: string, path: ReadonlyArray<string | number>): SourceLocation {
+  const key = path[path.length - 1];
+  const parent = path.length === 1 ? doc.contents : doc.getIn(path.slice(0, -1), true);
+  if (typeof key === 'string' && isMap(parent)) {
+    const pair = parent.items.find((item) => isScalar(item.key) && item.key.value === key);
+    if (pair && isNode(pair.key) && pair.key.range) {
+      const pos = lineCounter.linePos(pair.key.range[0]);
+      return { file, line: pos.line, column: pos.col };
+    }
+  }
+  return locateIn(doc, lineCounter, file, path);
 }
 
 function firstLine(message: string): string {

@@ -39,18 +39,27 @@ const fieldTest = z.union(
   { error: 'a field test is a value, a list of values, or one of {prefix: text}, {contains: text}, {not: value or list}' },
 );
 
-const eventName = z.enum(Object.keys(EVENT_FIELDS) as [string, ...string[]]);
+const eventName = z.enum(Object.keys(EVENT_FIELDS) as [string, ...string[]], {
+  error: (issue) => `unknown event type ${JSON.stringify(issue.input)} (known: ${Object.keys(EVENT_FIELDS).join(', ')})`,
+});
+
+/** Marks a custom problem as one about a key, so it is reported where the key stands. */
+const AT_KEY = { atKey: true };
 
 /** `type` names one event or several; other keys test the event's fields. */
 const eventMatch = z
-  .object({ type: z.union([eventName, z.array(eventName).min(1)]) })
+  .object({
+    type: z.union([eventName, z.array(eventName).min(1)], {
+      error: (issue) => `unknown event type ${JSON.stringify(issue.input)} (known: ${Object.keys(EVENT_FIELDS).join(', ')})`,
+    }),
+  })
   .catchall(fieldTest)
   .superRefine((value, ctx) => {
     const types = Array.isArray(value.type) ? value.type : [value.type];
     for (const key of Object.keys(value)) {
       if (key === 'type') continue;
       if (!types.every((t) => EVENT_FIELDS[t].includes(key))) {
-        ctx.addIssue({ code: 'custom', path: [key], message: `event ${types.join('/')} has no field '${key}' (fields: ${[...new Set(types.flatMap((t) => EVENT_FIELDS[t]))].join(', ') || 'none'})` });
+        ctx.addIssue({ code: 'custom', path: [key], params: AT_KEY, message: `event ${types.join('/')} has no field '${key}' (fields: ${[...new Set(types.flatMap((t) => EVENT_FIELDS[t]))].join(', ') || 'none'})` });
       }
     }
   });
@@ -94,7 +103,7 @@ const match = z
   .superRefine((m, ctx) => {
     const at = m.at ?? (m.event ? 'event' : 'packet');
     if (at === 'event' && !m.event) ctx.addIssue({ code: 'custom', path: ['at'], message: "'at: event' needs an 'event' to match" });
-    if (at !== 'event' && m.event) ctx.addIssue({ code: 'custom', path: ['event'], message: `'event' only triggers rules evaluated 'at: event', not '${at}' (use 'seen' instead)` });
+    if (at !== 'event' && m.event) ctx.addIssue({ code: 'custom', path: ['event'], params: AT_KEY, message: `'event' only triggers rules evaluated 'at: event', not '${at}' (use 'seen' instead)` });
   });
 
 const severity = z.union([z.literal(1), z.literal(2), z.literal(3)], { error: 'severity is 1 (high), 2 (medium) or 3 (low)' });

@@ -17,8 +17,6 @@ export interface RuleSetOptions {
 
 /** Everything the rule engine needs, loaded and compiled together so a reload swaps it whole. */
 export class RuleSet {
-  private readonly unlessIndexes = new Map<CompiledRule, number>();
-
   private constructor(
     readonly rules: readonly CompiledRule[],
     readonly gate: AlertGate,
@@ -26,15 +24,7 @@ export class RuleSet {
     readonly homeNet: AddressSet<true>,
     readonly unlessTests: readonly EventTest[],
     readonly files: readonly string[],
-  ) {
-    rules.forEach((r) => {
-      if (r.unlessSeenBetweenHosts !== null) this.unlessIndexes.set(r, unlessTests.indexOf(r.unlessSeenBetweenHosts));
-    });
-  }
-
-  unlessIndex(rule: CompiledRule): number {
-    return this.unlessIndexes.get(rule) ?? -1;
-  }
+  ) {}
 
   /**
    * Loads rules, thresholds and indicator lists. Rule problems reject the whole set
@@ -66,7 +56,8 @@ export class RuleSet {
     const indicatorCounts = loaded.files;
     const indicators = loaded.set;
 
-    const unlessTests = rules.map((r) => r.unlessSeenBetweenHosts).filter((t): t is EventTest => t !== null);
+    // One test per distinct spec: host pairs remember specs, which outlive a reload.
+    const unlessTests = [...new Map(rules.filter((r) => r.unlessSeenBetweenHosts !== null).map((r) => [r.unlessSeenBetweenHosts!.key, r.unlessSeenBetweenHosts!])).values()];
     return { ruleSet: new RuleSet(rules, gate, indicators, homeNet, unlessTests, files.map((f) => f.file)), warnings, indicatorCounts };
   }
 }

@@ -12,6 +12,8 @@ export type Trigger = 'packet' | 'event' | 'flow_end';
 
 export interface EventTest {
   types: ReadonlySet<string>;
+  /** The test as written, so equal tests in different rules (or rule sets) share one key. */
+  key: string;
   matches(event: AppEvent): boolean;
 }
 
@@ -194,6 +196,7 @@ export function compileEventTest(spec: EventMatchSpec): EventTest {
   }
   return {
     types,
+    key: JSON.stringify(spec),
     matches(event: AppEvent): boolean {
       if (!types.has(event.type)) return false;
       const record = event as unknown as Record<string, unknown>;
@@ -203,20 +206,22 @@ export function compileEventTest(spec: EventMatchSpec): EventTest {
   };
 }
 
-/** A field test; on an array field (segment ids, operations) it holds when any element passes. */
+/**
+ * A field test. On an array field (segment ids, operations) a positive test holds when any
+ * element passes, and `{not: X}` holds when no element is X.
+ */
 function fieldTest(spec: unknown): (value: unknown) => boolean {
-  const scalarTest = (): ((v: unknown) => boolean) => {
-    if (Array.isArray(spec)) return (v) => spec.some((s) => s === v);
-    if (spec !== null && typeof spec === 'object') {
-      const op = spec as { prefix?: string; contains?: string; not?: unknown };
-      if (op.prefix !== undefined) return (v) => typeof v === 'string' && v.startsWith(op.prefix!);
-      if (op.contains !== undefined) return (v) => typeof v === 'string' && v.includes(op.contains!);
-      const inner = fieldTest(op.not);
-      return (v) => !inner(v);
-    }
-    return (v) => v === spec;
-  };
-  const test = scalarTest();
+  if (spec !== null && typeof spec === 'object' && !Array.isArray(spec) && 'not' in spec) {
+    const inner = fieldTest((spec as { not: unknown }).not);
+    return (value) => !inner(value);
+  }
+  let test: (v: unknown) => boolean;
+  if (Array.isArray(spec)) test = (v) => spec.some((s) => s === v);
+  else if (spec !== null && typeof spec === 'object') {
+    const op = spec as { prefix?: string; contains?: string };
+    if (op.prefix !== undefined) test = (v) => typeof v === 'string' && v.startsWith(op.prefix!);
+    else test = (v) => typeof v === 'string' && v.includes(op.contains!);
+  } else test = (v) => v === spec;
   return (value) => (Array.isArray(value) ? value.some(test) : test(value));
 }
 
