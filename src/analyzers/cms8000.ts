@@ -302,10 +302,12 @@ class Cms8000Analyzer implements Analyzer {
   private match(dir: Direction): void {
     this.verdict = 'match';
     this.detectedDir = dir;
+    // The alert raised on detection carries the patient block already seen, in full mode.
+    const patient = this.pending.findLast((e) => e.phi !== undefined)?.phi;
     this.ctx.emit(
       this.evidence === 'none'
         ? { type: 'cms8000.detected', proto: 'cms8000', dir }
-        : { type: 'cms8000.detected', proto: 'cms8000', dir, blockTypes: [...this.counts.keys()].sort((a, b) => a - b) },
+        : { type: 'cms8000.detected', proto: 'cms8000', dir, blockTypes: [...this.counts.keys()].sort((a, b) => a - b), ...(patient ? { phi: patient } : {}) },
     );
     for (const event of this.pending) this.ctx.emit(event);
     this.pending = [];

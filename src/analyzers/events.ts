@@ -49,6 +49,8 @@ export interface Cms8000DetectedEvent extends EventBase {
   readonly type: 'cms8000.detected';
   /** Distinct block types seen so far in either direction, ascending. */
   readonly blockTypes?: readonly number[];
+  /** Full evidence mode only: the patient block seen before detection, if any. */
+  readonly phi?: Cms8000PatientEvent['phi'];
 }
 
 /** A CMS8000 patient information block (type 0x3E). */

@@ -46,7 +46,7 @@ import {
   LINKTYPE_RAW,
 } from '../decode/link-types.js';
 import { TCP_ACK, TCP_CWR, TCP_ECE, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN, TCP_URG, IPPROTO_TCP } from '../decode/packet-view.js';
-import type { AppEvent, RpcAuth } from '../analyzers/events.js';
+import type { AppEvent, Cms8000PatientEvent, RpcAuth } from '../analyzers/events.js';
 import type { AppLayerStats } from '../analyzers/app-layer.js';
 import { rpcProgramName } from '../analyzers/rpc.js';
 import { CMS8000_BLOCK } from '../analyzers/cms8000.js';
@@ -183,31 +183,17 @@ function eventEvidence(event: AppEvent, mode: 'redacted' | 'full', extension: Ev
     }
     case 'cms8000.detected': {
       const types = event.blockTypes;
-      return {
-        cms8000: defined({
-          event: 'detected',
-          block_types: types?.map(hexByte),
-          patient_block_seen: types === undefined ? undefined : types.includes(CMS8000_BLOCK.patient),
-        }),
-      };
+      const cms8000 = defined({
+        event: 'detected',
+        block_types: types?.map(hexByte),
+        patient_block_seen: types === undefined ? undefined : types.includes(CMS8000_BLOCK.patient),
+      });
+      if (mode === 'full' && event.phi) cms8000.phi = patientPhi(event.phi);
+      return { cms8000 };
     }
     case 'cms8000.patient': {
       const cms8000 = defined({ event: 'patient', block_types: [hexByte(CMS8000_BLOCK.patient)], patient_block_seen: true, length: event.length });
-      const p = event.phi;
-      if (mode === 'full' && p) {
-        cms8000.phi = {
-          department: p.department,
-          bed: p.bed,
-          name: p.name,
-          patient_number: p.patientNumber,
-          admit_date: p.admitDate,
-          height_cm: p.heightCm,
-          weight: p.weight,
-          birth_date: p.birthDate,
-          blood_type: p.bloodType,
-          doctor: p.doctor,
-        };
-      }
+      if (mode === 'full' && event.phi) cms8000.phi = patientPhi(event.phi);
       return { cms8000 };
     }
     case 'cms8000.summary': {
@@ -607,5 +593,21 @@ export function inventoryRecord(inventory: InventorySnapshot, nowMs: number = Da
       hosts_not_listed: inventory.hostsNotListed,
       max_hosts: inventory.maxHosts,
     },
+  };
+}
+
+/** A CMS8000 patient block's fields, for the full evidence mode only. */
+function patientPhi(p: NonNullable<Cms8000PatientEvent['phi']>): Record<string, unknown> {
+  return {
+    department: p.department,
+    bed: p.bed,
+    name: p.name,
+    patient_number: p.patientNumber,
+    admit_date: p.admitDate,
+    height_cm: p.heightCm,
+    weight: p.weight,
+    birth_date: p.birthDate,
+    blood_type: p.bloodType,
+    doctor: p.doctor,
   };
 }
