@@ -15,10 +15,25 @@ const { version } = JSON.parse(readFileSync(new URL('../../package.json', import
 const program = new Command();
 program
   .name('wardwatch')
-  .description('Passive network traffic detector for hospital networks: finds the Contec CMS8000 backdoor\nand cleartext patient data on the wire, in captures or live on a mirror port.')
+  .description('Passive network traffic detector for hospital networks: finds the Contec CMS8000 backdoor and cleartext patient data on the wire, in captures or live on a mirror port.')
   .version(version)
   .exitOverride()
-  .showHelpAfterError('(run with --help for usage)');
+  .showHelpAfterError('(run with --help for usage)')
+  .addHelpText(
+    'after',
+    `
+Examples:
+  wardwatch replay pcaps/cms8000-to-indicator.pcap      alerts for people on the terminal
+  wardwatch replay captures/ --format json > eve.json   EVE JSON lines for a SIEM
+  wardwatch rules check --rules ./rules                 validate a rule pack
+Run 'wardwatch <command> --help' for each command's options.`,
+  );
+
+// A reader that goes away (wardwatch ... | head) ends the output, not with a stack trace.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw err;
+});
 
 addSharedOptions(
   program

@@ -87,7 +87,7 @@ export async function replay(inputs: string[], cli: SharedCliOptions): Promise<n
       format: o.source.format,
       compressed: o.compressed,
       packets: o.packets,
-      error: o.source.error === null ? null : { offset: o.source.error.offset ?? 0, message: o.source.error.message },
+      error: o.source.error === null ? null : { offset: o.source.error.offset ?? 0, message: o.source.error.reason },
     })),
     seconds,
   );
