@@ -14,7 +14,7 @@ import type { Alert, DetectSink, FlowRecord } from '../detect/alert.js';
 import type { DetectStats } from '../detect/detect-engine.js';
 import type { DedupStats, FlowStats, ReassemblyStats } from '../flow/flow-stats.js';
 import type { AlertTallyRow } from './alert-tally.js';
-import { clientAddress, hasPorts, hexByte, protoName, serverAddress, severityName } from './common.js';
+import { clientAddress, hasPorts, hexByte, protoName, serverAddress, severityName, utcSeconds } from './common.js';
 import { Inventory, type InventorySnapshot, type SuspectedDevice } from './inventory.js';
 
 export interface TextOptions {
@@ -32,7 +32,7 @@ function paint(on: boolean, code: string, text: string): string {
 
 /** UTC, to the second: 2025-01-30 10:00:00Z. */
 export function textTime(sec: number): string {
-  return new Date(sec * 1000).toISOString().slice(0, 19).replace('T', ' ') + 'Z';
+  return utcSeconds(sec).replace('T', ' ') + 'Z';
 }
 
 function endpoint(address: string, port: number | null): string {
