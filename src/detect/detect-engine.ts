@@ -15,7 +15,12 @@ export class DetectStats {
   readonly alertsByRule = new Map<number, number>();
 }
 
-/** The rule engine's memory of one flow. */
+const NO_MATCHES: ReadonlyMap<number, number> = new Map();
+
+/**
+ * The rule engine's memory of one flow. Most flows meet no rule's conditions: for them this is a
+ * few fields, and the sets and maps are only made when something is recorded.
+ */
 class FlowDetect {
   /** Rules whose address, port and protocol conditions this flow meets. */
   candidates: CompiledRule[] = [];
@@ -23,13 +28,14 @@ class FlowDetect {
   fired: boolean[] = [];
   clientIndicator: IndicatorEntry | null = null;
   serverIndicator: IndicatorEntry | null = null;
-  readonly seen = new Set<string>();
+  /** Event types seen on the flow; only kept while some candidate rule may ask. */
+  seen: Set<string> | null = null;
   lastEvent: AppEvent | null = null;
   generation = -1;
   alerted = false;
-  readonly alertedRules = new Set<number>();
+  alertedRules: Set<number> | null = null;
   /** Matches of rules by id, kept across reloads for the flow record. */
-  readonly ruleMatches = new Map<number, number>();
+  ruleMatches: Map<number, number> | null = null;
 }
 
 /** Host pairs remembered for `unless_seen_between_hosts`, at most this many. */
@@ -76,10 +82,11 @@ export class DetectEngine implements AppConsumer {
 
   event(flow: Flow, event: AppEvent): void {
     const state = this.stateOf(flow);
-    state.seen.add(event.type);
-    if (!event.type.endsWith('.summary')) state.lastEvent = event;
     this.rememberHostPair(flow, event);
     const rules = state.candidates;
+    if (rules.length === 0) return;
+    (state.seen ??= new Set()).add(event.type);
+    if (!event.type.endsWith('.summary')) state.lastEvent = event;
     for (let i = 0; i < rules.length; i++) {
       const rule = rules[i];
       if (rule.at !== 'event' || !rule.event!.matches(event)) continue;
@@ -92,7 +99,7 @@ export class DetectEngine implements AppConsumer {
   flowEnd(flow: Flow, reason: FlowEndReason): void {
     const state = this.stateOf(flow);
     this.deferred(flow, state, 'flow_end');
-    this.sink.flowEnd({ flow, reason, ruleMatches: state.ruleMatches, alerted: state.alerted });
+    this.sink.flowEnd({ flow, reason, ruleMatches: state.ruleMatches ?? NO_MATCHES, alerted: state.alerted });
     flow.detect = null;
   }
 
@@ -111,8 +118,8 @@ export class DetectEngine implements AppConsumer {
     const proto = flow.appProto === '' ? 'unknown' : flow.appProto;
     if (rule.appProto !== null && !rule.appProto.has(proto)) return false;
     if (rule.notAppProto !== null && rule.notAppProto.has(proto)) return false;
-    if (rule.seen !== null) for (const type of rule.seen) if (!state.seen.has(type)) return false;
-    if (rule.unlessAlerted !== null) for (const id of rule.unlessAlerted) if (state.alertedRules.has(id)) return false;
+    if (rule.seen !== null) for (const type of rule.seen) if (state.seen?.has(type) !== true) return false;
+    if (rule.unlessAlerted !== null) for (const id of rule.unlessAlerted) if (state.alertedRules?.has(id) === true) return false;
     return true;
   }
 
@@ -120,7 +127,7 @@ export class DetectEngine implements AppConsumer {
     const rule = state.candidates[i];
     if (rule.unlessSeenBetweenHosts !== null && this.hostPairs.get(hostPairKey(flow))?.has(rule.unlessSeenBetweenHosts.key) === true) return;
     const count = ++state.matches[i];
-    state.ruleMatches.set(rule.id, count);
+    (state.ruleMatches ??= new Map()).set(rule.id, count);
     if (rule.perFlow === 'once' && state.fired[i]) return;
     const srcAt = dir === 0 ? 0 : 4;
     if (!this.ruleSet.gate.allow(rule.id, { version: flow.ipVersion, words: flow.addr, srcAt, dstAt: 4 - srcAt, tsSec })) {
@@ -129,7 +136,7 @@ export class DetectEngine implements AppConsumer {
     }
     state.fired[i] = true;
     state.alerted = true;
-    state.alertedRules.add(rule.id);
+    (state.alertedRules ??= new Set()).add(rule.id);
     const indicator = rule.indicator === null ? null : this.indicatorHit(flow, state, rule.indicator);
     const severity = indicator !== null && !indicator.exact && rule.severityCidrOnly !== null ? rule.severityCidrOnly : rule.severity;
     const alert: Alert = {

@@ -26,11 +26,15 @@ export interface FlowTimeouts {
   otherEstablished: number;
 }
 
-/** Seconds of idleness before a flow ends, per state (Suricata's defaults). */
+/**
+ * Seconds of idleness before a flow ends, per state: Suricata's defaults, except for closed TCP
+ * connections, which Zeek keeps 5 s and Suricata 60 s: 10 s still catches retransmissions after
+ * the close without a busy mirror port holding thousands of finished conversations.
+ */
 export const DEFAULT_TIMEOUTS: FlowTimeouts = {
   tcpNew: 60,
   tcpEstablished: 600,
-  tcpClosed: 60,
+  tcpClosed: 10,
   udpNew: 30,
   udpEstablished: 300,
   otherNew: 30,
