@@ -14,17 +14,24 @@ export const DEFAULT_DEDUP_OPTIONS: DedupOptions = { enabled: true, windowMs: 1 
  * checksum covers the whole payload, so two packets that agree here and in length are copies.
  */
 const HASHED_BYTES = 96;
-const PRUNE_AT = 8192;
+/** Slots in the table of recent packets: far more than one window holds at line rate. */
+const SLOTS = 1 << 16;
 
 /**
  * Suppresses SPAN duplicates: the same IP packet mirrored from several switch ports arrives two
  * or more times within microseconds. Link-layer headers and VLAN tags are ignored (they differ
  * between mirrored ports). A real TCP retransmission comes after a retransmission time-out of
  * hundreds of milliseconds and usually differs in IP id or TCP timestamps, so it is kept.
+ *
+ * Recent packets live in a fixed table indexed by their hash: no allocation, no pruning. Two
+ * different packets sharing a slot only overwrite each other (a copy may then go unnoticed);
+ * a packet is only ever called a copy when its full 32-bit hash and length match.
  */
 export class Deduplicator {
   readonly stats = new DedupStats();
-  private readonly seen = new Map<number, number>();
+  private readonly hashes = new Int32Array(SLOTS);
+  private readonly lengths = new Int32Array(SLOTS);
+  private readonly times = new Float64Array(SLOTS).fill(-Infinity);
 
   constructor(private readonly options: DedupOptions = DEFAULT_DEDUP_OPTIONS) {}
 
@@ -34,25 +41,18 @@ export class Deduplicator {
     this.stats.checked++;
     const buf = view.ipBuf;
     const start = view.ipOffset;
-    const end = start + Math.min(view.ipCapturedLength, HASHED_BYTES);
-    let h = 0x811c9dc5 ^ view.ipCapturedLength;
+    const length = view.ipCapturedLength;
+    const end = start + Math.min(length, HASHED_BYTES);
+    let h = 0x811c9dc5 ^ length;
     for (let i = start; i < end; i++) h = Math.imul(h ^ buf[i], 0x01000193);
+    const slot = (h ^ (h >>> 16)) & (SLOTS - 1);
     const nowMs = view.tsSec * 1000 + view.tsNsec / 1e6;
-    const previous = this.seen.get(h);
-    this.seen.set(h, nowMs);
-    if (previous !== undefined && nowMs - previous <= this.options.windowMs && nowMs >= previous) {
-      this.stats.suppressed++;
-      return true;
-    }
-    if (this.seen.size > PRUNE_AT) this.prune(nowMs);
-    return false;
-  }
-
-  private prune(nowMs: number): void {
-    for (const [h, t] of this.seen) {
-      if (nowMs - t > this.options.windowMs) this.seen.delete(h);
-    }
-    // More distinct packets inside one window than the cap: forget them all rather than grow.
-    if (this.seen.size > PRUNE_AT) this.seen.clear();
+    const previous = this.times[slot];
+    const copy = this.hashes[slot] === h && this.lengths[slot] === length && nowMs >= previous && nowMs - previous <= this.options.windowMs;
+    this.hashes[slot] = h;
+    this.lengths[slot] = length;
+    this.times[slot] = nowMs;
+    if (copy) this.stats.suppressed++;
+    return copy;
   }
 }
