@@ -72,13 +72,22 @@ export class AppLayer implements FlowConsumer {
 
   data(flow: Flow, dir: Direction, bytes: Uint8Array): void {
     const analysis = this.analysisOf(flow);
-    if (analysis === null) return;
+    if (analysis !== null) this.feed(flow, analysis, (analyzer) => analyzer.data(dir, bytes));
+  }
+
+  gap(flow: Flow, dir: Direction, length: number): void {
+    const analysis = flow.app as FlowAnalysis | null;
+    if (analysis !== null) this.feed(flow, analysis, (analyzer) => analyzer.gap(dir, length));
+  }
+
+  /** Hands input to every analyzer still trying; drops those that reject it or fail on it. */
+  private feed(flow: Flow, analysis: FlowAnalysis, give: (analyzer: Analyzer) => void): void {
     const list = analysis.analyzers;
     for (let i = 0; i < list.length; i++) {
       const analyzer = list[i];
       if (analyzer === null) continue;
       try {
-        analyzer.data(dir, bytes);
+        give(analyzer);
       } catch {
         this.stats.analyzerErrors++;
         this.drop(flow, analysis, i);
@@ -86,24 +95,6 @@ export class AppLayer implements FlowConsumer {
       }
       if (analyzer.verdict === 'reject') this.drop(flow, analysis, i);
       else if (analyzer.verdict === 'match' && rank(analysis.protos[i]) > rank(flow.appProto)) flow.appProto = analysis.protos[i];
-    }
-  }
-
-  gap(flow: Flow, dir: Direction, length: number): void {
-    const analysis = flow.app as FlowAnalysis | null;
-    if (analysis === null) return;
-    const list = analysis.analyzers;
-    for (let i = 0; i < list.length; i++) {
-      const analyzer = list[i];
-      if (analyzer === null) continue;
-      try {
-        analyzer.gap(dir, length);
-      } catch {
-        this.stats.analyzerErrors++;
-        this.drop(flow, analysis, i);
-        continue;
-      }
-      if (analyzer.verdict === 'reject') this.drop(flow, analysis, i);
     }
   }
 

@@ -381,8 +381,8 @@ export interface CaptureCounters {
   ifDrops?: number;
 }
 
-export interface StatsInput {
-  uptimeSec: number;
+/** Every stage's counters, as the stats record and the summary read them. */
+export interface RunCounters {
   decode: DecodeStats;
   defrag: DefragStats;
   flows: FlowStats;
@@ -390,6 +390,10 @@ export interface StatsInput {
   dedup: DedupStats;
   app: AppLayerStats;
   detect: DetectStats;
+}
+
+export interface StatsInput extends RunCounters {
+  uptimeSec: number;
   /** Live capture only: what the kernel reports. */
   capture?: CaptureCounters;
   memoryRssBytes?: number;

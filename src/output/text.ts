@@ -5,15 +5,11 @@
 import type { Writable } from 'node:stream';
 import type { EvidenceMode } from '../analyzers/analyzer.js';
 import type { AppEvent } from '../analyzers/events.js';
-import type { AppLayerStats } from '../analyzers/app-layer.js';
 import { rpcProgramName } from '../analyzers/rpc.js';
 import { CMS8000_BLOCK } from '../analyzers/cms8000.js';
-import type { DecodeStats } from '../decode/decode-stats.js';
-import type { DefragStats } from '../decode/defrag.js';
 import type { Alert, DetectSink, FlowRecord } from '../detect/alert.js';
-import type { DetectStats } from '../detect/detect-engine.js';
-import type { DedupStats, FlowStats, ReassemblyStats } from '../flow/flow-stats.js';
 import type { AlertTallyRow } from './alert-tally.js';
+import type { RunCounters } from './eve.js';
 import { clientAddress, hasPorts, hexByte, protoName, serverAddress, severityName, utcSeconds } from './common.js';
 import { Inventory, type InventorySnapshot, type SuspectedDevice } from './inventory.js';
 
@@ -156,17 +152,10 @@ export interface CaptureSummary {
   error: { offset: number; message: string } | null;
 }
 
-export interface SummaryInput {
+export interface SummaryInput extends RunCounters {
   captures: CaptureSummary[];
   /** Wall-clock run time. */
   seconds: number;
-  decode: DecodeStats;
-  defrag: DefragStats;
-  flows: FlowStats;
-  reassembly: ReassemblyStats;
-  dedup: DedupStats;
-  app: AppLayerStats;
-  detect: DetectStats;
   /** Alerts per rule; by default the inventory's tally. */
   alerts?: AlertTallyRow[];
   inventory?: Inventory | InventorySnapshot;
