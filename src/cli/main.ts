@@ -97,8 +97,9 @@ program
   .command('interfaces')
   .description('list the capture devices live -i accepts, with addresses and descriptions')
   .option('--json', 'print a JSON array instead of a table')
+  .option('--log-level <level>', 'debug says which lister answered (the cap binding or tcpdump -D)')
   .addHelpText('after', '\nExamples:\n  wardwatch interfaces\n  wardwatch interfaces --json')
-  .action(async (options: { json?: boolean }) => {
+  .action(async (options: { json?: boolean; logLevel?: string }) => {
     process.exitCode = await interfaces(options);
   });
 

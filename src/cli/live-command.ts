@@ -1,0 +1,131 @@
+import { DEFAULT_BUFFER_MB, DEFAULT_SNAPLEN, LiveCapture, LiveCaptureError, type LiveCaptureOptions } from '../capture/live-capture.js';
+import { RuleLoadError } from '../detect/rule-loader.js';
+import { Detector } from '../pipeline/detector.js';
+import { UsageError, resolveSettings, type SharedCliOptions } from './analysis-options.js';
+import { createLogger } from './logger.js';
+import { EXIT_ALERTS, EXIT_OK, EXIT_USAGE } from './replay-command.js';
+import { AnalysisSession } from './session.js';
+
+export const DEFAULT_STATS_INTERVAL_SEC = 60;
+
+/** Options of `wardwatch live` as commander parses them. */
+export interface LiveCliOptions extends SharedCliOptions {
+  interface: string;
+  filter?: string;
+  snaplen?: string;
+  bufferMb?: string;
+  /** False with --no-promisc. */
+  promisc?: boolean;
+  statsInterval?: string;
+}
+
+/**
+ * `wardwatch live`: analyses traffic from an interface until SIGINT or SIGTERM, with the same
+ * analysis as replay. Writes stats periodically and at the end; SIGHUP reloads the rules, keeping
+ * every flow. Losing the interface does not end the run: the capture re-opens when it is back.
+ */
+export async function live(cli: LiveCliOptions): Promise<number> {
+  const settings = await resolveSettings(cli);
+  const captureOptions: LiveCaptureOptions = {
+    interfaceName: cli.interface,
+    filter: cli.filter ?? null,
+    snapLen: integerOption('--snaplen', cli.snaplen, DEFAULT_SNAPLEN, 64, 262144),
+    bufferMb: integerOption('--buffer-mb', cli.bufferMb, DEFAULT_BUFFER_MB, 1, 65536),
+    promiscuous: cli.promisc !== false,
+  };
+  const statsIntervalSec = cli.statsInterval === undefined ? DEFAULT_STATS_INTERVAL_SEC : Number(cli.statsInterval);
+  if (!(statsIntervalSec > 0)) throw new UsageError(`--stats-interval must be a positive number of seconds, not '${cli.statsInterval}'`);
+  const log = createLogger(settings.logLevel as 'info');
+
+  // The capture opens before the outputs, so that a capture that cannot start leaves them as they were.
+  const capture = new LiveCapture(captureOptions, log);
+  try {
+    await capture.open();
+  } catch (err) {
+    if (!(err instanceof LiveCaptureError)) throw err;
+    process.stderr.write(`wardwatch: error: ${err.message}\n`);
+    return EXIT_USAGE;
+  }
+  const killOnExit = () => capture.kill();
+  process.on('exit', killOnExit);
+
+  let session: AnalysisSession;
+  try {
+    session = await AnalysisSession.open(settings, log);
+  } catch (err) {
+    capture.kill();
+    if (!(err instanceof RuleLoadError)) throw err;
+    for (const problem of err.problems) process.stderr.write(`wardwatch: ${problem}\n`);
+    return EXIT_USAGE;
+  }
+  const detector = session.detector;
+  // Live analysis runs on this thread (there is no --workers for live), so the clock and rule
+  // reloads reach the one detector.
+  if (!(detector instanceof Detector)) throw new Error('live capture needs the single-threaded detector');
+  detector.context.interfaceName = captureOptions.interfaceName;
+
+  let closing = false;
+  // Packet time drives the analysis; the clock ends idle flows when the traffic stops.
+  const clock = setInterval(() => detector.advanceClock(Date.now() / 1000), 1000);
+  let statsBusy = false;
+  const statsTimer = setInterval(() => {
+    if (statsBusy) return;
+    statsBusy = true;
+    void capture
+      .refreshCounters()
+      .then((counters) => {
+        if (!closing) session.writeStats(counters);
+      })
+      .finally(() => {
+        statsBusy = false;
+      });
+  }, statsIntervalSec * 1000);
+
+  let stopSignals = 0;
+  const onStop = (signal: NodeJS.Signals) => {
+    if (stopSignals++ === 0) {
+      log.info({ signal }, 'stopping: draining the capture and ending open flows');
+      capture.stop();
+    } else {
+      capture.kill();
+    }
+  };
+  let reloading: Promise<unknown> = Promise.resolve();
+  const onReload = () => {
+    log.info('SIGHUP: reloading rules');
+    reloading = reloading.then(() =>
+      session.reloadRules().catch((err: unknown) => log.error({ reason: (err as Error).message }, 'rule reload failed; keeping the rules in force')),
+    );
+  };
+  process.on('SIGINT', onStop);
+  process.on('SIGTERM', onStop);
+  process.on('SIGHUP', onReload);
+
+  const started = process.hrtime.bigint();
+  try {
+    await capture.run((pkt) => detector.process(pkt));
+  } finally {
+    clearInterval(clock);
+    clearInterval(statsTimer);
+    process.off('SIGHUP', onReload);
+  }
+  await reloading;
+  closing = true;
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  await session.close(
+    [{ name: `${captureOptions.interfaceName} (live)`, format: 'pcap', compressed: false, packets: capture.packets, error: null }],
+    seconds,
+    capture.counters,
+  );
+  process.off('SIGINT', onStop);
+  process.off('SIGTERM', onStop);
+  process.off('exit', killOnExit);
+  return settings.failOnAlert && session.alerts > 0 ? EXIT_ALERTS : EXIT_OK;
+}
+
+function integerOption(name: string, text: string | undefined, fallback: number, min: number, max: number): number {
+  if (text === undefined) return fallback;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`${name} must be a whole number from ${min} to ${max}, not '${text}'`);
+  return n;
+}
