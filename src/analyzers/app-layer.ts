@@ -72,22 +72,26 @@ export class AppLayer implements FlowConsumer {
 
   data(flow: Flow, dir: Direction, bytes: Uint8Array): void {
     const analysis = this.analysisOf(flow);
-    if (analysis !== null) this.feed(flow, analysis, (analyzer) => analyzer.data(dir, bytes));
+    if (analysis !== null) this.feed(flow, analysis, dir, bytes, 0);
   }
 
   gap(flow: Flow, dir: Direction, length: number): void {
     const analysis = flow.app as FlowAnalysis | null;
-    if (analysis !== null) this.feed(flow, analysis, (analyzer) => analyzer.gap(dir, length));
+    if (analysis !== null) this.feed(flow, analysis, dir, null, length);
   }
 
-  /** Hands input to every analyzer still trying; drops those that reject it or fail on it. */
-  private feed(flow: Flow, analysis: FlowAnalysis, give: (analyzer: Analyzer) => void): void {
+  /**
+   * Hands bytes (or, when `bytes` is null, a gap of `gapLength`) to every analyzer still trying;
+   * drops those that reject it or fail on it. No closure: this runs for every payload packet.
+   */
+  private feed(flow: Flow, analysis: FlowAnalysis, dir: Direction, bytes: Uint8Array | null, gapLength: number): void {
     const list = analysis.analyzers;
     for (let i = 0; i < list.length; i++) {
       const analyzer = list[i];
       if (analyzer === null) continue;
       try {
-        give(analyzer);
+        if (bytes !== null) analyzer.data(dir, bytes);
+        else analyzer.gap(dir, gapLength);
       } catch {
         this.stats.analyzerErrors++;
         this.drop(flow, analysis, i);
