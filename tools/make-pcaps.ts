@@ -58,6 +58,7 @@ import {
   type CaptureRecord,
   type Layer,
 } from './craft/index.js';
+import { flowScenarios } from './scenarios/flows.js';
 import { detectionScenarios, expectationJson, type Expectation } from './scenarios/index.js';
 
 export interface Scenario {
@@ -479,7 +480,7 @@ const LINK_SAMPLE_EXPECTATIONS: Record<string, Expectation> = {
   'snaplen-cut.pcap': { ...ONE_BACKDOOR_FLOW, why: `${ONE_BACKDOOR_FLOW.why}; the frames the snap length cuts (DNS answer, HL7, syslog) belong to internal exchanges` },
 };
 
-export const scenarios: Scenario[] = [...linkSamples.map((s) => ({ ...s, expected: LINK_SAMPLE_EXPECTATIONS[s.file] })), ...detectionScenarios];
+export const scenarios: Scenario[] = [...linkSamples.map((s) => ({ ...s, expected: LINK_SAMPLE_EXPECTATIONS[s.file] })), ...detectionScenarios, ...flowScenarios];
 
 /** Text for a Markdown table cell: a literal | would end the cell. */
 function cell(text: string): string {
@@ -495,6 +496,7 @@ function alertsText(e: Expectation | undefined): string {
 export function readme(): string {
   const rows = linkSamples.map((s) => `| \`${s.file}\` | ${cell(s.description)} |`);
   const detectionRows = detectionScenarios.map((s) => `| \`${s.file}\` | ${cell(s.description)} |`);
+  const flowRows = flowScenarios.map((s) => `| \`${s.file}\` | ${cell(s.description)} |`);
   const alertRows = scenarios.map((s) => `| \`${s.file}\` | ${alertsText(s.expected)} | ${cell(s.expected?.why ?? '')} |`);
   return [
     '# Sample captures',
@@ -519,6 +521,18 @@ export function readme(): string {
     '| File | What it holds |',
     '| --- | --- |',
     ...detectionRows,
+    '',
+    '## Flow-layer scenarios',
+    '',
+    'TCP as a mirror port really sees it, for the flow table and stream reassembly: reordering,',
+    'retransmission, overlap, a lost segment, mid-stream pickup, sequence numbers wrapping, FIN, RST and a',
+    'reused port, SPAN duplicates, flows ending by time-out during the capture. All traffic stays inside',
+    'HOME_NET, so no rule fires; `test/e2e/flow-counters.test.ts` checks the counters each must produce.',
+    'Patient data (DOE^JANE, MRN123456) is fake.',
+    '',
+    '| File | What it holds |',
+    '| --- | --- |',
+    ...flowRows,
     '',
     '## Expected alerts',
     '',

@@ -28,12 +28,16 @@ describe('sample captures', () => {
   });
 
   /**
-   * Warnings a sample carries on purpose: a capture that shows reordering must make tshark say so,
-   * and tshark 4.0 leaves NFSv4 GETATTR reply bitmaps it does not know undissected.
+   * Warnings a sample carries on purpose: captures of reordering, lost segments and resets must make
+   * tshark say so, and tshark 4.0 leaves NFSv4 GETATTR reply bitmaps it does not know undissected.
    */
   const INTENDED_WARNINGS: Record<string, RegExp[]> = {
     'hl7-split-retransmit.pcap': [/TCP\s+Previous segment\(s\) not captured/, /TCP\s+This frame is a \(suspected\) out-of-order segment/],
     'nfsv4-external.pcap': [/NFS\s+There is some bitmap data left undissected/],
+    'flow-reorder-retransmit.pcap': [/TCP\s+Previous segment\(s\) not captured/, /TCP\s+This frame is a \(suspected\) out-of-order segment/, /TCP\s+ACKed segment that wasn't captured/],
+    'flow-gap.pcap': [/TCP\s+Previous segment\(s\) not captured/, /TCP\s+ACKed segment that wasn't captured/],
+    'flow-seq-wrap.pcap': [/TCP\s+Previous segment\(s\) not captured/],
+    'flow-fin-rst.pcap': [/TCP\s+Connection reset \(RST\)/],
   };
 
   /** The summary lines of tshark's "Warns" section of `-z expert`. */
