@@ -6,17 +6,21 @@
  *   npm run bench -- --seed 7 --out /tmp/b --keep
  *   npm run bench -- --profile             also profile one replay (bench-out/prof/) and list
  *                                          the 20 functions with the most self time
+ *   npm run bench -- --no-live             skip the live-capture loss section
  *
  * Options: --size N[KB|MB|GB] (binary units), --seed N, --out DIR (default bench-out), --keep
  * (keep the capture; a later run with the same seed and size reuses it), --runs N (wardwatch and
- * tcpdump are timed N times, default 3, and the fastest run counts; tshark runs once), --profile.
+ * tcpdump are timed N times, default 3, and the fastest run counts; tshark runs once), --profile,
+ * --no-live.
  *
  * Steps: generate a deterministic mixed capture (not timed: many short TCP flows, bulk
  * transfers, DNS, syslog, internal HL7 and LPD, VLAN tags on part of it, and a few planted
  * CMS8000 streams and NFS mounts to 202.114.4.119); replay it with the built CLI
  * (dist/, run `npm run build` first) and the default rules; read it with `tcpdump -w /dev/null`
- * and with tshark and a display filter close to the rules; run tools/bench-indicators.ts. Prints a
- * table against the targets and writes the figures to <out>/bench-<size>-<seed>.json.
+ * and with tshark and a display filter close to the rules; run tools/bench-indicators.ts; when
+ * running as root with tcpreplay, send the capture's first packets to `wardwatch live` over a veth
+ * pair at increasing rates and count what it lost (tools/bench/live-loss.ts). Prints a table
+ * against the targets and writes the figures to <out>/bench-<size>-<seed>.json.
  *
  * Speed is reported, never asserted. The alerts are: the replay must raise exactly the alerts the
  * planted flows call for, or the bench says so loudly and exits 1.
@@ -27,6 +31,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { generateCapture, planFile, reusablePlan, type AlertCounts, type CapturePlan } from './bench/generate.js';
+import { LiveRigError, liveLossBlocker, measureLiveLoss, type LiveLossResult } from './bench/live-loss.js';
 import { commandExists, measure, type Measured } from './bench/measure.js';
 import { selfTimes } from './bench/profile.js';
 
@@ -48,6 +53,9 @@ const TARGETS = {
   peakRssMiB2GB: 200,
   twoWorkers: 1.7,
 };
+
+/** Packet rates the live-capture section sends at, in this order. */
+const LIVE_RATES = [50_000, 100_000, 200_000, 300_000];
 
 interface ToolResult {
   tool: string;
@@ -210,7 +218,9 @@ async function main(): Promise<number> {
       keep: { type: 'boolean', default: false },
       profile: { type: 'boolean', default: false },
       runs: { type: 'string', default: '3' },
+      live: { type: 'boolean', default: true },
     },
+    allowNegative: true,
   });
   const runs = Number(values.runs);
   if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs must be a positive integer, not '${values.runs}'`);
@@ -326,7 +336,22 @@ async function main(): Promise<number> {
   if (ind.exitCode === 0 && last !== undefined) indicators = JSON.parse(last) as Record<string, number>;
   else reportFailure('bench-indicators', ind, 300);
 
-  // 6. The table.
+  // 6. Live capture: loss at increasing packet rates.
+  let live: LiveLossResult | null = null;
+  let liveSkipped: string | null = values.live ? liveLossBlocker(CLI) : '--no-live';
+  if (liveSkipped === null) {
+    console.log(`\nwardwatch live on a veth pair, ${LIVE_RATES.map((r) => r.toLocaleString('en-US')).join(' / ')} pps ...`);
+    try {
+      live = await measureLiveLoss({ capture: plan.file, rates: LIVE_RATES, cli: CLI, log: (line) => console.log(`  ${line}`) });
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      if (err instanceof LiveRigError) liveSkipped = message;
+      else problems.push(`live capture: ${message}`);
+    }
+  }
+  if (liveSkipped !== null) console.log(`\nlive capture loss: skipped (${liveSkipped})`);
+
+  // 7. The tables.
   const rows = [['tool', 'seconds', 'packets/s', 'Mbit/s', 'peak RSS MiB']];
   for (const r of results) rows.push([r.tool, fmt(r.seconds, 2), fmt(r.packetsPerSecond, 0), fmt(r.mbitPerSecond, 0), fmt(r.peakRssMiB, 0)]);
   console.log(`\n${label} capture, ${plan.packets.toLocaleString('en-US')} packets, ${fmt(plan.wireBytes / MiB)} MiB on the wire\n`);
@@ -345,8 +370,24 @@ async function main(): Promise<number> {
   ];
   console.log(`\n${table(targetRows)}`);
   if (indicators) console.log(`\nindicators: ${indicators.entries.toLocaleString('en-US')} loaded in ${indicators.load_ms} ms; ${fmt(indicators.lookups_per_second / 1e6, 1)} M lookups/s; peak RSS ${indicators.peak_rss_mib} MiB`);
+  if (live) {
+    const { sample, highestCleanPps } = live;
+    const loopNote = sample.loops > 1 ? `, the capture's ${sample.packets.toLocaleString('en-US')} packets looped` : ` (the capture's first ${sample.packets.toLocaleString('en-US')})`;
+    console.log(`\nlive capture loss: ${live.packetsPerRate.toLocaleString('en-US')} packets per rate${loopNote}, frames of ${fmt(sample.meanFrameBytes, 0)} bytes on average\n`);
+    const liveRows = [['requested pps', 'achieved pps', 'Mbit/s', 'sent', 'analysed', 'kernel drops', 'link drops', 'loss %']];
+    for (const r of live.rows) {
+      liveRows.push([fmt(r.requestedPps, 0), fmt(r.achievedPps, 0), fmt(r.achievedMbitPerSecond, 0), fmt(r.sent, 0), fmt(r.analysed, 0), fmt(r.kernelDrops, 0), fmt(r.linkDrops, 0), fmt(r.lossPercent, 3)]);
+    }
+    console.log(table(liveRows, []));
+    const clean = live.rows.find((r) => r.requestedPps === highestCleanPps);
+    console.log(
+      clean
+        ? `highest rate with under ${live.thresholdPercent} % loss: ${fmt(clean.requestedPps, 0)} pps requested (${fmt(clean.achievedPps, 0)} achieved); ${fmt(live.seconds, 0)} s in all`
+        : `no rate had under ${live.thresholdPercent} % loss; ${fmt(live.seconds, 0)} s in all`,
+    );
+  }
 
-  // 7. Optional profile of one replay.
+  // 8. Optional profile of one replay.
   let profile: ReturnType<typeof selfTimes> | null = null;
   if (values.profile) {
     const profDir = join(outDir, 'prof');
@@ -363,7 +404,7 @@ async function main(): Promise<number> {
     console.log(table(top, [2, 3]).replace(/^/gm, '  '));
   }
 
-  // 8. Figures as JSON.
+  // 9. Figures as JSON.
   const json = join(outDir, `bench-${label}-${seed}.json`);
   const strip = (r: ToolResult): ToolResult => {
     const { alertKeys: _keys, ...rest } = r as ReplayResult;
@@ -382,6 +423,7 @@ async function main(): Promise<number> {
         ratios: { wardwatchVsTcpdump: vsTcpdump, wardwatchVsTshark: vsTshark, twoWorkersSpeedup: workers?.speedup ?? null, twoWorkersSameAlerts: workers?.sameAlerts ?? null },
         targets: TARGETS,
         indicators,
+        live: live ?? { skipped: liveSkipped },
         profile: profile === null ? null : { totalMs: profile.totalMs, top: profile.functions.slice(0, 20) },
         problems,
       },
