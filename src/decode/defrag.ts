@@ -6,7 +6,10 @@ export interface DefragOptions {
   timeoutSec: number;
   /** Datagrams in reassembly at once; the oldest is dropped beyond it. */
   maxDatagrams: number;
-  /** Fragment bytes held at once; the oldest datagrams are dropped beyond it. */
+  /**
+   * Memory held for datagrams in reassembly: each holds its payload up to the highest offset seen
+   * and a map of the bytes received (two bytes per payload byte). The oldest go beyond it.
+   */
   maxBytes: number;
 }
 
@@ -18,6 +21,7 @@ export const DEFAULT_DEFRAG_OPTIONS: DefragOptions = {
 
 /** Largest datagram IP can carry; fragments claiming to go past it are malformed. */
 const MAX_DATAGRAM = 65535;
+const EMPTY = new Uint8Array(0);
 /** Real datagrams need a few dozen fragments; thousands of tiny ones are an attack on our CPU. */
 const MAX_FRAGMENTS_PER_DATAGRAM = 1024;
 
@@ -32,15 +36,19 @@ export class DefragStats {
   tooLarge = 0;
 }
 
-interface Fragment {
-  offset: number;
-  data: Uint8Array;
-}
-
+/**
+ * A datagram being rebuilt: its payload bytes in place, and which of them have arrived. Work per
+ * fragment is proportional to its own length, however many fragments overlap it.
+ */
 interface Datagram {
   firstSeen: number;
-  fragments: Fragment[];
-  bytes: number;
+  /** Payload bytes received so far, at their offsets; grows as later offsets arrive. */
+  payload: Uint8Array;
+  /** 1 for each payload byte received. */
+  received: Uint8Array;
+  /** Payload bytes received (each counted once). */
+  filled: number;
+  fragments: number;
   /** Total payload length, known once the last fragment (MF=0) arrived. */
   totalLength: number;
   /** Copy of the first fragment's header (offset 0), which becomes the datagram's header. */
@@ -124,59 +132,63 @@ export class Defragmenter {
     }
     let d = this.datagrams.get(key);
     if (d === undefined) {
-      this.makeRoom(data.length);
-      d = { firstSeen: view.tsSec, fragments: [], bytes: 0, totalLength: -1, header: null };
+      this.makeRoom(offset + data.length);
+      d = { firstSeen: view.tsSec, payload: EMPTY, received: EMPTY, filled: 0, fragments: 0, totalLength: -1, header: null };
       this.datagrams.set(key, d);
     }
-    if (d.fragments.length >= MAX_FRAGMENTS_PER_DATAGRAM) {
+    if (++d.fragments > MAX_FRAGMENTS_PER_DATAGRAM) {
       this.drop(key, d);
       this.stats.evicted++;
       return null;
     }
     if (header !== null && d.header === null) d.header = Uint8Array.from(header);
     if (!more) d.totalLength = offset + data.length;
-    if (this.conflicts(d, offset, data)) {
-      this.stats.overlapConflicts++;
-      this.decodeStats.countAnomaly('frag.overlap_conflict');
-    }
-    d.fragments.push({ offset, data: Uint8Array.from(data) });
-    d.bytes += data.length;
-    this.heldBytes += data.length;
+    this.place(d, offset, data);
     if (this.heldBytes > this.options.maxBytes) this.makeRoom(0);
     if (!this.datagrams.has(key)) return null; // evicted itself
     return this.complete(key, d);
   }
 
-  private conflicts(d: Datagram, offset: number, data: Uint8Array): boolean {
-    for (const f of d.fragments) {
-      const from = Math.max(offset, f.offset);
-      const to = Math.min(offset + data.length, f.offset + f.data.length);
-      for (let i = from; i < to; i++) {
-        if (data[i - offset] !== f.data[i - f.offset]) return true;
-      }
+  /** Copies in the bytes not received yet; bytes already there win, and disagreement is counted. */
+  private place(d: Datagram, offset: number, data: Uint8Array): void {
+    const end = offset + data.length;
+    if (end > d.payload.length) this.grow(d, end);
+    const payload = d.payload;
+    const received = d.received;
+    let conflict = false;
+    for (let i = offset; i < end; i++) {
+      const b = data[i - offset];
+      if (received[i] === 0) {
+        received[i] = 1;
+        payload[i] = b;
+        d.filled++;
+      } else if (payload[i] !== b) conflict = true;
     }
-    return false;
+    if (conflict) {
+      this.stats.overlapConflicts++;
+      this.decodeStats.countAnomaly('frag.overlap_conflict');
+    }
+  }
+
+  /** Extends the payload (and its map) to `length` bytes: memory follows the highest offset seen. */
+  private grow(d: Datagram, length: number): void {
+    const size = Math.min(MAX_DATAGRAM, length);
+    const payload = new Uint8Array(size);
+    const received = new Uint8Array(size);
+    payload.set(d.payload);
+    received.set(d.received);
+    this.heldBytes += 2 * (size - d.payload.length);
+    d.payload = payload;
+    d.received = received;
   }
 
   private complete(key: string, d: Datagram): Uint8Array | null {
-    if (d.totalLength < 0 || d.header === null || d.bytes < d.totalLength) return null;
-    // Fill in arrival order skipping bytes already covered: the first arrival wins.
-    const covered = new Uint8Array(d.totalLength);
-    let missing = d.totalLength;
+    if (d.totalLength < 0 || d.header === null || d.filled < d.totalLength) return null;
+    // Bytes past the announced end may have arrived too; the datagram ends where MF=0 said.
+    for (let i = 0; i < d.totalLength; i++) if (d.received[i] === 0) return null;
     const whole = new Uint8Array(d.header.length + d.totalLength);
     whole.set(d.header, 0);
-    const base = d.header.length;
-    for (const f of d.fragments) {
-      const end = Math.min(f.offset + f.data.length, d.totalLength);
-      for (let i = f.offset; i < end; i++) {
-        if (covered[i] === 0) {
-          covered[i] = 1;
-          whole[base + i] = f.data[i - f.offset];
-          missing--;
-        }
-      }
-    }
-    if (missing > 0) return null;
+    whole.set(d.payload.subarray(0, d.totalLength), d.header.length);
     this.lastPayloadLength = d.totalLength;
     this.drop(key, d);
     this.stats.reassembled++;
@@ -193,7 +205,7 @@ export class Defragmenter {
 
   private drop(key: string, d: Datagram): void {
     this.datagrams.delete(key);
-    this.heldBytes -= d.bytes;
+    this.heldBytes -= 2 * d.payload.length;
   }
 }
 

@@ -174,7 +174,8 @@ describe('IPv4 reassembly', () => {
     const frags = fragmentIPv4(v4Datagram(0x7006), 1480);
     expect(names(f.send([frags[0], frags[2]], T0))).toEqual(['HELD', 'HELD']);
     expect(f.defrag.pending).toBe(1);
-    expect(f.defrag.bytesHeld).toBe(frags[0].length - 20 + frags[2].length - 20);
+    // Memory follows the highest offset seen: the payload up to the end of the last fragment, and its map.
+    expect(f.defrag.bytesHeld).toBe(2 * (2 * 1480 + frags[2].length - 20));
     f.defrag.expire(T0 + 59);
     expect(f.defrag.pending).toBe(1);
     f.defrag.expire(T0 + 60);
@@ -209,13 +210,14 @@ describe('IPv4 reassembly', () => {
   });
 
   it('the byte cap evicts the oldest datagrams', () => {
-    const f = new Feed({ ...DEFAULT_DEFRAG_OPTIONS, maxBytes: 4000 });
     const d1 = fragmentIPv4(v4Datagram(1), 1480);
     const d2 = fragmentIPv4(v4Datagram(2), 1480);
+    const whole = 2 * (2 * 1480 + d2[2].length - 20); // one whole datagram, payload and map
+    const f = new Feed({ ...DEFAULT_DEFRAG_OPTIONS, maxBytes: whole + 1000 });
     f.send([d1[0], d1[1]]);
-    expect(f.defrag.bytesHeld).toBe(2960);
+    expect(f.defrag.bytesHeld).toBe(2 * 2960);
     f.send([d2[0]]);
-    expect(f.defrag.bytesHeld).toBeLessThanOrEqual(4000);
+    expect(f.defrag.bytesHeld).toBeLessThanOrEqual(whole + 1000);
     expect([f.defrag.pending, f.defrag.stats.evicted]).toEqual([1, 1]);
     expect(names(f.send([d2[1], d2[2]]))).toEqual(['HELD', 'OK']);
     expectReassembledUdp(f, MONITOR, CENTRAL, PAYLOAD);
@@ -256,7 +258,7 @@ describe('IPv4 reassembly', () => {
       expect(maxPending).toBeLessThanOrEqual(options.maxDatagrams);
       expect(maxBytes).toBeLessThanOrEqual(options.maxBytes);
       expect(f.defrag.stats.evicted).toBe(100_000 - f.defrag.pending);
-      expect(f.defrag.bytesHeld).toBe(f.defrag.pending * 1480);
+      expect(f.defrag.bytesHeld).toBe(f.defrag.pending * 2 * 1480);
     }
   });
 });
