@@ -61,8 +61,12 @@ export const DEFAULT_FLOW_TABLE_OPTIONS: FlowTableOptions = {
   reassembly: DEFAULT_REASSEMBLY_OPTIONS,
 };
 
-/** Eviction order when the table is full: flows least likely to matter first. */
-const EVICTION_ORDER = [TIMEOUT_TCP_CLOSED, TIMEOUT_TCP_NEW, TIMEOUT_UDP_NEW, TIMEOUT_OTHER_NEW];
+/**
+ * Eviction order when the table is full: flows least likely to matter first. Half-open and
+ * one-way flows (what a flood is made of) go before closed ones, whose last packets would
+ * otherwise open a fresh flow and raise its alerts again.
+ */
+const EVICTION_ORDER = [TIMEOUT_TCP_NEW, TIMEOUT_UDP_NEW, TIMEOUT_OTHER_NEW, TIMEOUT_TCP_CLOSED];
 
 /** Ports of services: the side using one is the server when a flow is picked up mid-stream. */
 const SERVICE_PORTS = new Set([22, 23, 25, 53, 80, 110, 111, 143, 389, 443, 445, 511, 514, 515, 516, 517, 518, 519, 520, 631, 636, 1433, 2049, 2575, 3306, 3389, 5432, 8080, 8443, 9100]);

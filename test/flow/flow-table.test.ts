@@ -357,7 +357,7 @@ describe('FlowTable eviction', () => {
     expect(consumer.pieces(busy, TO_SERVER)).toEqual([expected.join('')]);
   });
 
-  it('evicts closed connections first, then unanswered ones, before an older established one', () => {
+  it('evicts unanswered connections first, then closed ones, before an older established one', () => {
     const { consumer, table } = setup({ maxFlows: 3 });
     const established = lpdConversation({ cport: 1, ts: 1000 });
     feed(table, ...established.handshake(), established.send('client', 'x'));
@@ -365,14 +365,20 @@ describe('FlowTable eviction', () => {
     feed(table, ...reset.handshake(), reset.raw('server', { flags: 'R', seq: reset.serverSeq }));
     feed(table, tcpView({ src: MONITOR, dst: BACKDOOR, sport: 3, dport: 515, flags: 'S', ts: 1002 }));
     const [a, b, c] = [...consumer.flows.values()];
+    // Full: the half-open connection goes, though it is the most recent.
     feed(table, tcpView({ src: MONITOR, dst: BACKDOOR, sport: 4, dport: 515, flags: 'S', ts: 1003 }));
-    expect([...consumer.endReasons]).toEqual([[b.id, 'evicted']]);
-    feed(table, udpView({ src: MONITOR, dst: BACKDOOR, sport: 5, dport: 111, payload: 'x', ts: 1004 }));
-    expect([...consumer.endReasons]).toEqual([
-      [b.id, 'evicted'],
-      [c.id, 'evicted'],
-    ]);
-    expect(consumer.endReasons.has(a.id)).toBe(false);
+    expect([...consumer.endReasons]).toEqual([[c.id, 'evicted']]);
+    // With no half-open or one-way flow left, the closed one goes before the established one.
+    const second = setup({ maxFlows: 2 });
+    const older = lpdConversation({ cport: 1, ts: 1000 });
+    feed(second.table, ...older.handshake(), older.send('client', 'x'));
+    const closed = lpdConversation({ cport: 2, ts: 1001 });
+    feed(second.table, ...closed.handshake(), closed.raw('server', { flags: 'R', seq: closed.serverSeq }));
+    const [keep, gone] = [...second.consumer.flows.values()];
+    feed(second.table, tcpView({ src: MONITOR, dst: BACKDOOR, sport: 3, dport: 515, flags: 'S', ts: 1002 }));
+    expect([...second.consumer.endReasons]).toEqual([[gone.id, 'evicted']]);
+    expect(second.consumer.endReasons.has(keep.id)).toBe(false);
+    expect(consumer.endReasons.has(a.id) || consumer.endReasons.has(b.id)).toBe(false);
     expect(table.size).toBe(3);
   });
 
