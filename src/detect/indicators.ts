@@ -13,7 +13,6 @@
  * Bad content never throws: a bad line costs one message naming file and line and is skipped, an
  * unreadable or unparsable file costs one message naming the file.
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 import { AddressSet, AddressSetBuilder } from './address-set.js';
@@ -79,28 +78,13 @@ export async function loadIndicatorFiles(paths: readonly string[]): Promise<Indi
   return loader.finish();
 }
 
-export function loadIndicatorFilesSync(paths: readonly string[]): IndicatorLoad {
-  const loader = new IndicatorLoader();
-  for (const path of paths) {
-    let text: string;
-    try {
-      text = readFileSync(path, 'utf8');
-    } catch (err) {
-      loader.unreadable(path, err);
-      continue;
-    }
-    loader.addText(path, text);
-  }
-  return loader.finish();
-}
-
-/** Every .txt, .list, .csv and .json file directly in dir, in name order. */
-export async function loadIndicatorDir(dir: string): Promise<IndicatorLoad> {
+/** The .txt, .list, .csv and .json files directly in dir, in name order, or why dir cannot be read. */
+export async function listIndicatorFiles(dir: string): Promise<{ paths: string[]; error: unknown }> {
   let names: string[];
   try {
     names = await readdir(dir);
-  } catch (err) {
-    return unreadableDir(dir, err);
+  } catch (error) {
+    return { paths: [], error };
   }
   const paths: string[] = [];
   for (const name of listedNames(names)) {
@@ -111,26 +95,14 @@ export async function loadIndicatorDir(dir: string): Promise<IndicatorLoad> {
       paths.push(path); // reported as unreadable by the load
     }
   }
-  return loadIndicatorFiles(paths);
+  return { paths, error: null };
 }
 
-export function loadIndicatorDirSync(dir: string): IndicatorLoad {
-  let names: string[];
-  try {
-    names = readdirSync(dir);
-  } catch (err) {
-    return unreadableDir(dir, err);
-  }
-  const paths: string[] = [];
-  for (const name of listedNames(names)) {
-    const path = join(dir, name);
-    try {
-      if (statSync(path).isFile()) paths.push(path);
-    } catch {
-      paths.push(path);
-    }
-  }
-  return loadIndicatorFilesSync(paths);
+/** Every indicator list directly in dir, in name order. */
+export async function loadIndicatorDir(dir: string): Promise<IndicatorLoad> {
+  const { paths, error } = await listIndicatorFiles(dir);
+  if (error !== null) return unreadableDir(dir, error);
+  return loadIndicatorFiles(paths);
 }
 
 function listedNames(names: string[]): string[] {

@@ -1,9 +1,8 @@
 import { DEFAULT_HOME_NET, type AddressSet, type Entry } from './address-set.js';
-import { indicatorFormatOf, loadIndicatorFiles, type Indicator } from './indicators.js';
+import { listIndicatorFiles, loadIndicatorFiles, type Indicator } from './indicators.js';
 import { RuleLoadError, formatLocation, loadRuleDir } from './rule-loader.js';
 import { addressSetOf, compileRules, type CompiledRule, type EventTest } from './rule.js';
 import { AlertGate } from './thresholds.js';
-import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 
 export type IndicatorEntry = Entry<Indicator>;
@@ -50,9 +49,12 @@ export class RuleSet {
     );
     if (problems.length > 0) throw new RuleLoadError(problems);
 
-    const listed = await indicatorListsIn(join(options.rulesDir, 'indicators'));
-    const loaded = await loadIndicatorFiles([...listed, ...(options.indicatorFiles ?? [])]);
-    const warnings = loaded.problems;
+    // The lists shipped beside the rules; a rules directory without an indicators/ folder has none.
+    const beside = await listIndicatorFiles(join(options.rulesDir, 'indicators'));
+    const loaded = await loadIndicatorFiles([...beside.paths, ...(options.indicatorFiles ?? [])]);
+    const warnings = [...loaded.problems];
+    const code = (beside.error as NodeJS.ErrnoException | null)?.code;
+    if (beside.error !== null && code !== 'ENOENT') warnings.unshift(`${join(options.rulesDir, 'indicators')}: cannot read indicator directory: ${code ?? String(beside.error)}`);
     const indicatorCounts = loaded.files;
     const indicators = loaded.set;
 
@@ -62,12 +64,3 @@ export class RuleSet {
   }
 }
 
-/** The indicator lists shipped beside the rules (none when there is no such folder). */
-async function indicatorListsIn(dir: string): Promise<string[]> {
-  try {
-    const names = await readdir(dir);
-    return names.filter((n) => indicatorFormatOf(n) !== null).sort().map((n) => join(dir, n));
-  } catch {
-    return [];
-  }
-}
