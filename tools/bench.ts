@@ -34,6 +34,7 @@ import { generateCapture, planFile, reusablePlan, type AlertCounts, type Capture
 import { LiveRigError, liveLossBlocker, measureLiveLoss, type LiveLossResult } from './bench/live-loss.js';
 import { commandExists, measure, type Measured } from './bench/measure.js';
 import { selfTimes } from './bench/profile.js';
+import { measureReading } from './bench/read-speed.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const CLI = join(ROOT, 'dist/cli/main.js');
@@ -273,6 +274,18 @@ async function main(): Promise<number> {
     console.log(`  ${two.runs.map((t) => fmt(t, 2)).join(' / ')} s, ${fmt(workers.speedup, 2)}× one worker; alerts ${sameAlerts ? 'exactly the same as one worker' : 'DIFFERENT from one worker'}`);
   } else {
     console.log('  (replay has no --workers option: the two-worker run is skipped)');
+  }
+
+  // 2b. wardwatch's reader alone and with decoding: the floor under replay.
+  console.log('wardwatch reader alone, and reader + decoder (best of 3, in-process timing) ...');
+  try {
+    const speed = measureReading(join(ROOT, 'dist'), plan.file);
+    const reader: ToolResult = { tool: 'wardwatch reader alone', seconds: speed.readSeconds, ...rates(plan, speed.readSeconds), peakRssMiB: null, note: `${fmt(speed.bytes / speed.readSeconds / 1e9, 2)} GB/s` };
+    const decoder: ToolResult = { tool: 'wardwatch reader + decoder', seconds: speed.decodeSeconds, ...rates(plan, speed.decodeSeconds), peakRssMiB: null, note: `${fmt(speed.bytes / speed.decodeSeconds / 1e9, 2)} GB/s` };
+    results.push(reader, decoder);
+    console.log(`  reading ${reader.note}, reading and decoding ${decoder.note}`);
+  } catch (err) {
+    problems.push((err as Error).message);
   }
 
   // 3. tcpdump: reading the file in C, the floor.
