@@ -16,6 +16,9 @@ export class DetectStats {
 }
 
 const NO_MATCHES: ReadonlyMap<number, number> = new Map();
+const NO_RULES: CompiledRule[] = [];
+const NO_NUMBERS: number[] = [];
+const NO_BOOLEANS: boolean[] = [];
 
 /**
  * The rule engine's memory of one flow. Most flows meet no rule's conditions: for them this is a
@@ -23,9 +26,9 @@ const NO_MATCHES: ReadonlyMap<number, number> = new Map();
  */
 class FlowDetect {
   /** Rules whose address, port and protocol conditions this flow meets. */
-  candidates: CompiledRule[] = [];
-  matches: number[] = [];
-  fired: boolean[] = [];
+  candidates: CompiledRule[] = NO_RULES;
+  matches: number[] = NO_NUMBERS;
+  fired: boolean[] = NO_BOOLEANS;
   clientIndicator: IndicatorEntry | null = null;
   serverIndicator: IndicatorEntry | null = null;
   /** Event types seen on the flow; only kept while some candidate rule may ask. */
@@ -193,11 +196,13 @@ export class DetectEngine implements AppConsumer {
     state.generation = this.generation;
     state.clientIndicator = rs.indicators.lookup(v, flow.addr, 0);
     state.serverIndicator = rs.indicators.lookup(v, flow.addr, 4);
-    const previous = new Map<number, { matches: number; fired: boolean }>();
-    state.candidates.forEach((r, i) => previous.set(r.id, { matches: state.matches[i], fired: state.fired[i] }));
-    state.candidates = [];
-    state.matches = [];
-    state.fired = [];
+    const before = state.candidates;
+    const beforeMatches = state.matches;
+    const beforeFired = state.fired;
+    // Most flows meet no rule: they share the empty lists.
+    let candidates: CompiledRule[] = NO_RULES;
+    let matches: number[] = NO_NUMBERS;
+    let fired: boolean[] = NO_BOOLEANS;
     for (const rule of rs.rules) {
       if (rule.protos !== null && !rule.protos.has(flow.proto)) continue;
       if (rule.client !== null && !rule.client(v, flow.addr, 0)) continue;
@@ -207,11 +212,20 @@ export class DetectEngine implements AppConsumer {
       if (rule.indicator === 'client' && state.clientIndicator === null) continue;
       if (rule.indicator === 'server' && state.serverIndicator === null) continue;
       if (rule.indicator === 'either' && state.clientIndicator === null && state.serverIndicator === null) continue;
-      const before = previous.get(rule.id);
-      state.candidates.push(rule);
-      state.matches.push(before?.matches ?? 0);
-      state.fired.push(before?.fired ?? false);
+      if (candidates === NO_RULES) {
+        candidates = [];
+        matches = [];
+        fired = [];
+      }
+      // After a reload, a rule kept by id keeps what it had matched on this flow.
+      const was = before.findIndex((r) => r.id === rule.id);
+      candidates.push(rule);
+      matches.push(was < 0 ? 0 : beforeMatches[was]);
+      fired.push(was < 0 ? false : beforeFired[was]);
     }
+    state.candidates = candidates;
+    state.matches = matches;
+    state.fired = fired;
   }
 
   private rememberHostPair(flow: Flow, event: AppEvent): void {

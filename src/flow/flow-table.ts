@@ -125,7 +125,7 @@ export class FlowTable {
       if (flow.packets[1 - dir] > 0) this.setClass(flow, flow.proto === IPPROTO_UDP ? TIMEOUT_UDP_ESTABLISHED : TIMEOUT_OTHER_ESTABLISHED);
       this.touch(flow);
       this.consumer.packet(flow, dir, view);
-      if (view.payloadLength > 0 && flow.proto === IPPROTO_UDP && !flow.inspectionStopped[dir]) {
+      if (view.payloadLength > 0 && flow.proto === IPPROTO_UDP && flow.inspecting(dir)) {
         this.consumer.data(flow, dir, view.ipBuf.subarray(view.payloadOffset, view.payloadOffset + view.payloadLength));
       }
     }
@@ -163,8 +163,9 @@ export class FlowTable {
       if (flags & TCP_ACK) {
         if (flow.tcpState === 'syn_sent' || flow.tcpState === 'none') flow.tcpState = 'syn_recv';
       } else if (flow.tcpState === 'none') flow.tcpState = 'syn_sent';
-      flow.isn[dir] = view.tcpSeq;
-      flow.synSeen[dir] = true;
+      if (dir === 0) flow.isnToServer = view.tcpSeq;
+      else flow.isnToClient = view.tcpSeq;
+      flow.synDirs |= 1 << dir;
       flow.streams[dir]?.syn(view.tcpSeq);
     } else if (flags & TCP_FIN) {
       flow.tcpState = (flow.tcpFlags[1 - dir] & TCP_FIN) !== 0 ? 'closed' : 'closing';
@@ -178,7 +179,7 @@ export class FlowTable {
     if (flags & TCP_ACK) flow.streams[1 - dir]?.ack(view.tcpAck);
     let seq = view.tcpSeq;
     if (flags & TCP_SYN) seq = (seq + 1) >>> 0; // data on a SYN follows the SYN's sequence number
-    if (view.payloadWireLength > 0 && !flow.inspectionStopped[dir]) {
+    if (view.payloadWireLength > 0 && flow.inspecting(dir)) {
       const stream = flow.streams[dir] ?? this.openStream(flow, dir);
       stream.segment(seq, view.ipBuf.subarray(view.payloadOffset, view.payloadOffset + view.payloadLength), view.payloadWireLength);
     }
@@ -192,7 +193,7 @@ export class FlowTable {
       this.reassembly,
       this.options.reassembly,
     );
-    if (flow.synSeen[dir]) stream.syn(flow.isn[dir]);
+    if (flow.synDirs & (1 << dir)) stream.syn(dir === 0 ? flow.isnToServer : flow.isnToClient);
     flow.streams[dir] = stream;
     return stream;
   }

@@ -44,9 +44,10 @@ export class Flow {
   tcpState: TcpState = 'none';
   /** TCP flags seen in each direction, OR-ed. */
   readonly tcpFlags = [0, 0];
-  /** Initial sequence number of each direction, from its SYN. */
-  readonly isn = [0, 0];
-  readonly synSeen = [false, false];
+  /** Initial sequence number of each direction, from its SYN (bit `1 << dir` of synDirs says seen). */
+  isnToServer = 0;
+  isnToClient = 0;
+  synDirs = 0;
   /** Per-direction reassembly, created on the first payload byte. */
   readonly streams: [TcpStream | null, TcpStream | null] = [null, null];
   /** True when the flow was picked up mid-connection, so client and server were guessed. */
@@ -68,11 +69,16 @@ export class Flow {
 
   /** Stops inspecting one direction's bytes (or both): nothing more is buffered or copied. */
   stopInspection(dir?: Direction): void {
-    for (const d of dir === undefined ? [0, 1] : [dir]) this.streams[d]?.stop();
-    if (dir === undefined) this.inspectionStopped = [true, true];
-    else this.inspectionStopped[dir] = true;
+    if (dir === undefined || dir === 0) this.streams[0]?.stop();
+    if (dir === undefined || dir === 1) this.streams[1]?.stop();
+    this.stoppedDirs |= dir === undefined ? 3 : 1 << dir;
   }
 
-  /** Directions whose bytes no consumer wants any more. */
-  inspectionStopped = [false, false];
+  /** Whether a consumer still wants this direction's bytes. */
+  inspecting(dir: Direction): boolean {
+    return (this.stoppedDirs & (1 << dir)) === 0;
+  }
+
+  /** Directions whose bytes no consumer wants any more, as bits 1 << dir. */
+  private stoppedDirs = 0;
 }
