@@ -1,5 +1,6 @@
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { UsageError } from './analysis-options.js';
 
 /** File names a directory of captures is expected to hold; other files (notes, expected alerts) are skipped. */
 const CAPTURE_NAME = /\.(pcap|pcapng|cap|dmp|ntar)(\.gz)?$|\.gz$/i;
@@ -30,7 +31,12 @@ export async function expandInputs(inputs: readonly string[]): Promise<string[]>
 
 async function capturesIn(dir: string): Promise<string[]> {
   const found: string[] = [];
-  const entries = await readdir(dir, { withFileTypes: true });
+  let entries;
+  try {
+    entries = await readdir(dir, { withFileTypes: true });
+  } catch (err) {
+    throw new UsageError(`${dir}: cannot read directory: ${(err as Error).message.replace(/^[A-Z]+: /, '')}`);
+  }
   for (const entry of entries.sort((a, b) => a.name.localeCompare(b.name))) {
     const path = join(dir, entry.name);
     if (entry.isDirectory()) found.push(...(await capturesIn(path)));

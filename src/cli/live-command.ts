@@ -48,6 +48,13 @@ export async function live(cli: LiveCliOptions): Promise<number> {
   }
   const killOnExit = () => capture.kill();
   process.on('exit', killOnExit);
+  // A signal while the rules load must not leave tcpdump running behind us.
+  const stopEarly = () => {
+    capture.kill();
+    process.exit(0);
+  };
+  process.once('SIGINT', stopEarly);
+  process.once('SIGTERM', stopEarly);
 
   let session: AnalysisSession;
   try {
@@ -57,6 +64,9 @@ export async function live(cli: LiveCliOptions): Promise<number> {
     if (!(err instanceof RuleLoadError)) throw err;
     for (const problem of err.problems) process.stderr.write(`wardwatch: ${problem}\n`);
     return EXIT_USAGE;
+  } finally {
+    process.off('SIGINT', stopEarly);
+    process.off('SIGTERM', stopEarly);
   }
   const detector = session.detector;
   // Live analysis runs on this thread (there is no --workers for live), so the clock and rule

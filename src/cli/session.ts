@@ -7,7 +7,7 @@ import { EveSink, FanOutSink, openOutputFile } from '../output/sinks.js';
 import { TextSink, formatSummary, type CaptureSummary } from '../output/text.js';
 import { Detector } from '../pipeline/detector.js';
 import { ShardedDetector } from '../pipeline/sharded-detector.js';
-import type { AnalysisSettings } from './analysis-options.js';
+import { UsageError, type AnalysisSettings } from './analysis-options.js';
 import type { Logger } from './logger.js';
 
 /**
@@ -32,11 +32,21 @@ export class AnalysisSession {
     if (!text) eveSinks.push(new EveSink(process.stdout, eveOptions));
     if (settings.eve !== null && !(settings.eve === '-' && !text)) {
       // Full evidence can hold patient data: such files are readable by their owner only.
-      eveSinks.push(new EveSink(await openOutputFile(settings.eve, { private: settings.evidence === 'full' }), eveOptions));
+      let out;
+      try {
+        out = await openOutputFile(settings.eve, { private: settings.evidence === 'full' });
+      } catch (err) {
+        throw new UsageError(`${settings.eve}: cannot write: ${(err as Error).message.replace(/^[A-Z]+: /, '')}`);
+      }
+      eveSinks.push(new EveSink(out, eveOptions));
     }
     const inventory = new Inventory();
     const sinks: DetectSink[] = [inventory, ...eveSinks];
     if (text) sinks.push(new TextSink(process.stdout, { color: process.stdout.isTTY === true, evidence: settings.evidence }));
+    if (settings.workers > 1 && ruleSet.gate.counts) {
+      // Each worker would count the windows of its own share of the traffic.
+      throw new UsageError('the rules define thresholds, which are counted per analysis thread: run without --workers');
+    }
     const sink = new FanOutSink(sinks);
     const detector =
       settings.workers > 1

@@ -33,6 +33,7 @@ export function decodeIpv4(dec: PacketDecoder, view: PacketView, buf: Uint8Array
   a[5] = 0;
   a[6] = 0;
   a[7] = 0;
+  if (view.tunnelDepth === 0) view.outerPairHash = (a[0] ^ a[4]) >>> 0;
   view.ttl = buf[off + 8];
   const proto = buf[off + 9];
   view.ipProto = proto;

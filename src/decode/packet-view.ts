@@ -44,6 +44,11 @@ export class PacketView {
    */
   readonly addr = new Uint32Array(8);
   ttl = 0;
+  /**
+   * The outermost IP header's two addresses folded into one number, the same for both
+   * directions (XOR): what analysis threads route on.
+   */
+  outerPairHash = 0;
   /** The transport protocol after any IPv6 extension headers. */
   ipProto = 0;
   /** Buffer holding the IP packet (the frame, or a reassembled datagram). */

@@ -46,6 +46,11 @@ export class AlertGate {
     for (const spec of thresholds) this.thresholds.set(spec.id, { spec, windows: new Map() });
   }
 
+  /** Whether any threshold counts alerts over time (suppressions do not). */
+  get counts(): boolean {
+    return this.thresholds.size > 0;
+  }
+
   /** True when an alert for this rule may go out. */
   allow(ruleId: number, ends: AlertEnds): boolean {
     const sups = this.suppressions.get(ruleId);

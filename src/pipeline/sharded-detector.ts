@@ -51,6 +51,7 @@ export class ShardedDetector {
   private lastFileIndex = 0;
   private merged: StatsInput | null = null;
   private failure: Error | null = null;
+  private terminating = false;
   alerts = 0;
 
   constructor(
@@ -69,6 +70,9 @@ export class ShardedDetector {
       this.useBuffer(shard, shard.buffer);
       worker.on('message', (message: FromWorker) => this.onMessage(shard, message));
       worker.on('error', (err) => this.fail(err));
+      worker.on('exit', (code) => {
+        if (!this.terminating) this.fail(new Error(`analysis worker ${index} stopped (exit code ${code})`));
+      });
       this.shards.push(shard);
     }
   }
@@ -109,6 +113,7 @@ export class ShardedDetector {
     totals.uptimeSec = Math.max(...(stats as StatsInput[]).map((s) => s.uptimeSec));
     totals.memoryRssBytes = process.memoryUsage.rss();
     this.merged = totals as unknown as StatsInput;
+    this.terminating = true;
     await Promise.all(this.shards.map((s) => s.worker.terminate()));
   }
 
@@ -124,15 +129,15 @@ export class ShardedDetector {
     throw new Error('rules cannot be reloaded while replaying with workers');
   }
 
+  /**
+   * Routes by the OUTERMOST IP address pair: a tunnelled packet's fragments only show the
+   * tunnel's addresses until they are whole, so routing by the inner pair would split them.
+   */
   private shardOf(pkt: CapturedPacket): number {
     const result = this.decoder.decode(pkt, this.view);
     if (result !== DECODE_OK && result !== DECODE_HELD) return 0;
-    const a = this.view.addr;
-    // XOR pairs source and destination words: the same value for both directions.
-    let h = (a[0] ^ a[4]) >>> 0;
-    if (this.view.ipVersion === 6) h = (Math.imul(h, 0x9e3779b1) ^ a[1] ^ a[5] ^ Math.imul(a[2] ^ a[6], 0x85ebca6b) ^ (a[3] ^ a[7])) >>> 0;
-    h = Math.imul(h ^ (h >>> 16), 0x45d9f3b) >>> 0;
-    return ((h ^ (h >>> 16)) >>> 0) % this.shards.length;
+    const h = this.view.outerPairHash;
+    return (Math.imul(h ^ (h >>> 16), 0x45d9f3b) >>> 0) % this.shards.length;
   }
 
   private fileOf(name: string | null): number {
