@@ -36,6 +36,8 @@ class FlowDetect {
   lastEvent: AppEvent | null = null;
   generation = -1;
   alerted = false;
+  lastCaptureFile: string | null = null;
+  lastPacketNumber = 0;
   alertedRules: Set<number> | null = null;
   /** Matches of rules by id, kept across reloads for the flow record. */
   ruleMatches: Map<number, number> | null = null;
@@ -73,6 +75,9 @@ export class DetectEngine implements AppConsumer {
 
   packet(flow: Flow, dir: Direction, view: PacketView): void {
     const state = this.stateOf(flow);
+    // Alerts raised when the flow ends point at its last packet, not at whatever is read then.
+    state.lastCaptureFile = this.context.captureFile;
+    state.lastPacketNumber = this.context.packetNumber;
     const rules = state.candidates;
     for (let i = 0; i < rules.length; i++) {
       const rule = rules[i];
@@ -112,7 +117,7 @@ export class DetectEngine implements AppConsumer {
       const rule = rules[i];
       if (rule.at !== trigger || !this.flowConditions(rule, flow, state)) continue;
       const dir: Direction = state.lastEvent?.dir ?? 0;
-      this.matched(flow, state, i, dir, state.lastEvent, flow.lastSec, flow.lastNsec);
+      this.matched(flow, state, i, dir, state.lastEvent, flow.lastSec, flow.lastNsec, true);
     }
   }
 
@@ -126,7 +131,7 @@ export class DetectEngine implements AppConsumer {
     return true;
   }
 
-  private matched(flow: Flow, state: FlowDetect, i: number, dir: Direction, event: AppEvent | null, tsSec: number, tsNsec: number): void {
+  private matched(flow: Flow, state: FlowDetect, i: number, dir: Direction, event: AppEvent | null, tsSec: number, tsNsec: number, atFlowEnd = false): void {
     const rule = state.candidates[i];
     if (rule.unlessSeenBetweenHosts !== null && this.hostPairs.get(hostPairKey(flow))?.has(rule.unlessSeenBetweenHosts.key) === true) return;
     const count = ++state.matches[i];
@@ -153,8 +158,8 @@ export class DetectEngine implements AppConsumer {
       event,
       indicator,
       note: indicator?.inHomeNet && rule.noteIndicatorInHomeNet !== null ? rule.noteIndicatorInHomeNet : null,
-      captureFile: this.context.captureFile,
-      packetNumber: this.context.packetNumber,
+      captureFile: atFlowEnd ? state.lastCaptureFile : this.context.captureFile,
+      packetNumber: atFlowEnd ? state.lastPacketNumber : this.context.packetNumber,
       interfaceName: this.context.interfaceName,
     };
     this.stats.alerts++;

@@ -1,0 +1,64 @@
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ethernet, fragmentIPv4, gre, ipv4, LINKTYPE, PcapWriter, tcp } from '../../tools/craft/index.js';
+import { ofType, parseEveLines, REPO_ROOT, runCli, tempDir, type EveRecord } from '../support/cli.js';
+
+/** What identifies an alert whichever thread raised it: rule, ends, trigger time and packet. */
+function alertKeys(records: readonly EveRecord[]): string[] {
+  return ofType(records, 'alert')
+    .map((a) => [a.alert.signature_id, a.src_ip, a.src_port, a.dest_ip, a.dest_port, a.timestamp, a.pcap_filename, a.pcap_cnt].join(' '))
+    .sort();
+}
+
+async function alertsWith(args: string[]): Promise<string[]> {
+  const result = await runCli(['replay', ...args, '--format', 'json']);
+  expect(result.code, result.stderr).toBe(0);
+  return alertKeys(parseEveLines(result.stdout));
+}
+
+const dir = tempDir('wardwatch-workers-');
+afterAll(() => dir.remove());
+
+describe('replay --workers', () => {
+  it('raises exactly the alerts of one thread on every sample capture', async () => {
+    const samples = readdirSync(join(REPO_ROOT, 'pcaps'))
+      .filter((n) => /\.(pcap|pcapng)(\.gz)?$/.test(n))
+      .map((n) => join('pcaps', n));
+    let alerts = 0;
+    for (const sample of samples) {
+      const one = await alertsWith([sample]);
+      alerts += one.length;
+      expect(await alertsWith([sample, '--workers', '2']), sample).toEqual(one);
+    }
+    expect(alerts).toBeGreaterThan(20);
+  }, 180_000);
+
+  it('keeps the fragments of tunnelled packets together (mirror traffic fragmented in GRE)', async () => {
+    const writer = new PcapWriter({ linkType: LINKTYPE.ETHERNET });
+    const mac = { src: '02:00:00:00:00:01', dst: '02:00:00:00:00:02' };
+    for (let i = 0; i < 40; i++) {
+      // Each inner packet travels in its own tunnel, fragmented: outer and inner pairs differ.
+      const inner = ethernet(mac, ipv4({ src: `10.1.2.${i + 3}`, dst: '202.114.4.119' }, tcp({ sport: 40000 + i, dport: 515, flags: 'PA', seq: 1, ack: 1 }, Buffer.alloc(1400, 0x41))));
+      const outer = ipv4({ src: `192.0.2.${i + 1}`, dst: '198.51.100.7', id: i + 1 }, gre({ protocol: 0x6558 }, inner));
+      for (const fragment of fragmentIPv4(outer, 1000)) writer.add({ sec: 1_738_231_200 + i, nsec: 0, data: ethernet(mac, fragment) });
+    }
+    const capture = dir.file('gre-fragments.pcap', writer.toBuffer());
+    const one = await alertsWith([capture]);
+    // Each monitor's flow: 1000001 (the indicator) and, at its end, 1000006 (not LPD on 515).
+    expect(one).toHaveLength(80);
+    expect(await alertsWith([capture, '--workers', '2'])).toEqual(one);
+    expect(await alertsWith([capture, '--workers', '4'])).toEqual(one);
+  }, 60_000);
+
+  it('refuses rules with thresholds, which each thread would count on its own', async () => {
+    const rules = dir.file(
+      'threshold.yaml',
+      'rules:\n  - id: 9000001\n    name: any TCP\n    category: test\n    severity: 3\n    match:\n      proto: tcp\nthresholds:\n  - id: 9000001\n    type: limit\n    track: by_rule\n    count: 1\n    seconds: 60\n',
+    );
+    const result = await runCli(['replay', 'pcaps/link-ethernet.pcap', '--rules', dir.path, '--workers', '2', '--format', 'json']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/thresholds.*--workers/);
+    expect(rules).toContain('threshold.yaml');
+  });
+});
