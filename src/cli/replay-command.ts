@@ -69,8 +69,8 @@ export async function replay(inputs: string[], cli: SharedCliOptions): Promise<n
       const elapsed = Number(process.hrtime.bigint() - started) / 1e9;
       progress.update(done, { speed: `${(done / 1e6 / Math.max(elapsed, 1e-3)).toFixed(0)} MB/s` });
     }
-    // With workers, a full queue makes the reader wait.
-    return detector.process(pkt);
+    // With workers a full queue, and any slow output, makes the reader wait.
+    return detector.process(pkt) ?? session.backpressure();
   });
   progress?.stop();
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;

@@ -55,6 +55,15 @@ export class AnalysisSession {
     return new AnalysisSession(settings, detector, inventory, eveSinks, log);
   }
 
+  /**
+   * A promise to wait on when an EVE output has more queued than it can take (a slow disk or a
+   * stalled reader), so that replay slows down instead of queueing records in memory.
+   */
+  backpressure(): Promise<void> | undefined {
+    for (const eve of this.eveSinks) if (eve.backlogged) return eve.drain();
+    return undefined;
+  }
+
   /** Reloads rules and indicators; a failed reload keeps the rules in force and says why. */
   async reloadRules(): Promise<boolean> {
     try {
