@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { Analyzer, AnalyzerContext, Direction, EvidenceMode } from '../../src/analyzers/analyzer.js';
+import type { Direction, EvidenceMode } from '../../src/analyzers/analyzer.js';
 import { cms8000Analyzer } from '../../src/analyzers/cms8000.js';
-import type { AppEvent } from '../../src/analyzers/events.js';
+import { startAnalyzer, type AnalyzerRun } from '../support/analyzer-run.js';
 
 const ascii = (s: string): number[] => [...s].map((c) => c.charCodeAt(0));
 
@@ -72,20 +72,10 @@ function session(): Uint8Array {
 }
 const SESSION_COUNTS = { '0x3E': 1, '0x45': 1, '0x46': 5, '0x47': 2 };
 
-interface Run {
-  analyzer: Analyzer;
-  events: AppEvent[];
-}
+type Run = AnalyzerRun;
 
 function start(evidence: EvidenceMode = 'redacted'): Run {
-  const events: AppEvent[] = [];
-  const ctx: AnalyzerContext = {
-    flow: { transport: 'tcp', clientPort: 40512, serverPort: 515 },
-    evidence,
-    emit: (e) => events.push(e),
-    expect: () => {},
-  };
-  return { analyzer: cms8000Analyzer.create(ctx), events };
+  return startAnalyzer(cms8000Analyzer, { clientPort: 40512, serverPort: 515 }, evidence);
 }
 
 function feed(bytes: Uint8Array, chunk = bytes.length, evidence: EvidenceMode = 'redacted', dir: Direction = 0): Run {

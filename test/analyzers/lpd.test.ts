@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { Analyzer, AnalyzerContext, Direction, EvidenceMode } from '../../src/analyzers/analyzer.js';
-import type { AppEvent } from '../../src/analyzers/events.js';
+import type { Direction, EvidenceMode } from '../../src/analyzers/analyzer.js';
 import { lpdAnalyzer } from '../../src/analyzers/lpd.js';
+import { startAnalyzer, type AnalyzerRun } from '../support/analyzer-run.js';
 
 const bytes = (s: string): Uint8Array => Uint8Array.from([...s].map((c) => c.charCodeAt(0)));
 
@@ -16,20 +16,10 @@ function concat(...parts: ArrayLike<number>[]): Uint8Array {
   return out;
 }
 
-interface Run {
-  analyzer: Analyzer;
-  events: AppEvent[];
-}
+type Run = AnalyzerRun;
 
 function start(evidence: EvidenceMode = 'redacted'): Run {
-  const events: AppEvent[] = [];
-  const ctx: AnalyzerContext = {
-    flow: { transport: 'tcp', clientPort: 721, serverPort: 515 },
-    evidence,
-    emit: (e) => events.push(e),
-    expect: () => {},
-  };
-  return { analyzer: lpdAnalyzer.create(ctx), events };
+  return startAnalyzer(lpdAnalyzer, { clientPort: 721, serverPort: 515 }, evidence);
 }
 
 type Step = [Direction, Uint8Array];
