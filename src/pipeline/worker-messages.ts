@@ -1,7 +1,5 @@
-import type { AppEvent } from '../analyzers/events.js';
-import type { Alert, FlowRecord, IndicatorHit } from '../detect/alert.js';
+import type { Alert, FlowRecord } from '../detect/alert.js';
 import type { CompiledRule } from '../detect/rule.js';
-import type { Direction } from '../flow/direction.js';
 import { Flow, type FlowEndReason, type TcpState } from '../flow/flow.js';
 
 /**
@@ -35,20 +33,10 @@ export interface FlowSnapshot {
   appProto: string;
 }
 
-export interface AlertMessage {
+/** An alert as plain data: the rule by id, the flow as a snapshot. */
+export interface AlertMessage extends Omit<Alert, 'rule' | 'flow'> {
   ruleId: number;
   flow: FlowSnapshot;
-  dir: Direction;
-  tsSec: number;
-  tsNsec: number;
-  matches: number;
-  severity: 1 | 2 | 3;
-  event: AppEvent | null;
-  indicator: IndicatorHit | null;
-  note: string | null;
-  captureFile: string | null;
-  packetNumber: number;
-  interfaceName: string | null;
 }
 
 export interface FlowRecordMessage {
@@ -110,26 +98,14 @@ export function restoreFlow(s: FlowSnapshot): Flow {
 }
 
 export function alertMessage(a: Alert): AlertMessage {
-  return {
-    ruleId: a.rule.id,
-    flow: snapshotFlow(a.flow),
-    dir: a.dir,
-    tsSec: a.tsSec,
-    tsNsec: a.tsNsec,
-    matches: a.matches,
-    severity: a.severity,
-    event: a.event,
-    indicator: a.indicator,
-    note: a.note,
-    captureFile: a.captureFile,
-    packetNumber: a.packetNumber,
-    interfaceName: a.interfaceName,
-  };
+  const { rule, flow, ...rest } = a;
+  return { ...rest, ruleId: rule.id, flow: snapshotFlow(flow) };
 }
 
 export function restoreAlert(m: AlertMessage, rules: ReadonlyMap<number, CompiledRule>): Alert | null {
   const rule = rules.get(m.ruleId);
   if (rule === undefined) return null;
+  // The extra ruleId the spread brings along is harmless.
   return { ...m, rule, flow: restoreFlow(m.flow) };
 }
 
