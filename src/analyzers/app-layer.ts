@@ -50,6 +50,15 @@ class FlowAnalysis implements AnalyzerContext {
 const EXPECTATION_TTL = 300;
 const MAX_EXPECTATIONS = 10_000;
 
+/** Stands for the analysis of a flow every analyzer gave up on: its state is released early. */
+const GAVE_UP = Symbol('no analyzer wants this flow');
+
+interface LearntExpectation {
+  expectation: Expectation;
+  untilSec: number;
+  portKey: number;
+}
+
 /**
  * Runs the payload analyzers on each flow's bytes. Every analyzer is tried on every flow (the
  * port says nothing about the content); each drops out as soon as its verdict is 'reject', and a
@@ -58,7 +67,9 @@ const MAX_EXPECTATIONS = 10_000;
 export class AppLayer implements FlowConsumer {
   readonly stats = new AppLayerStats();
   /** Ports handed out by portmap/rpcbind, keyed by server address, transport and port. */
-  private readonly expectations = new Map<string, { expectation: Expectation; untilSec: number }>();
+  private readonly expectations = new Map<string, LearntExpectation>();
+  /** How many expectations name each transport and port: most new flows are ruled out by this alone. */
+  private readonly expectedPorts = new Map<number, number>();
 
   constructor(
     private readonly factories: readonly AnalyzerFactory[],
@@ -76,8 +87,8 @@ export class AppLayer implements FlowConsumer {
   }
 
   gap(flow: Flow, dir: Direction, length: number): void {
-    const analysis = flow.app as FlowAnalysis | null;
-    if (analysis !== null) this.feed(flow, analysis, dir, null, length);
+    const analysis = flow.app as FlowAnalysis | typeof GAVE_UP | null;
+    if (analysis !== null && analysis !== GAVE_UP) this.feed(flow, analysis, dir, null, length);
   }
 
   /**
@@ -103,8 +114,8 @@ export class AppLayer implements FlowConsumer {
   }
 
   flowEnd(flow: Flow, reason: FlowEndReason): void {
-    const analysis = flow.app as FlowAnalysis | null;
-    if (analysis !== null) {
+    const analysis = flow.app as FlowAnalysis | typeof GAVE_UP | null;
+    if (analysis !== null && analysis !== GAVE_UP) {
       for (const analyzer of analysis.analyzers) {
         if (analyzer === null) continue;
         try {
@@ -131,17 +142,28 @@ export class AppLayer implements FlowConsumer {
   learn(flow: Flow, expectation: Expectation): void {
     if (this.expectations.size >= MAX_EXPECTATIONS) {
       const oldest = this.expectations.keys().next().value;
-      if (oldest !== undefined) this.expectations.delete(oldest);
+      if (oldest !== undefined) this.forget(oldest);
     }
     this.stats.expectationsLearnt++;
     // The mapping names a port on the server that answered the portmap query.
     const key = expectationKey(flow.addr, 4, expectation.transport, expectation.port);
+    this.forget(key);
+    const portKey = expectedPortKey(expectation.transport, expectation.port);
+    this.expectations.set(key, { expectation, untilSec: flow.lastSec + EXPECTATION_TTL, portKey });
+    this.expectedPorts.set(portKey, (this.expectedPorts.get(portKey) ?? 0) + 1);
+  }
+
+  private forget(key: string): void {
+    const learnt = this.expectations.get(key);
+    if (learnt === undefined) return;
     this.expectations.delete(key);
-    this.expectations.set(key, { expectation, untilSec: flow.lastSec + EXPECTATION_TTL });
+    const left = this.expectedPorts.get(learnt.portKey)! - 1;
+    if (left === 0) this.expectedPorts.delete(learnt.portKey);
+    else this.expectedPorts.set(learnt.portKey, left);
   }
 
   private analysisOf(flow: Flow): FlowAnalysis | null {
-    if (flow.app !== null) return flow.app as FlowAnalysis;
+    if (flow.app !== null) return flow.app === GAVE_UP ? null : (flow.app as FlowAnalysis);
     const transport = flow.proto === IPPROTO_TCP ? 'tcp' : flow.proto === IPPROTO_UDP ? 'udp' : null;
     if (transport === null) return null;
     const analysis = new FlowAnalysis(this, flow, { transport, clientPort: flow.clientPort, serverPort: flow.serverPort }, this.evidence);
@@ -157,12 +179,12 @@ export class AppLayer implements FlowConsumer {
   }
 
   private applyExpectation(flow: Flow, transport: 'tcp' | 'udp'): void {
-    if (this.expectations.size === 0) return;
+    if (!this.expectedPorts.has(expectedPortKey(transport, flow.serverPort))) return;
     const key = expectationKey(flow.addr, 4, transport, flow.serverPort);
     const found = this.expectations.get(key);
     if (found === undefined) return;
     if (flow.startSec > found.untilSec) {
-      this.expectations.delete(key);
+      this.forget(key);
       return;
     }
     this.stats.expectationsUsed++;
@@ -173,12 +195,20 @@ export class AppLayer implements FlowConsumer {
   private drop(flow: Flow, analysis: FlowAnalysis, index: number): void {
     analysis.analyzers[index] = null;
     analysis.active--;
-    // Nobody wants this flow's bytes: stop reassembling and copying them.
-    if (analysis.active === 0) flow.stopInspection();
+    // Nobody wants this flow's bytes: stop reassembling and copying them, and let go of the
+    // analyzers' state now rather than when the flow ends.
+    if (analysis.active === 0) {
+      flow.stopInspection();
+      flow.app = GAVE_UP;
+    }
   }
 }
 
-function expectationKey(addr: Uint32Array, at: number, transport: string, port: number): string {
+function expectedPortKey(transport: string, port: number): number {
+  return port * 2 + (transport === 'udp' ? 1 : 0);
+}
+
+function expectationKey(addr: ArrayLike<number>, at: number, transport: string, port: number): string {
   return `${addr[at]}.${addr[at + 1]}.${addr[at + 2]}.${addr[at + 3]}|${transport}|${port}`;
 }
 

@@ -147,10 +147,14 @@ class BlockReader {
   scanned = 0;
 }
 
+/** Shared empty stand-in, never written to. */
+const NO_COUNTS: Map<number, number> = new Map();
+
 class Cms8000Analyzer implements Analyzer {
   verdict: Verdict = 'probing';
   private readonly readers: [BlockReader | undefined, BlockReader | undefined] = [undefined, undefined];
-  private readonly counts = new Map<number, number>();
+  /** Blocks read per type; made on the first block, as most flows never have one. */
+  private counts: Map<number, number> = NO_COUNTS;
   private patientBlocks = 0;
   private malformedBlocks = 0;
   private skippedBytes = 0;
@@ -274,6 +278,7 @@ class Cms8000Analyzer implements Analyzer {
 
   private finishBlock(r: BlockReader, dir: Direction): void {
     const type = r.type;
+    if (this.counts === NO_COUNTS) this.counts = new Map();
     this.counts.set(type, (this.counts.get(type) ?? 0) + 1);
     if (r.badHead) this.malformedBlocks++;
     if (type === CMS8000_BLOCK.patient) {

@@ -236,6 +236,10 @@ interface PendingCall {
   readonly state: unknown;
 }
 
+/** Shared empty stand-ins, never written to: an analyzer swaps in its own map on first use. */
+const NO_PENDING_CALLS: Map<number, PendingCall> = new Map();
+const NO_DECODERS: Map<number, RpcProgramDecoder | null> = new Map();
+
 /** TCP record-marking state of one direction. */
 class RecordStream {
   /** Record mark bytes collected so far (0-3) and their value. */
@@ -299,10 +303,11 @@ export class RpcAnalyzer implements Analyzer, RpcSink {
   private readonly maxPendingCalls: number;
   private readonly streams: [RecordStream, RecordStream] | null;
   private readonly heardDir = [false, false];
-  private readonly pending = new Map<number, PendingCall>();
-  private readonly decoders = new Map<number, RpcProgramDecoder | null>();
-  private readonly reader = new XdrReader();
-  private readonly authReader = new XdrReader();
+  // Made on first use: most flows this analyzer sees turn out not to be RPC at all.
+  private pending: Map<number, PendingCall> = NO_PENDING_CALLS;
+  private decoders: Map<number, RpcProgramDecoder | null> = NO_DECODERS;
+  private xdr: XdrReader | null = null;
+  private authXdr: XdrReader | null = null;
   private ended = false;
 
   constructor(
@@ -533,7 +538,7 @@ export class RpcAnalyzer implements Analyzer, RpcSink {
   // --- Messages ------------------------------------------------------------------------------
 
   private decodeMessage(dir: Direction, buf: Uint8Array, length: number): void {
-    const r = this.reader.reset(buf, 0, length);
+    const r = (this.xdr ??= new XdrReader()).reset(buf, 0, length);
     const xid = r.u32();
     const type = r.u32();
     if (type === CALL) this.decodeCall(dir, r, xid);
@@ -634,13 +639,14 @@ export class RpcAnalyzer implements Analyzer, RpcSink {
       this.pending.delete(oldest);
       this.stats.evictedCalls++;
     }
+    if (this.pending === NO_PENDING_CALLS) this.pending = new Map();
     this.pending.set(key, { info, state });
   }
 
   private auth(flavor: number, body: Uint8Array): RpcAuth {
     const name = AUTH_FLAVORS[flavor] ?? `flavor-${flavor}`;
     if (flavor !== AUTH_SYS || this.ctx.evidence === 'none') return { flavor: name };
-    const a = this.authReader.reset(body);
+    const a = (this.authXdr ??= new XdrReader()).reset(body);
     const stamp = a.u32();
     const machineName = a.string(255);
     const uid = a.u32();
@@ -660,6 +666,7 @@ export class RpcAnalyzer implements Analyzer, RpcSink {
         : program === MOUNT_PROGRAM ? new MountDecoder(this)
         : program === NFS_PROGRAM ? new NfsDecoder(this)
         : null;
+      if (this.decoders === NO_DECODERS) this.decoders = new Map();
       this.decoders.set(program, decoder);
     }
     return decoder;

@@ -6,7 +6,7 @@ import { formatLocation } from './rule-loader.js';
 import type { EventMatchSpec, RuleSpec } from './rule-schema.js';
 
 /** Tests an address given as decoder words (see PacketView.addr). */
-export type AddressTest = (version: number, words: Uint32Array, at: number) => boolean;
+export type AddressTest = (version: number, words: ArrayLike<number>, at: number) => boolean;
 export type PortTest = (port: number) => boolean;
 export type Trigger = 'packet' | 'event' | 'flow_end';
 
@@ -161,7 +161,7 @@ export function compileAddresses(spec: string | string[], vars: AddressVariables
     }
     into.push((v, w, a) => set.has(v as 4 | 6, w, a));
   }
-  const anyPositive = positives.length === 0 ? () => true : positives.length === 1 ? positives[0] : (v: number, w: Uint32Array, a: number) => positives.some((t) => t(v, w, a));
+  const anyPositive = positives.length === 0 ? () => true : positives.length === 1 ? positives[0] : (v: number, w: ArrayLike<number>, a: number) => positives.some((t) => t(v, w, a));
   if (negatives.length === 0) return anyPositive;
   return (v, w, a) => anyPositive(v, w, a) && !negatives.some((t) => t(v, w, a));
 }

@@ -5,7 +5,7 @@ import type { SuppressionSpec, ThresholdSpec } from './rule-schema.js';
 /** The two ends of an alert as Suricata sees them: the sender and receiver of the trigger. */
 export interface AlertEnds {
   version: number;
-  words: Uint32Array;
+  words: ArrayLike<number>;
   srcAt: number;
   dstAt: number;
   tsSec: number;

@@ -14,7 +14,7 @@ import {
 } from './flow.js';
 import type { FlowConsumer } from './flow-consumer.js';
 import { FlowStats, ReassemblyStats } from './flow-stats.js';
-import { DEFAULT_REASSEMBLY_OPTIONS, TcpStream, type ReassemblyOptions } from './tcp-stream.js';
+import { DEFAULT_REASSEMBLY_OPTIONS, TcpStream, type ReassemblyOptions, type StreamSink } from './tcp-stream.js';
 
 export interface FlowTimeouts {
   tcpNew: number;
@@ -187,12 +187,7 @@ export class FlowTable {
   }
 
   private openStream(flow: Flow, dir: Direction): TcpStream {
-    const consumer = this.consumer;
-    const stream = new TcpStream(
-      { data: (bytes) => consumer.data(flow, dir, bytes), gap: (length) => consumer.gap(flow, dir, length) },
-      this.reassembly,
-      this.options.reassembly,
-    );
+    const stream = new TcpStream(new StreamDelivery(this.consumer, flow, dir), this.reassembly, this.options.reassembly);
     if (flow.synDirs & (1 << dir)) stream.syn(dir === 0 ? flow.isnToServer : flow.isnToClient);
     flow.streams[dir] = stream;
     return stream;
@@ -343,7 +338,7 @@ export class FlowTable {
   }
 }
 
-function sameSide(a: Uint32Array, ai: number, b: Uint32Array, bi: number): boolean {
+function sameSide(a: ArrayLike<number>, ai: number, b: ArrayLike<number>, bi: number): boolean {
   return a[ai] === b[bi] && a[ai + 1] === b[bi + 1] && a[ai + 2] === b[bi + 2] && a[ai + 3] === b[bi + 3];
 }
 
@@ -410,4 +405,21 @@ export function flowHash(view: PacketView): number {
   }
   const vlan = view.vlanCount > 0 ? view.vlanIds[0] : 0;
   return fmix32((src + dst) ^ (view.ipProto << 16) ^ vlan) | 0;
+}
+
+/** Hands one direction's reassembled bytes to the consumer: one object per stream, no closures. */
+class StreamDelivery implements StreamSink {
+  constructor(
+    private readonly consumer: FlowConsumer,
+    private readonly flow: Flow,
+    private readonly dir: Direction,
+  ) {}
+
+  data(bytes: Uint8Array): void {
+    this.consumer.data(this.flow, this.dir, bytes);
+  }
+
+  gap(length: number): void {
+    this.consumer.gap(this.flow, this.dir, length);
+  }
 }

@@ -25,12 +25,15 @@ export class Flow {
   hash = 0;
   ipVersion = 0;
   proto = 0;
-  /** [0..3] client address words, [4..7] server address words (see PacketView.addr). */
-  readonly addr = new Uint32Array(8);
+  /**
+   * [0..3] client address words, [4..7] server address words (see PacketView.addr). Plain arrays
+   * rather than typed ones: a typed array costs more to make than the rest of the flow together.
+   */
+  readonly addr: number[] = [0, 0, 0, 0, 0, 0, 0, 0];
   clientPort = 0;
   serverPort = 0;
   /** VLAN ids that are part of the key, outermost first. */
-  readonly vlanIds = new Uint16Array(2);
+  readonly vlanIds: number[] = [0, 0];
   vlanCount = 0;
 
   startSec = 0;

@@ -133,7 +133,7 @@ export function alertRecord(alert: Alert, options: AlertRecordOptions = { eviden
 }
 
 function vlanList(flow: Flow): number[] {
-  return Array.from(flow.vlanIds.subarray(0, flow.vlanCount));
+  return flow.vlanIds.slice(0, flow.vlanCount);
 }
 
 function indicatorObject(hit: IndicatorHit): EveRecord {

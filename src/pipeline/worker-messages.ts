@@ -76,10 +76,10 @@ export function restoreFlow(s: FlowSnapshot): Flow {
   flow.id = s.id;
   flow.ipVersion = s.ipVersion;
   flow.proto = s.proto;
-  flow.addr.set(s.addr);
+  for (let i = 0; i < 8; i++) flow.addr[i] = s.addr[i];
   flow.clientPort = s.clientPort;
   flow.serverPort = s.serverPort;
-  flow.vlanIds.set(s.vlanIds);
+  for (let i = 0; i < 2; i++) flow.vlanIds[i] = s.vlanIds[i];
   flow.vlanCount = s.vlanCount;
   flow.startSec = s.startSec;
   flow.startNsec = s.startNsec;

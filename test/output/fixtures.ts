@@ -42,8 +42,10 @@ export function makeFlow(spec: FlowSpec = {}): Flow {
   flow.id = spec.id ?? 1234567890123;
   flow.ipVersion = client.version;
   flow.proto = spec.proto ?? IPPROTO_TCP;
-  flow.addr.set(client.words, 0);
-  flow.addr.set(server.words, 4);
+  for (let i = 0; i < 4; i++) {
+    flow.addr[i] = client.words[i];
+    flow.addr[i + 4] = server.words[i];
+  }
   flow.clientPort = spec.clientPort ?? 40000;
   flow.serverPort = spec.serverPort ?? 515;
   const vlans = spec.vlans ?? [];

@@ -168,8 +168,10 @@ export function makeFlow(spec: FlowSpec): Flow {
   flow.id = nextFlowId++;
   flow.ipVersion = client.length === 1 ? 4 : 6;
   flow.proto = PROTO_NUMBERS[spec.proto ?? 'tcp'];
-  flow.addr.set(client, 0);
-  flow.addr.set(server, 4);
+  for (let i = 0; i < 4; i++) {
+    flow.addr[i] = client[i];
+    flow.addr[i + 4] = server[i];
+  }
   flow.clientPort = spec.clientPort ?? 40000;
   flow.serverPort = spec.serverPort ?? 515;
   flow.appProto = spec.appProto ?? '';
@@ -184,8 +186,8 @@ export function fillView(view: PacketView, flow: Flow, dir: Direction, tsSec: nu
   view.tsNsec = 0;
   view.ipVersion = flow.ipVersion;
   const src = dir === TO_SERVER ? 0 : 4;
-  view.addr.set(flow.addr.subarray(src, src + 4), 0);
-  view.addr.set(flow.addr.subarray(4 - src, 8 - src), 4);
+  view.addr.set(flow.addr.slice(src, src + 4), 0);
+  view.addr.set(flow.addr.slice(4 - src, 8 - src), 4);
   view.ipProto = flow.proto;
   view.srcPort = dir === TO_SERVER ? flow.clientPort : flow.serverPort;
   view.dstPort = dir === TO_SERVER ? flow.serverPort : flow.clientPort;

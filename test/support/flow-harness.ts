@@ -90,7 +90,7 @@ export function addressWords(address: string): number[] {
 
 /** The address of one side of a flow (0: client, 1: server) in the notation the tests use. */
 export function flowAddress(flow: Flow, side: 0 | 1): string {
-  const w = flow.addr.subarray(side * 4, side * 4 + 4);
+  const w = flow.addr.slice(side * 4, side * 4 + 4);
   if (flow.ipVersion === 4) return [w[0] >>> 24, (w[0] >>> 16) & 0xff, (w[0] >>> 8) & 0xff, w[0] & 0xff].join('.');
   const groups: string[] = [];
   for (const word of w) groups.push((word >>> 16).toString(16), (word & 0xffff).toString(16));
