@@ -4,7 +4,8 @@ import { MergedSource } from '../capture/merged-source.js';
 import { openCapture } from '../capture/open-capture.js';
 import type { PacketSource } from '../capture/capture-reader.js';
 import { RuleLoadError } from '../detect/rule-loader.js';
-import { resolveSettings, type SharedCliOptions } from './analysis-options.js';
+import { ShardedReplay } from '../pipeline/sharded-replay.js';
+import { UsageError, resolveSettings, type SharedCliOptions } from './analysis-options.js';
 import { expandInputs } from './inputs.js';
 import { createLogger } from './logger.js';
 import { AnalysisSession } from './session.js';
@@ -19,6 +20,8 @@ interface OpenedInput {
   compressed: boolean;
   sizeOnDisk: number | null;
   packets: number;
+  /** Damage found in the capture, once it has been read. */
+  error: CaptureError | null;
 }
 
 /**
@@ -28,6 +31,9 @@ interface OpenedInput {
  */
 export async function replay(inputs: string[], cli: SharedCliOptions): Promise<number> {
   const settings = await resolveSettings(cli);
+  if (settings.workers > 1 && inputs.includes('-')) {
+    throw new UsageError('--workers: every thread reads the captures itself, so they must be files, not standard input');
+  }
   const log = createLogger(settings.logLevel as 'info');
   let session: AnalysisSession;
   try {
@@ -43,7 +49,7 @@ export async function replay(inputs: string[], cli: SharedCliOptions): Promise<n
   for (const path of await expandInputs(inputs)) {
     try {
       const { source, compressed, sizeOnDisk } = await openCapture(path);
-      opened.push({ path, source, compressed, sizeOnDisk, packets: 0 });
+      opened.push({ path, source, compressed, sizeOnDisk, packets: 0, error: null });
     } catch (err) {
       if (!(err instanceof CaptureError)) throw err;
       process.stderr.write(`wardwatch: error: ${err.message}\n`);
@@ -55,30 +61,50 @@ export async function replay(inputs: string[], cli: SharedCliOptions): Promise<n
     exitCode = EXIT_USAGE;
   }
 
-  const detector = session.detector;
   const started = process.hrtime.bigint();
   const progress = startProgress(opened);
-  let sinceUpdate = 0;
-  await new MergedSource(opened.map((o) => o.source)).forEach((pkt, index) => {
-    const input = opened[index];
-    input.packets++;
-    detector.context.captureFile = input.path === '-' ? '<stdin>' : input.path;
-    if (progress !== null && ++sinceUpdate >= 65536) {
-      sinceUpdate = 0;
-      const done = opened.reduce((n, o) => n + o.source.position, 0);
-      const elapsed = Number(process.hrtime.bigint() - started) / 1e9;
-      progress.update(done, { speed: `${(done / 1e6 / Math.max(elapsed, 1e-3)).toFixed(0)} MB/s` });
+  const showProgress = (done: number) => {
+    const elapsed = Number(process.hrtime.bigint() - started) / 1e9;
+    progress?.update(done, { speed: `${(done / 1e6 / Math.max(elapsed, 1e-3)).toFixed(0)} MB/s` });
+  };
+  const detector = session.detector;
+  if (detector instanceof ShardedReplay) {
+    // The workers open the captures again; here they were only opened to check them.
+    for (const input of opened) await input.source.close().catch(() => undefined);
+    const outcomes = await detector.run(
+      opened.map((o) => ({ path: o.path, name: o.path })),
+      { progress: progress === null ? undefined : showProgress, backpressure: () => session.backpressure() },
+    );
+    opened.forEach((input, i) => {
+      const { packets, error } = outcomes[i];
+      input.packets = packets;
+      input.error = error === null ? null : new CaptureError(input.path, error.offset, error.reason);
+    });
+  } else {
+    let sinceUpdate = 0;
+    await new MergedSource(opened.map((o) => o.source)).forEach((pkt, index) => {
+      const input = opened[index];
+      input.packets++;
+      detector.context.captureFile = input.path === '-' ? '<stdin>' : input.path;
+      if (progress !== null && ++sinceUpdate >= 65536) {
+        sinceUpdate = 0;
+        showProgress(opened.reduce((n, o) => n + o.source.position, 0));
+      }
+      detector.process(pkt);
+      // A slow output makes the reader wait rather than queue records in memory.
+      return session.backpressure();
+    });
+    for (const input of opened) {
+      await input.source.close().catch(() => undefined);
+      input.error = input.source.error;
     }
-    // With workers a full queue, and any slow output, makes the reader wait.
-    return detector.process(pkt) ?? session.backpressure();
-  });
+  }
   progress?.stop();
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
 
   for (const input of opened) {
-    await input.source.close().catch(() => undefined);
-    if (input.source.error !== null) {
-      process.stderr.write(`wardwatch: warning: ${input.source.error.message}; analysed the ${input.packets} packets before it\n`);
+    if (input.error !== null) {
+      process.stderr.write(`wardwatch: warning: ${input.error.message}; analysed the ${input.packets} packets before it\n`);
     }
   }
   await session.close(
@@ -87,7 +113,7 @@ export async function replay(inputs: string[], cli: SharedCliOptions): Promise<n
       format: o.source.format,
       compressed: o.compressed,
       packets: o.packets,
-      error: o.source.error === null ? null : { offset: o.source.error.offset ?? 0, message: o.source.error.reason },
+      error: o.error === null ? null : { offset: o.error.offset ?? 0, message: o.error.reason },
     })),
     seconds,
   );

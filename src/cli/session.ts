@@ -6,7 +6,7 @@ import { Inventory } from '../output/inventory.js';
 import { EveSink, FanOutSink, openOutputFile } from '../output/sinks.js';
 import { TextSink, formatSummary, type CaptureSummary } from '../output/text.js';
 import { Detector } from '../pipeline/detector.js';
-import { ShardedDetector } from '../pipeline/sharded-detector.js';
+import { ShardedReplay } from '../pipeline/sharded-replay.js';
 import { UsageError, type AnalysisSettings } from './analysis-options.js';
 import type { Logger } from './logger.js';
 
@@ -17,7 +17,7 @@ import type { Logger } from './logger.js';
 export class AnalysisSession {
   private constructor(
     readonly settings: AnalysisSettings,
-    readonly detector: Detector | ShardedDetector,
+    readonly detector: Detector | ShardedReplay,
     readonly inventory: Inventory,
     private readonly eveSinks: EveSink[],
     private readonly log: Logger,
@@ -50,7 +50,7 @@ export class AnalysisSession {
     const sink = new FanOutSink(sinks);
     const detector =
       settings.workers > 1
-        ? new ShardedDetector(ruleSet, sink, settings.detector, { rulesDir: settings.rulesDir, homeNet: settings.homeNet, indicatorFiles: settings.indicatorFiles }, settings.workers)
+        ? new ShardedReplay(ruleSet, sink, settings.detector, { rulesDir: settings.rulesDir, homeNet: settings.homeNet, indicatorFiles: settings.indicatorFiles }, settings.workers)
         : new Detector(ruleSet, sink, settings.detector);
     return new AnalysisSession(settings, detector, inventory, eveSinks, log);
   }
@@ -68,7 +68,7 @@ export class AnalysisSession {
   async reloadRules(): Promise<boolean> {
     try {
       const ruleSet = await loadRules(this.settings, this.log);
-      if (this.detector instanceof ShardedDetector) throw new Error('reload is not available with workers');
+      if (this.detector instanceof ShardedReplay) throw new Error('reload is not available with workers');
       this.detector.reload(ruleSet);
       this.log.info('rules reloaded');
       return true;

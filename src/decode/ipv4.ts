@@ -1,4 +1,5 @@
 import type { PacketDecoder } from './decoder.js';
+import { ipv4PairHash } from './outer-pair.js';
 import type { PacketView } from './packet-view.js';
 import { DECODE_HELD, type DecodeResult } from './result.js';
 
@@ -33,7 +34,7 @@ export function decodeIpv4(dec: PacketDecoder, view: PacketView, buf: Uint8Array
   a[5] = 0;
   a[6] = 0;
   a[7] = 0;
-  if (view.tunnelDepth === 0) view.outerPairHash = (a[0] ^ a[4]) >>> 0;
+  if (view.tunnelDepth === 0) view.outerPairHash = ipv4PairHash(buf, off);
   view.ttl = buf[off + 8];
   const proto = buf[off + 9];
   view.ipProto = proto;

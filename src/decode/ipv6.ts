@@ -1,4 +1,5 @@
 import type { PacketDecoder } from './decoder.js';
+import { ipv6PairHash } from './outer-pair.js';
 import type { PacketView } from './packet-view.js';
 import { DECODE_HELD, type DecodeResult } from './result.js';
 
@@ -31,7 +32,7 @@ export function decodeIpv6(dec: PacketDecoder, view: PacketView, buf: Uint8Array
     const o = off + 8 + i * 4;
     a[i] = ((buf[o] << 24) | (buf[o + 1] << 16) | (buf[o + 2] << 8) | buf[o + 3]) >>> 0;
   }
-  if (view.tunnelDepth === 0) view.outerPairHash = (Math.imul(a[0] ^ a[4], 0x9e3779b1) ^ (a[1] ^ a[5]) ^ Math.imul(a[2] ^ a[6], 0x85ebca6b) ^ (a[3] ^ a[7])) >>> 0;
+  if (view.tunnelDepth === 0) view.outerPairHash = ipv6PairHash(buf, off);
   view.ttl = buf[off + 7];
   view.ipBuf = buf;
   view.ipOffset = off;

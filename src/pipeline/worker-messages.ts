@@ -2,15 +2,38 @@ import type { Alert, FlowRecord } from '../detect/alert.js';
 import type { CompiledRule } from '../detect/rule.js';
 import { Flow, type FlowEndReason, type TcpState } from '../flow/flow.js';
 
+import type { DetectorOptions } from './detector.js';
+
 /**
- * What crosses between the reading thread and the analysis workers. Packets travel in batches
- * of records inside one transferable buffer; alerts and flow records come back as plain data and
- * are turned into the objects the sinks expect.
+ * What crosses between the main thread and the replay workers: the setup, findings (alerts and
+ * flow records as plain data, turned back into the objects the sinks expect), acknowledgements,
+ * and at the end each worker's counters and what it read of each capture.
  */
 
-/** Per packet in a batch: caplen, origlen, tsSec, tsNsec (u32 each), linkType, file (u16 each), index (u32). */
-export const RECORD_HEADER = 24;
-export const BATCH_BYTES = 1 << 20;
+export interface WorkerSetup {
+  index: number;
+  count: number;
+  rulesDir: string;
+  homeNet: string[] | undefined;
+  indicatorFiles: string[];
+  options: DetectorOptions;
+  /** The captures, read as one in timestamp order; `name` is what alerts call the file. */
+  inputs: Array<{ path: string; name: string }>;
+}
+
+export interface InputOutcome {
+  packets: number;
+  /** Where and why the capture was found damaged, if it was. */
+  error: { offset: number | null; reason: string } | null;
+}
+
+export type ToWorker = { type: 'ack' };
+
+export type FromWorker =
+  /** `position`: bytes of input read so far, for progress. */
+  | { type: 'batch'; findings: Finding[]; position: number }
+  | { type: 'finished'; findings: Finding[]; position: number; stats: unknown; inputs: InputOutcome[] }
+  | { type: 'failed'; message: string };
 
 export interface FlowSnapshot {
   id: number;

@@ -224,21 +224,23 @@ describe('a damaged capture', () => {
     return { file: dir.file('damaged.pcap', bytes), offset, packets: first.length + 1 };
   }
 
-  it('still reports the alert, warns once with the file and byte offset, writes stats, and exits 0', async () => {
-    const { file, offset, packets } = damaged();
-    const run = await runCli(['replay', file]);
-    expect(run.code, run.stderr).toBe(0);
-    const eve = parseEveLines(run.stdout);
-    expect(ofType(eve, 'alert').map((r) => r.alert.signature_id)).toEqual([1000002]);
-    expect(ofType(eve, 'stats')).toHaveLength(1);
-    expect(ofType(eve, 'stats')[0].stats.decoder.pkts).toBe(packets);
-    expect(eve.slice(-2).map((r) => r.event_type)).toEqual(['stats', 'inventory']);
-    const warnings = messages(run).filter((l) => /warning/i.test(l));
-    expect(warnings).toHaveLength(1);
-    expect(warnings[0]).toContain(file);
-    expect(warnings[0]).toContain(`byte offset ${offset}`);
-    expectNoStackTrace(run);
-  });
+  for (const threads of [[], ['--workers', '3']]) {
+    it(`still reports the alert, warns once with the file and byte offset, writes stats, and exits 0 ${threads.join(' ')}`, async () => {
+      const { file, offset, packets } = damaged();
+      const run = await runCli(['replay', file, ...threads]);
+      expect(run.code, run.stderr).toBe(0);
+      const eve = parseEveLines(run.stdout);
+      expect(ofType(eve, 'alert').map((r) => r.alert.signature_id)).toEqual([1000002]);
+      expect(ofType(eve, 'stats')).toHaveLength(1);
+      expect(ofType(eve, 'stats')[0].stats.decoder.pkts).toBe(packets);
+      expect(eve.slice(-2).map((r) => r.event_type)).toEqual(['stats', 'inventory']);
+      const warnings = messages(run).filter((l) => /warning/i.test(l));
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]).toContain(file);
+      expect(warnings[0]).toContain(`byte offset ${offset}`);
+      expectNoStackTrace(run);
+    });
+  }
 
   it('exits 1 with --fail-on-alert, as with an intact capture', async () => {
     const { file } = damaged();

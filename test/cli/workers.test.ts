@@ -51,6 +51,27 @@ describe('replay --workers', () => {
     expect(await alertsWith([capture, '--workers', '4'])).toEqual(one);
   }, 60_000);
 
+  it('refuses standard input, which only one thread could read', async () => {
+    const result = await runCli(['replay', '-', '--workers', '2'], { stdin: Buffer.alloc(0) });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/--workers.*standard input/);
+  });
+
+  it('counts every packet once and ends every flow once, whatever the number of threads', async () => {
+    const capture = 'pcaps/tunnel-gre.pcap';
+    const stats = async (threads: string[]) => {
+      const records = parseEveLines((await runCli(['replay', capture, '--format', 'json', ...threads])).stdout);
+      return { stats: ofType(records, 'stats')[0].stats, flows: ofType(records, 'flow').length };
+    };
+    const one = await stats([]);
+    for (const n of ['2', '3']) {
+      const many = await stats(['--workers', n]);
+      expect(many.flows).toBe(one.flows);
+      expect(many.stats.decoder).toEqual(one.stats.decoder);
+      expect(many.stats.flow.total).toBe(one.stats.flow.total);
+    }
+  });
+
   it('refuses rules with thresholds, which each thread would count on its own', async () => {
     const rules = dir.file(
       'threshold.yaml',

@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import * as LT from '../../src/decode/link-types.js';
-import { DECODE_INVALID, DECODE_OK } from '../../src/decode/result.js';
+import { outerPairHashOf, shardOf } from '../../src/decode/outer-pair.js';
+import { DECODE_HELD, DECODE_INVALID, DECODE_OK } from '../../src/decode/result.js';
 import {
   AF,
   authHeader,
@@ -183,6 +184,50 @@ describe('decoder properties', () => {
       ),
       { seed: SEED, numRuns: 6000 },
     );
+  });
+
+  it('the routing peek finds the outer address pair the decoder finds, for every frame it decodes', () => {
+    for (const c of CORPUS) {
+      const { result, view } = decodeFrame(c.bytes, c.linkType);
+      expect(result === DECODE_OK || result === DECODE_HELD, c.name).toBe(true);
+      expect(outerPairHashOf(captured(c.bytes, c.linkType, { at: 3 })), c.name).toBe(view.outerPairHash);
+    }
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: CORPUS.length - 1 }), fc.array(mutationArb, { minLength: 1, maxLength: 3 }), (which, mutations) => {
+        const c = CORPUS[which];
+        const bytes = mutate(c.bytes, mutations);
+        const { result, view } = decodeFrame(bytes, c.linkType, { origlen: c.bytes.length });
+        // Frames the decoder refuses may go to any thread: only one decodes and counts them.
+        if (result === DECODE_OK || result === DECODE_HELD) expect(outerPairHashOf(captured(bytes, c.linkType, { origlen: c.bytes.length }))).toBe(view.outerPairHash);
+      }),
+      { seed: SEED, numRuns: 6000 },
+    );
+  });
+
+  it('both directions of a conversation, and every conversation between two hosts, go to one thread', () => {
+    fc.assert(
+      fc.property(fc.ipV4(), fc.ipV4(), fc.ipV6(), fc.ipV6(), fc.integer({ min: 2, max: 8 }), (a4, b4, a6, b6, threads) => {
+        const pairs: Array<[Buffer, Buffer]> = [
+          [eth(ipv4({ src: a4, dst: b4 }, syn())), eth(ipv4({ src: b4, dst: a4 }, syslog()))],
+          [eth(ipv6({ src: a6, dst: b6 }, syn())), eth(ipv6({ src: b6, dst: a6 }, syslog()))],
+        ];
+        for (const [there, back] of pairs) {
+          const h = outerPairHashOf(captured(there, LT.LINKTYPE_ETHERNET));
+          expect(outerPairHashOf(captured(back, LT.LINKTYPE_ETHERNET))).toBe(h);
+          expect(shardOf(h, threads)).toBeLessThan(threads);
+        }
+      }),
+      { seed: SEED, numRuns: 500 },
+    );
+  });
+
+  it('host pairs spread over the threads', () => {
+    const perThread = [0, 0, 0];
+    for (let i = 0; i < 3000; i++) {
+      const frame = eth(ipv4({ src: `10.${(i >> 8) & 255}.${i & 255}.7`, dst: '10.1.5.20' }, syn()));
+      perThread[shardOf(outerPairHashOf(captured(frame, LT.LINKTYPE_ETHERNET)), 3)]++;
+    }
+    for (const n of perThread) expect(n).toBeGreaterThan(800);
   });
 
   it('mutated fragment streams through one decoder: never throw, view in bounds, state within the caps', () => {

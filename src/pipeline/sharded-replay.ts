@@ -1,0 +1,126 @@
+import { Worker } from 'node:worker_threads';
+import type { DetectSink } from '../detect/alert.js';
+import type { CompiledRule } from '../detect/rule.js';
+import type { RuleSet } from '../detect/rule-set.js';
+import type { StatsInput } from '../output/eve.js';
+import type { DetectorOptions } from './detector.js';
+import { addCounters, restoreAlert, restoreFlowRecord, type Finding, type FromWorker, type InputOutcome, type ToWorker, type WorkerSetup } from './worker-messages.js';
+
+export interface RuleSource {
+  rulesDir: string;
+  homeNet: string[] | undefined;
+  indicatorFiles: string[];
+}
+
+export interface ReplayHooks {
+  /** Bytes of input the first worker has read, now and then. */
+  progress?(position: number): void;
+  /** A promise to wait on before taking more findings (a slow output). */
+  backpressure?(): Promise<void> | undefined;
+}
+
+/**
+ * Replay across worker threads. Every worker reads all the captures and analyses the packets
+ * whose outermost address pair hashes to it (see outer-pair.ts), so both directions of a flow,
+ * every flow between the same two hosts (the portmap/MOUNT/NFS sequence) and every fragment stay
+ * in one thread. This thread only hands findings to the sinks, so outputs, inventory and summary
+ * are the same code as single-threaded. Nothing per packet crosses threads.
+ */
+export class ShardedReplay {
+  private readonly rules: Map<number, CompiledRule>;
+  private merged: StatsInput | null = null;
+  alerts = 0;
+
+  constructor(
+    ruleSet: RuleSet,
+    private readonly sink: DetectSink,
+    private readonly options: DetectorOptions,
+    private readonly source: RuleSource,
+    private readonly workers: number,
+  ) {
+    this.rules = new Map(ruleSet.rules.map((r) => [r.id, r]));
+  }
+
+  /** Analyses the captures; resolves with what was read of each once every worker is done. */
+  async run(inputs: WorkerSetup['inputs'], hooks: ReplayHooks = {}): Promise<InputOutcome[]> {
+    const workers: Worker[] = [];
+    try {
+      const outcomes = await Promise.all(
+        Array.from({ length: this.workers }, (_, index) => {
+          const setup: WorkerSetup = { index, count: this.workers, ...this.source, options: this.options, inputs };
+          const worker = new Worker(new URL('./replay-worker.js', import.meta.url), { workerData: setup });
+          workers.push(worker);
+          return this.follow(worker, index === 0 ? hooks : { backpressure: hooks.backpressure });
+        }),
+      );
+      const totals: Record<string, unknown> = {};
+      for (const o of outcomes) addCounters(totals, o.stats as Record<string, unknown>);
+      // Time and memory are not sums: the run's uptime, and this process's resident memory.
+      totals.uptimeSec = Math.max(...outcomes.map((o) => (o.stats as StatsInput).uptimeSec));
+      totals.memoryRssBytes = process.memoryUsage.rss();
+      this.merged = totals as unknown as StatsInput;
+      // Every worker read every packet: any one of them tells what the captures held.
+      return outcomes[0].inputs;
+    } finally {
+      await Promise.all(workers.map((w) => w.terminate()));
+    }
+  }
+
+  /** Nothing left to do once run() is over: each worker ended its own flows. */
+  finish(): void {}
+
+  stats(capture?: StatsInput['capture']): StatsInput {
+    if (this.merged === null) throw new Error('worker statistics are only known once the run has finished');
+    return { ...this.merged, capture };
+  }
+
+  reload(): void {
+    throw new Error('rules cannot be reloaded while replaying with workers');
+  }
+
+  /** Delivers one worker's findings until it finishes; rejects if it fails or stops early. */
+  private follow(worker: Worker, hooks: ReplayHooks): Promise<{ stats: unknown; inputs: InputOutcome[] }> {
+    return new Promise((resolve, reject) => {
+      let done = false;
+      worker.on('message', (message: FromWorker) => {
+        switch (message.type) {
+          case 'batch': {
+            this.deliver(message.findings);
+            hooks.progress?.(message.position);
+            const wait = hooks.backpressure?.();
+            const ack = () => worker.postMessage({ type: 'ack' } satisfies ToWorker);
+            if (wait === undefined) ack();
+            else wait.then(ack, ack);
+            return;
+          }
+          case 'finished':
+            this.deliver(message.findings);
+            hooks.progress?.(message.position);
+            done = true;
+            resolve({ stats: message.stats, inputs: message.inputs });
+            return;
+          case 'failed':
+            reject(new Error(`analysis worker failed: ${message.message}`));
+            return;
+        }
+      });
+      worker.on('error', reject);
+      worker.on('exit', (code) => {
+        if (!done) reject(new Error(`analysis worker stopped (exit code ${code})`));
+      });
+    });
+  }
+
+  private deliver(findings: Finding[]): void {
+    for (const f of findings) {
+      if (f.kind === 'alert') {
+        const alert = restoreAlert(f.alert, this.rules);
+        if (alert === null) continue;
+        this.alerts++;
+        this.sink.alert(alert);
+      } else {
+        this.sink.flowEnd(restoreFlowRecord(f.record));
+      }
+    }
+  }
+}
