@@ -1,5 +1,6 @@
+import { createRequire } from 'node:module';
 import { pino, type Logger, type Level } from 'pino';
-import pretty from 'pino-pretty';
+import type PinoPretty from 'pino-pretty';
 
 export type { Logger };
 
@@ -9,6 +10,8 @@ export type { Logger };
  */
 export function createLogger(level: Level | 'silent' = 'info'): Logger {
   if (process.stderr.isTTY) {
+    // Loaded only for a terminal: it costs start-up time every other run would pay for nothing.
+    const pretty = createRequire(import.meta.url)('pino-pretty') as typeof PinoPretty;
     return pino({ level }, pretty({ destination: 2, sync: true, colorize: true, ignore: 'pid,hostname', translateTime: 'SYS:HH:MM:ss' }));
   }
   return pino({ level, base: undefined }, pino.destination({ dest: 2, sync: true }));

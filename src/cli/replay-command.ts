@@ -1,4 +1,5 @@
-import cliProgress from 'cli-progress';
+import type CliProgress from 'cli-progress';
+import { createRequire } from 'node:module';
 import { CaptureError } from '../capture/errors.js';
 import { MergedSource } from '../capture/merged-source.js';
 import { openCapture } from '../capture/open-capture.js';
@@ -122,12 +123,14 @@ export async function replay(inputs: string[], cli: SharedCliOptions): Promise<n
 }
 
 /** Bytes done of total, rate and time left, on stderr when it is a terminal and the input is large. */
-function startProgress(opened: OpenedInput[]): cliProgress.SingleBar | null {
+function startProgress(opened: OpenedInput[]): CliProgress.SingleBar | null {
   if (!process.stderr.isTTY) return null;
   // Compressed input and standard input have no known total.
   if (opened.some((o) => o.sizeOnDisk === null || o.compressed)) return null;
   const total = opened.reduce((n, o) => n + (o.sizeOnDisk ?? 0), 0);
   if (total < 64 * 1024 * 1024) return null;
+  // Loaded only for a terminal, like the pretty logger: start-up time matters for small captures.
+  const cliProgress = createRequire(import.meta.url)('cli-progress') as typeof CliProgress;
   const bar = new cliProgress.SingleBar(
     { stream: process.stderr, format: 'replay [{bar}] {percentage}% | {value}/{total} bytes | {speed} | ETA {eta_formatted}', hideCursor: true, clearOnComplete: true },
     cliProgress.Presets.shades_classic,
