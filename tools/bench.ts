@@ -276,6 +276,14 @@ async function main(): Promise<number> {
     console.log('  (replay has no --workers option: the two-worker run is skipped)');
   }
 
+  // 2a. What two threads can gain on this machine at all: two whole replays side by side, sharing
+  // nothing. Cores that share caches and memory bandwidth cap any split of the work below this.
+  console.log('two whole single-thread replays at the same time ...');
+  const pair = await Promise.all([0, 1].map(() => replay(plan, 'wardwatch (one of two at once)', [], Math.max(60, 5 * single.seconds))));
+  for (const r of pair) problems.push(...checkAlerts(r, plan));
+  const parallelCeiling = (2 * single.seconds) / Math.max(...pair.map((r) => r.seconds));
+  console.log(`  ${pair.map((r) => fmt(r.seconds, 2)).join(' / ')} s: together ${fmt(parallelCeiling, 2)}× the throughput of one alone`);
+
   // 2b. wardwatch's reader alone and with decoding: the floor under replay.
   console.log('wardwatch reader alone, and reader + decoder (best of 3, in-process timing) ...');
   try {
@@ -380,6 +388,7 @@ async function main(): Promise<number> {
     ['wardwatch speed / tshark', fmt(vsTshark, 1), `>= ${TARGETS.vsTshark}`, verdict(vsTshark === null ? null : vsTshark >= TARGETS.vsTshark)],
     ['peak RSS MiB (2 GB capture)', fmt(single.peakRssMiB, 0), `< ${TARGETS.peakRssMiB2GB}`, rssTarget === null ? 'n/a (needs --size 2GB)' : verdict(rssTarget)],
     ['2 workers / 1 worker', fmt(workers?.speedup, 2), `>= ${TARGETS.twoWorkers}`, verdict(workers === null ? null : workers.speedup >= TARGETS.twoWorkers)],
+    ['  2 whole replays at once / 1', fmt(parallelCeiling, 2), '', "this machine's ceiling for two threads"],
   ];
   console.log(`\n${table(targetRows)}`);
   if (indicators) console.log(`\nindicators: ${indicators.entries.toLocaleString('en-US')} loaded in ${indicators.load_ms} ms; ${fmt(indicators.lookups_per_second / 1e6, 1)} M lookups/s; peak RSS ${indicators.peak_rss_mib} MiB`);
@@ -433,7 +442,7 @@ async function main(): Promise<number> {
         results: results.map(strip),
         tsharkFilter: TSHARK_FILTER,
         tsharkMatched: tshark?.matched ?? null,
-        ratios: { wardwatchVsTcpdump: vsTcpdump, wardwatchVsTshark: vsTshark, twoWorkersSpeedup: workers?.speedup ?? null, twoWorkersSameAlerts: workers?.sameAlerts ?? null },
+        ratios: { wardwatchVsTcpdump: vsTcpdump, wardwatchVsTshark: vsTshark, twoWorkersSpeedup: workers?.speedup ?? null, twoWorkersSameAlerts: workers?.sameAlerts ?? null, twoWholeReplaysAtOnce: parallelCeiling },
         targets: TARGETS,
         indicators,
         live: live ?? { skipped: liveSkipped },
