@@ -568,8 +568,9 @@ class DirectionReader {
     if (this.headerOpen && this.headerLen < HEADER_CAP) {
       const keep = Math.min(taken, HEADER_CAP - this.headerLen);
       if (!this.owner.full) {
-        this.headerBuf ??= new Uint8Array(HEADER_CAP);
-        this.headerBuf.set(src.subarray(from, from + keep), this.headerLen);
+        const need = this.headerLen + keep;
+        if (this.headerBuf === undefined || this.headerBuf.length < need) this.growHeader(need);
+        this.headerBuf!.set(src.subarray(from, from + keep), this.headerLen);
       }
       this.headerLen += keep;
     }
@@ -577,6 +578,18 @@ class DirectionReader {
     this.length += taken;
     if (taken < n) this.oversize();
     return taken;
+  }
+
+  /**
+   * Header segments are usually a couple of hundred bytes: the buffer starts small and doubles up
+   * to HEADER_CAP, because an HL7 connection stays open for hours with one held per direction.
+   */
+  private growHeader(need: number): void {
+    let size = Math.max(this.headerBuf?.length ?? 0, 256);
+    while (size < need) size *= 2;
+    const grown = new Uint8Array(Math.min(size, HEADER_CAP));
+    if (this.headerBuf) grown.set(this.headerBuf.subarray(0, this.headerLen));
+    this.headerBuf = grown;
   }
 
   private appendText(src: Uint8Array, from: number, to: number): void {

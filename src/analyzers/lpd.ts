@@ -20,6 +20,7 @@ import { TO_CLIENT, TO_SERVER } from './analyzer.js';
 import type { LpdCommandEvent } from './events.js';
 
 export const MAX_LINE = 1024;
+const FIRST_LINE_BUFFER = 128;
 const SAMPLE_LENGTH = 32;
 /** Share of printable bytes (including TAB, CR, LF) from which a sample counts as text. */
 const TEXT_RATIO = 0.8;
@@ -170,7 +171,7 @@ class LpdAnalyzer implements Analyzer {
     const subcommand = this.state === SUBCOMMAND_LINE;
     if (pos === 0) {
       if (b < 1 || b > (subcommand ? DATA_FILE : DAEMON_COMMANDS.length - 1)) return false;
-      this.line ??= new Uint8Array(MAX_LINE);
+      this.line ??= new Uint8Array(FIRST_LINE_BUFFER);
       this.firstFieldEnd = 0;
       this.count = 0;
     } else if (b === LF) {
@@ -188,6 +189,12 @@ class LpdAnalyzer implements Analyzer {
       }
     } else if (subcommand ? !isNameByte(b) : !isOperandByte(b)) {
       return false;
+    }
+    if (pos === this.line!.length) {
+      // Lines are short; the buffer doubles up to MAX_LINE for the rare long one.
+      const grown = new Uint8Array(Math.min(2 * pos, MAX_LINE));
+      grown.set(this.line!);
+      this.line = grown;
     }
     this.line![pos] = b;
     this.lineLength = pos + 1;
