@@ -70,10 +70,16 @@ export class Flow {
   /** Next flow in the same hash bucket. */
   bucketNext: Flow | null = null;
 
-  /** Stops inspecting one direction's bytes (or both): nothing more is buffered or copied. */
+  /**
+   * Stops inspecting one direction's bytes (or both): nothing more is buffered or copied, and the
+   * stream itself is let go (inspection never resumes, and most flows end up here early).
+   */
   stopInspection(dir?: Direction): void {
-    if (dir === undefined || dir === 0) this.streams[0]?.stop();
-    if (dir === undefined || dir === 1) this.streams[1]?.stop();
+    for (const d of [0, 1] as const) {
+      if (dir !== undefined && dir !== d) continue;
+      this.streams[d]?.stop();
+      this.streams[d] = null;
+    }
     this.stoppedDirs |= dir === undefined ? 3 : 1 << dir;
   }
 
