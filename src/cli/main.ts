@@ -41,7 +41,7 @@ addSharedOptions(
     .description('analyse capture files (pcap or pcapng, gzip or not); several files and directories are read as one capture in timestamp order')
     .argument('[captures...]', 'capture files, directories of captures, or - for standard input')
     .option('-r, --read <capture>', 'a capture to read, as in tcpdump and tshark; repeatable', (value: string, previous: string[] = []) => [...previous, value])
-    .option('--workers <n>', 'analysis threads; flows are shared out by a symmetric hash of their two addresses (default 1)'),
+    .option('--workers <n>', 'analysis threads (replay of files); each reads the captures and keeps the host pairs that hash to it (default 1)'),
 )
   .addHelpText(
     'after',
