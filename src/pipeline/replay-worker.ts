@@ -6,6 +6,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import type { PacketSource } from '../capture/capture-reader.js';
+import { CaptureError } from '../capture/errors.js';
 import { MergedSource } from '../capture/merged-source.js';
 import { openCapture } from '../capture/open-capture.js';
 import type { Alert, DetectSink, FlowRecord } from '../detect/alert.js';
@@ -37,7 +38,13 @@ port.on('message', (message: ToWorker) => {
   }
 });
 
-run().catch((err: unknown) => port.postMessage({ type: 'failed', message: (err as Error).message } satisfies FromWorker));
+run().catch((err: unknown) =>
+  port.postMessage(
+    err instanceof CaptureError
+      ? ({ type: 'capture-failed', file: err.file, offset: err.offset, reason: err.reason } satisfies FromWorker)
+      : ({ type: 'failed', message: (err as Error).message } satisfies FromWorker),
+  ),
+);
 
 async function run(): Promise<void> {
   const { ruleSet } = await RuleSet.load({ rulesDir: setup.rulesDir, homeNet: setup.homeNet, indicatorFiles: setup.indicatorFiles });

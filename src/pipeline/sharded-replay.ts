@@ -4,13 +4,8 @@ import type { CompiledRule } from '../detect/rule.js';
 import type { RuleSet } from '../detect/rule-set.js';
 import type { StatsInput } from '../output/eve.js';
 import type { DetectorOptions } from './detector.js';
-import { addCounters, restoreAlert, restoreFlowRecord, type Finding, type FromWorker, type InputOutcome, type ToWorker, type WorkerSetup } from './worker-messages.js';
-
-export interface RuleSource {
-  rulesDir: string;
-  homeNet: string[] | undefined;
-  indicatorFiles: string[];
-}
+import { CaptureError } from '../capture/errors.js';
+import { addCounters, restoreAlert, restoreFlowRecord, type Finding, type FromWorker, type InputOutcome, type RuleSource, type ToWorker, type WorkerSetup } from './worker-messages.js';
 
 export interface ReplayHooks {
   /** Bytes of input the first worker has read, now and then. */
@@ -98,6 +93,9 @@ export class ShardedReplay {
             hooks.progress?.(message.position);
             done = true;
             resolve({ stats: message.stats, inputs: message.inputs });
+            return;
+          case 'capture-failed':
+            reject(new CaptureError(message.file, message.offset, message.reason));
             return;
           case 'failed':
             reject(new Error(`analysis worker failed: ${message.message}`));

@@ -10,12 +10,15 @@ import type { DetectorOptions } from './detector.js';
  * and at the end each worker's counters and what it read of each capture.
  */
 
-export interface WorkerSetup {
-  index: number;
-  count: number;
+export interface RuleSource {
   rulesDir: string;
   homeNet: string[] | undefined;
   indicatorFiles: string[];
+}
+
+export interface WorkerSetup extends RuleSource {
+  index: number;
+  count: number;
   options: DetectorOptions;
   /** The captures, read as one in timestamp order; `name` is what alerts call the file. */
   inputs: Array<{ path: string; name: string }>;
@@ -33,6 +36,8 @@ export type FromWorker =
   /** `position`: bytes of input read so far, for progress. */
   | { type: 'batch'; findings: Finding[]; position: number }
   | { type: 'finished'; findings: Finding[]; position: number; stats: unknown; inputs: InputOutcome[] }
+  /** A capture this worker could not open (the main thread's check and the worker's open differ in time). */
+  | { type: 'capture-failed'; file: string; offset: number | null; reason: string }
   | { type: 'failed'; message: string };
 
 export interface FlowSnapshot {

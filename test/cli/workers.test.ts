@@ -83,3 +83,20 @@ describe('replay --workers', () => {
     expect(rules).toContain('threshold.yaml');
   });
 });
+
+describe('a worker that cannot open a capture', () => {
+  it('fails the run with the one-line capture error, naming the file, not a stack trace', async () => {
+    // The built module: its workers are the built replay-worker.js beside it.
+    const { ShardedReplay } = await import(join(REPO_ROOT, 'dist/pipeline/sharded-replay.js'));
+    const { RuleSet } = await import(join(REPO_ROOT, 'dist/detect/rule-set.js'));
+    const rules = { rulesDir: join(REPO_ROOT, 'rules'), homeNet: undefined, indicatorFiles: [] };
+    const { ruleSet } = await RuleSet.load(rules);
+    const replay = new ShardedReplay(ruleSet, { alert() {}, flowEnd() {} }, { evidence: 'redacted' }, rules, 2);
+    const missing = dir.file('present.pcap', Buffer.alloc(0)).replace('present', 'gone');
+    const failure = await replay.run([{ path: missing, name: missing }]).catch((err: Error) => err);
+    expect(failure).toBeInstanceOf(Error);
+    expect((failure as Error).name).toBe('CaptureError');
+    expect((failure as Error).message).toContain(missing);
+    expect((failure as Error).message).not.toContain('\n');
+  });
+});
