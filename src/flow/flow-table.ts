@@ -116,14 +116,17 @@ export class FlowTable {
       if (flow === null) return;
     }
     const dir = directionOf(flow, view);
+    // The timeout lists are ordered by whole seconds: a flow already seen this second keeps its
+    // place, which spares most packets the list surgery (and its cache misses on neighbours).
+    const moved = flow.lastSec !== view.tsSec;
     flow.lastSec = view.tsSec;
     flow.lastNsec = view.tsNsec;
     flow.packets[dir]++;
     flow.bytes[dir] += view.wireLength;
-    if (flow.proto === IPPROTO_TCP) this.tcp(flow, dir, view);
+    if (flow.proto === IPPROTO_TCP) this.tcp(flow, dir, view, moved);
     else {
       if (flow.packets[1 - dir] > 0) this.setClass(flow, flow.proto === IPPROTO_UDP ? TIMEOUT_UDP_ESTABLISHED : TIMEOUT_OTHER_ESTABLISHED);
-      this.touch(flow);
+      if (moved) this.touch(flow);
       this.consumer.packet(flow, dir, view);
       if (view.payloadLength > 0 && flow.proto === IPPROTO_UDP && flow.inspecting(dir)) {
         this.consumer.data(flow, dir, view.ipBuf.subarray(view.payloadOffset, view.payloadOffset + view.payloadLength));
@@ -149,12 +152,12 @@ export class FlowTable {
     }
   }
 
-  private tcp(flow: Flow, dir: Direction, view: PacketView): void {
+  private tcp(flow: Flow, dir: Direction, view: PacketView, moved: boolean): void {
     const flags = view.tcpFlags;
     flow.tcpFlags[dir] |= flags;
     if (!validFlags(flags)) {
       this.stats.tcpInvalidFlags++;
-      this.touch(flow);
+      if (moved) this.touch(flow);
       this.consumer.packet(flow, dir, view);
       return;
     }
@@ -173,7 +176,7 @@ export class FlowTable {
       flow.tcpState = 'established';
     }
     this.setClass(flow, flow.tcpState === 'closed' ? TIMEOUT_TCP_CLOSED : flow.tcpState === 'established' || flow.tcpState === 'closing' ? TIMEOUT_TCP_ESTABLISHED : TIMEOUT_TCP_NEW);
-    this.touch(flow);
+    if (moved) this.touch(flow);
     this.consumer.packet(flow, dir, view);
 
     if (flags & TCP_ACK) flow.streams[1 - dir]?.ack(view.tcpAck);
