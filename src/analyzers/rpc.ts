@@ -421,6 +421,12 @@ export class RpcAnalyzer implements Analyzer, RpcSink {
         continue;
       }
       const take = Math.min(s.fragLeft, n - i);
+      if (this.verdict === 'probing' && s.stored === 0 && probeHeader(bytes, i, i + take) === 'no') {
+        // Most flows are not RPC: judge a record's start where it lies rather than copy it first.
+        this.stats.malformed++;
+        this.verdict = 'reject';
+        return;
+      }
       const overflow = this.append(s, bytes, i, take);
       i += take;
       s.fragLeft -= take;
