@@ -1,4 +1,4 @@
-import type { PacketView } from '../decode/packet-view.js';
+import { IPPROTO_TCP, type PacketView } from '../decode/packet-view.js';
 import { DedupStats } from './flow-stats.js';
 
 export interface DedupOptions {
@@ -10,9 +10,11 @@ export interface DedupOptions {
 export const DEFAULT_DEDUP_OPTIONS: DedupOptions = { enabled: true, windowMs: 1 };
 
 /**
- * Bytes hashed per packet: IP and transport headers (an IPv6 TCP header's checksum ends at byte
- * 58) and, for IPv4, the start of the payload. The transport checksum covers the whole payload,
- * so two packets that agree here and in length are copies.
+ * Bytes hashed per packet other than TCP: IP and transport headers and the start of the payload
+ * (an IPv4 UDP checksum may be absent). TCP packets hash their headers alone: the sequence number
+ * and checksum (which covers the payload) tell segments apart, and not reading the payload's
+ * cache lines is most of what de-duplication costs.
+ * Two packets that agree on these bytes and in length are copies.
  */
 const HASHED_BYTES = 64;
 /**
@@ -46,7 +48,7 @@ export class Deduplicator {
     const buf = view.ipBuf;
     const start = view.ipOffset;
     const length = view.ipCapturedLength;
-    const end = start + Math.min(length, HASHED_BYTES);
+    const end = Math.min(start + length, view.ipProto === IPPROTO_TCP ? view.payloadOffset : start + HASHED_BYTES);
     // MurmurHash3's mixing, four bytes at a time; the last few bytes one at a time.
     let h = 0x811c9dc5 ^ length;
     let i = start;

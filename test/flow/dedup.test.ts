@@ -3,7 +3,7 @@ import { PacketDecoder } from '../../src/decode/decoder.js';
 import { PacketView } from '../../src/decode/packet-view.js';
 import { DECODE_OK } from '../../src/decode/result.js';
 import { DEFAULT_DEDUP_OPTIONS, Deduplicator } from '../../src/flow/dedup.js';
-import { copyView, ethernetCapture, tcpPacket, tcpView, type TcpSpec } from '../support/flow-harness.js';
+import { copyView, ethernetCapture, tcpPacket, tcpView, udpView, type TcpSpec } from '../support/flow-harness.js';
 
 const segment: TcpSpec = { src: '10.0.0.1', dst: '202.114.4.119', sport: 40000, dport: 515, seq: 1001, ack: 5001, flags: 'PA', payload: 'patient stream bytes', ts: 1000 };
 
@@ -59,6 +59,27 @@ describe('Deduplicator', () => {
     const dedup = new Deduplicator();
     expect(dedup.isDuplicate(tcpView({ ...segment, ipId: 1 }))).toBe(false);
     expect(dedup.isDuplicate(tcpView({ ...segment, ipId: 2, ts: 1000.0005 }))).toBe(false);
+  });
+
+  it('keeps TCP segments of one length and IP id whose payloads or sequence numbers differ', () => {
+    const dedup = new Deduplicator();
+    expect(dedup.isDuplicate(tcpView({ ...segment, payload: 'MSH|^~\\&|A' }))).toBe(false);
+    expect(dedup.isDuplicate(tcpView({ ...segment, payload: 'MSH|^~\\&|B', ts: 1000.0001 }))).toBe(false);
+    expect(dedup.isDuplicate(tcpView({ ...segment, payload: 'MSH|^~\\&|B', seq: 9001, ts: 1000.0002 }))).toBe(false);
+    expect(dedup.isDuplicate(tcpView({ ...segment, payload: 'MSH|^~\\&|B', ts: 1000.0003 }))).toBe(true);
+  });
+
+  it('keeps IPv4 UDP datagrams of one length and IP id that carry no checksum, when their payloads differ', () => {
+    const dedup = new Deduplicator();
+    const datagram = (payload: string, ts: number) => {
+      const view = udpView({ src: '10.0.0.9', dst: '10.1.0.60', sport: 514, dport: 514, payload, ts, ipId: 7 });
+      view.ipBuf[view.ipOffset + 26] = 0; // a zero UDP checksum: "not computed", as IPv4 allows
+      view.ipBuf[view.ipOffset + 27] = 0;
+      return view;
+    };
+    expect(dedup.isDuplicate(datagram('<13>line one', 1000))).toBe(false);
+    expect(dedup.isDuplicate(datagram('<13>line two', 1000.0001))).toBe(false);
+    expect(dedup.isDuplicate(datagram('<13>line two', 1000.0002))).toBe(true);
   });
 
   it('keeps packets whose first bytes agree but whose lengths differ', () => {
