@@ -59,5 +59,12 @@ export interface Analyzer {
 export interface AnalyzerFactory {
   readonly proto: AppProto;
   readonly transports: ReadonlyArray<'tcp' | 'udp'>;
+  /**
+   * A glance at a flow's first payload (either direction; for UDP a whole datagram) before any
+   * state is made, like Suricata's probing parsers: false only when the analyzer, given these
+   * bytes first, would reject the flow at once. Most flows are ruled out here for nothing.
+   * Without it the analyzer is always made (it may have something to say about any flow).
+   */
+  mayAccept?(bytes: Uint8Array, transport: 'tcp' | 'udp'): boolean;
   create(ctx: AnalyzerContext): Analyzer;
 }

@@ -61,8 +61,9 @@ interface LearntExpectation {
 
 /**
  * Runs the payload analyzers on each flow's bytes. Every analyzer is tried on every flow (the
- * port says nothing about the content); each drops out as soon as its verdict is 'reject', and a
- * flow no analyzer wants is no longer reassembled at all.
+ * port says nothing about the content): those whose glance at the first payload rules it out are
+ * never made, the others drop out as soon as their verdict is 'reject', and a flow no analyzer
+ * wants is no longer reassembled at all.
  */
 export class AppLayer implements FlowConsumer {
   readonly stats = new AppLayerStats();
@@ -82,7 +83,8 @@ export class AppLayer implements FlowConsumer {
   }
 
   data(flow: Flow, dir: Direction, bytes: Uint8Array): void {
-    const analysis = this.analysisOf(flow);
+    const app = flow.app as FlowAnalysis | typeof GAVE_UP | null;
+    const analysis = app === null ? this.begin(flow, bytes) : app === GAVE_UP ? null : app;
     if (analysis !== null) this.feed(flow, analysis, dir, bytes, 0);
   }
 
@@ -162,19 +164,22 @@ export class AppLayer implements FlowConsumer {
     else this.expectedPorts.set(learnt.portKey, left);
   }
 
-  private analysisOf(flow: Flow): FlowAnalysis | null {
-    if (flow.app !== null) return flow.app === GAVE_UP ? null : (flow.app as FlowAnalysis);
+  /** A flow's first payload: makes the analyzers that do not rule it out at a glance. */
+  private begin(flow: Flow, bytes: Uint8Array): FlowAnalysis | null {
     const transport = flow.proto === IPPROTO_TCP ? 'tcp' : flow.proto === IPPROTO_UDP ? 'udp' : null;
     if (transport === null) return null;
-    const analysis = new FlowAnalysis(this, flow, { transport, clientPort: flow.clientPort, serverPort: flow.serverPort }, this.evidence);
+    this.applyExpectation(flow, transport);
+    let analysis: FlowAnalysis | null = null;
     for (const factory of this.factories) {
       if (!factory.transports.includes(transport)) continue;
+      if (factory.mayAccept !== undefined && !factory.mayAccept(bytes, transport)) continue;
+      analysis ??= new FlowAnalysis(this, flow, { transport, clientPort: flow.clientPort, serverPort: flow.serverPort }, this.evidence);
       analysis.analyzers.push(factory.create(analysis));
       analysis.protos.push(factory.proto);
       analysis.active++;
     }
-    flow.app = analysis;
-    this.applyExpectation(flow, transport);
+    if (analysis === null) this.giveUp(flow);
+    else flow.app = analysis;
     return analysis;
   }
 
@@ -197,10 +202,12 @@ export class AppLayer implements FlowConsumer {
     analysis.active--;
     // Nobody wants this flow's bytes: stop reassembling and copying them, and let go of the
     // analyzers' state now rather than when the flow ends.
-    if (analysis.active === 0) {
-      flow.stopInspection();
-      flow.app = GAVE_UP;
-    }
+    if (analysis.active === 0) this.giveUp(flow);
+  }
+
+  private giveUp(flow: Flow): void {
+    flow.stopInspection();
+    flow.app = GAVE_UP;
   }
 }
 

@@ -376,5 +376,10 @@ class Cms8000Analyzer implements Analyzer {
 export const cms8000Analyzer: AnalyzerFactory = {
   proto: 'cms8000',
   transports: ['tcp'],
+  // A block header opens the stream; its first bad byte rejects the flow.
+  mayAccept: (bytes) => {
+    for (let k = 0; k < Math.min(bytes.length, HEAD_LENGTH); k++) if (!headerByteOk(bytes, k)) return false;
+    return true;
+  },
   create: (ctx) => new Cms8000Analyzer(ctx),
 };

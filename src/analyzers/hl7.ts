@@ -833,8 +833,19 @@ export function createHl7Factory(options: Hl7Options = {}): AnalyzerFactory {
   return {
     proto: 'hl7',
     transports: ['tcp', 'udp'],
+    mayAccept: mayStartHl7,
     create: (ctx) => new Hl7Analyzer(ctx, options),
   };
+}
+
+/** After any line ends, a unit starts with an MLLP frame or a segment id's first letter. */
+function mayStartHl7(bytes: Uint8Array): boolean {
+  for (let i = 0; i < bytes.length; i++) {
+    const c = bytes[i];
+    if (c === CR || c === LF) continue;
+    return c === VT || c === 0x4d || c === 0x46 || c === 0x42; // 'M', 'F', 'B'
+  }
+  return true;
 }
 
 export const hl7Analyzer: AnalyzerFactory = createHl7Factory();

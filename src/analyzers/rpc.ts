@@ -705,6 +705,15 @@ function probeMarkAt(b: Uint8Array, p: number, end: number): Probe {
   return probeHeader(b, fragmentEnd + 4, Math.min(end, fragmentEnd + 4 + next)) === 'no' ? 'no' : 'yes';
 }
 
+/** A datagram is one message; a TCP stream opens with a record mark and a message header. */
+function mayStartRpc(bytes: Uint8Array, transport: 'tcp' | 'udp'): boolean {
+  if (transport === 'udp') return probeHeader(bytes, 0, bytes.length) === 'yes';
+  if (bytes.length < 4) return true;
+  const length = readU32(bytes, 0) & ~LAST_FRAGMENT;
+  if (length === 0) return false; // an empty opening fragment
+  return probeHeader(bytes, 4, Math.min(bytes.length, 4 + length)) !== 'no';
+}
+
 function genericProcedureName(program: number, procedure: number): string {
   const table = program === 100021 ? NLM_PROCS : program === 100024 ? NSM_PROCS : undefined;
   return table?.[procedure] || String(procedure);
@@ -717,5 +726,6 @@ export function createRpcAnalyzer(ctx: AnalyzerContext, options?: RpcAnalyzerOpt
 export const rpcAnalyzer: AnalyzerFactory = {
   proto: 'rpc',
   transports: ['tcp', 'udp'],
+  mayAccept: mayStartRpc,
   create: (ctx) => new RpcAnalyzer(ctx),
 };
