@@ -56,6 +56,8 @@ export class DetectEngine implements AppConsumer {
   private generation = 0;
   /** Which `unless_seen_between_hosts` tests (by key) were met between which client and server. */
   private readonly hostPairs = new Map<string, Set<string>>();
+  /** Scratch for matchStatic: indices of the rules a flow meets. */
+  private met = new Int32Array(0);
 
   constructor(
     private ruleSet: RuleSet,
@@ -201,14 +203,12 @@ export class DetectEngine implements AppConsumer {
     state.generation = this.generation;
     state.clientIndicator = rs.indicators.lookup(v, flow.addr, 0);
     state.serverIndicator = rs.indicators.lookup(v, flow.addr, 4);
-    const before = state.candidates;
-    const beforeMatches = state.matches;
-    const beforeFired = state.fired;
-    // Most flows meet no rule: they share the empty lists.
-    let candidates: CompiledRule[] = NO_RULES;
-    let matches: number[] = NO_NUMBERS;
-    let fired: boolean[] = NO_BOOLEANS;
-    for (const rule of rs.rules) {
+    const rules = rs.rules;
+    if (this.met.length < rules.length) this.met = new Int32Array(rules.length);
+    const met = this.met;
+    let n = 0;
+    for (let i = 0; i < rules.length; i++) {
+      const rule = rules[i];
       if (rule.protos !== null && !rule.protos.has(flow.proto)) continue;
       if (rule.client !== null && !rule.client(v, flow.addr, 0)) continue;
       if (rule.server !== null && !rule.server(v, flow.addr, 4)) continue;
@@ -217,16 +217,20 @@ export class DetectEngine implements AppConsumer {
       if (rule.indicator === 'client' && state.clientIndicator === null) continue;
       if (rule.indicator === 'server' && state.serverIndicator === null) continue;
       if (rule.indicator === 'either' && state.clientIndicator === null && state.serverIndicator === null) continue;
-      if (candidates === NO_RULES) {
-        candidates = [];
-        matches = [];
-        fired = [];
-      }
+      met[n++] = i;
+    }
+    // Most flows meet no rule: they share the empty lists. The others get lists of exact size.
+    const before = state.candidates;
+    const candidates: CompiledRule[] = n === 0 ? NO_RULES : new Array<CompiledRule>(n);
+    const matches: number[] = n === 0 ? NO_NUMBERS : new Array<number>(n);
+    const fired: boolean[] = n === 0 ? NO_BOOLEANS : new Array<boolean>(n);
+    for (let k = 0; k < n; k++) {
+      const rule = rules[met[k]];
       // After a reload, a rule kept by id keeps what it had matched on this flow.
-      const was = before.findIndex((r) => r.id === rule.id);
-      candidates.push(rule);
-      matches.push(was < 0 ? 0 : beforeMatches[was]);
-      fired.push(was < 0 ? false : beforeFired[was]);
+      const was = before.length === 0 ? -1 : indexOfRule(before, rule.id);
+      candidates[k] = rule;
+      matches[k] = was < 0 ? 0 : state.matches[was];
+      fired[k] = was < 0 ? false : state.fired[was];
     }
     state.candidates = candidates;
     state.matches = matches;
@@ -248,6 +252,11 @@ export class DetectEngine implements AppConsumer {
       set.add(tests[t].key);
     }
   }
+}
+
+function indexOfRule(rules: readonly CompiledRule[], id: number): number {
+  for (let i = 0; i < rules.length; i++) if (rules[i].id === id) return i;
+  return -1;
 }
 
 function hostPairKey(flow: Flow): string {
