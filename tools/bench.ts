@@ -37,7 +37,7 @@ import { selfTimes } from './bench/profile.js';
 import { measureReading } from './bench/read-speed.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const CLI = join(ROOT, 'dist/cli/main.js');
+const CLI = join(ROOT, 'dist/bin/wardwatch.js');
 const MiB = 2 ** 20;
 
 /**

@@ -8,11 +8,12 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { CLI_MAIN } from '../support/cli.js';
 
 const run = promisify(execFile);
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-export const CLI_MAIN = join(REPO_ROOT, 'dist/cli/main.js');
+export { CLI_MAIN };
 export const PCAPS = join(REPO_ROOT, 'pcaps');
 
 /** Why live tests cannot run here, or null when they can. */

@@ -32,7 +32,7 @@ import {
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 /** The built command line, as `npm test` leaves it and the package's `bin` names it. */
-export const CLI_MAIN = join(REPO_ROOT, 'dist/cli/main.js');
+export const CLI_MAIN = join(REPO_ROOT, 'dist/bin/wardwatch.js');
 
 export interface CliResult {
   code: number | null;
@@ -51,7 +51,7 @@ export interface RunOptions {
 }
 
 /**
- * Runs `node dist/cli/main.js ...args` with stdout, stderr and stdin as pipes (never a terminal)
+ * Runs `node dist/bin/wardwatch.js ...args` with stdout, stderr and stdin as pipes (never a terminal)
  * and an environment free of colour and CI switches, and collects what it wrote and its exit code.
  */
 export function runCli(args: readonly string[], options: RunOptions = {}): Promise<CliResult> {

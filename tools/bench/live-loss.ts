@@ -33,7 +33,7 @@ export interface LiveLossOptions {
   rates: number[];
   /** Packets sent at each rate. */
   packets?: number;
-  /** The built CLI, dist/cli/main.js. */
+  /** The built CLI, dist/bin/wardwatch.js. */
   cli: string;
   /** Progress lines. */
   log?: (line: string) => void;
