@@ -121,11 +121,16 @@ export class FlowTable {
     const moved = flow.lastSec !== view.tsSec;
     flow.lastSec = view.tsSec;
     flow.lastNsec = view.tsNsec;
-    flow.packets[dir]++;
-    flow.bytes[dir] += view.wireLength;
+    if (dir === TO_SERVER) {
+      flow.packetsToServer++;
+      flow.bytesToServer += view.wireLength;
+    } else {
+      flow.packetsToClient++;
+      flow.bytesToClient += view.wireLength;
+    }
     if (flow.proto === IPPROTO_TCP) this.tcp(flow, dir, view, moved);
     else {
-      if (flow.packets[1 - dir] > 0) this.setClass(flow, flow.proto === IPPROTO_UDP ? TIMEOUT_UDP_ESTABLISHED : TIMEOUT_OTHER_ESTABLISHED);
+      if (flow.packets(1 - dir as Direction) > 0) this.setClass(flow, flow.proto === IPPROTO_UDP ? TIMEOUT_UDP_ESTABLISHED : TIMEOUT_OTHER_ESTABLISHED);
       if (moved) this.touch(flow);
       this.consumer.packet(flow, dir, view);
       if (view.payloadLength > 0 && flow.proto === IPPROTO_UDP && flow.inspecting(dir)) {
@@ -154,7 +159,8 @@ export class FlowTable {
 
   private tcp(flow: Flow, dir: Direction, view: PacketView, moved: boolean): void {
     const flags = view.tcpFlags;
-    flow.tcpFlags[dir] |= flags;
+    if (dir === TO_SERVER) flow.tcpFlagsToServer |= flags;
+    else flow.tcpFlagsToClient |= flags;
     if (!validFlags(flags)) {
       this.stats.tcpInvalidFlags++;
       if (moved) this.touch(flow);
@@ -169,9 +175,9 @@ export class FlowTable {
       if (dir === 0) flow.isnToServer = view.tcpSeq;
       else flow.isnToClient = view.tcpSeq;
       flow.synDirs |= 1 << dir;
-      flow.streams[dir]?.syn(view.tcpSeq);
+      flow.stream(dir)?.syn(view.tcpSeq);
     } else if (flags & TCP_FIN) {
-      flow.tcpState = (flow.tcpFlags[1 - dir] & TCP_FIN) !== 0 ? 'closed' : 'closing';
+      flow.tcpState = (flow.tcpFlags(1 - dir as Direction) & TCP_FIN) !== 0 ? 'closed' : 'closing';
     } else if (flow.tcpState === 'syn_recv' || flow.tcpState === 'none' || (flow.tcpState === 'syn_sent' && view.payloadWireLength > 0)) {
       flow.tcpState = 'established';
     }
@@ -179,20 +185,21 @@ export class FlowTable {
     if (moved) this.touch(flow);
     this.consumer.packet(flow, dir, view);
 
-    if (flags & TCP_ACK) flow.streams[1 - dir]?.ack(view.tcpAck);
+    if (flags & TCP_ACK) flow.stream(1 - dir as Direction)?.ack(view.tcpAck);
     let seq = view.tcpSeq;
     if (flags & TCP_SYN) seq = (seq + 1) >>> 0; // data on a SYN follows the SYN's sequence number
     if (view.payloadWireLength > 0 && flow.inspecting(dir)) {
-      const stream = flow.streams[dir] ?? this.openStream(flow, dir);
+      const stream = flow.stream(dir) ?? this.openStream(flow, dir);
       stream.segment(seq, view.ipBuf.subarray(view.payloadOffset, view.payloadOffset + view.payloadLength), view.payloadWireLength);
     }
-    if (flags & TCP_FIN) flow.streams[dir]?.fin((seq + view.payloadWireLength) >>> 0);
+    if (flags & TCP_FIN) flow.stream(dir)?.fin((seq + view.payloadWireLength) >>> 0);
   }
 
   private openStream(flow: Flow, dir: Direction): TcpStream {
     const stream = new TcpStream(new StreamDelivery(this.consumer, flow, dir), this.reassembly, this.options.reassembly);
     if (flow.synDirs & (1 << dir)) stream.syn(dir === 0 ? flow.isnToServer : flow.isnToClient);
-    flow.streams[dir] = stream;
+    if (dir === TO_SERVER) flow.streamToServer = stream;
+    else flow.streamToClient = stream;
     return stream;
   }
 
@@ -277,10 +284,10 @@ export class FlowTable {
   }
 
   private end(flow: Flow, reason: FlowEndReason): void {
-    flow.streams[0]?.flush();
-    flow.streams[1]?.flush();
-    flow.streams[0]?.stop(); // releases buffered bytes from the global count
-    flow.streams[1]?.stop();
+    flow.streamToServer?.flush();
+    flow.streamToClient?.flush();
+    flow.streamToServer?.stop(); // releases buffered bytes from the global count
+    flow.streamToClient?.stop();
     this.unlink(flow);
     this.removeFromBucket(flow);
     this.count--;

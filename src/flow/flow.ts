@@ -1,4 +1,4 @@
-import type { Direction } from './direction.js';
+import { TO_SERVER, type Direction } from './direction.js';
 import type { TcpStream } from './tcp-stream.js';
 
 export type FlowEndReason = 'timeout' | 'closed' | 'evicted' | 'end-of-input';
@@ -40,19 +40,26 @@ export class Flow {
   startNsec = 0;
   lastSec = 0;
   lastNsec = 0;
-  /** Index 0: client to server, 1: server to client. */
-  readonly packets = [0, 0];
-  readonly bytes = [0, 0];
+  /*
+   * Per-direction state is in pairs of fields, not two-element arrays: every packet updates it,
+   * and each array would be one more object, one more likely cache miss, per packet.
+   */
+  packetsToServer = 0;
+  packetsToClient = 0;
+  bytesToServer = 0;
+  bytesToClient = 0;
 
   tcpState: TcpState = 'none';
   /** TCP flags seen in each direction, OR-ed. */
-  readonly tcpFlags = [0, 0];
+  tcpFlagsToServer = 0;
+  tcpFlagsToClient = 0;
   /** Initial sequence number of each direction, from its SYN (bit `1 << dir` of synDirs says seen). */
   isnToServer = 0;
   isnToClient = 0;
   synDirs = 0;
-  /** Per-direction reassembly, created on the first payload byte. */
-  readonly streams: [TcpStream | null, TcpStream | null] = [null, null];
+  /** Reassembly of each direction, made on its first payload byte. */
+  streamToServer: TcpStream | null = null;
+  streamToClient: TcpStream | null = null;
   /** True when the flow was picked up mid-connection, so client and server were guessed. */
   midstream = false;
 
@@ -75,12 +82,27 @@ export class Flow {
    * stream itself is let go (inspection never resumes, and most flows end up here early).
    */
   stopInspection(dir?: Direction): void {
-    for (const d of [0, 1] as const) {
-      if (dir !== undefined && dir !== d) continue;
-      this.streams[d]?.stop();
-      this.streams[d] = null;
+    if (dir !== 1) {
+      this.streamToServer?.stop();
+      this.streamToServer = null;
+    }
+    if (dir !== 0) {
+      this.streamToClient?.stop();
+      this.streamToClient = null;
     }
     this.stoppedDirs |= dir === undefined ? 3 : 1 << dir;
+  }
+
+  packets(dir: Direction): number {
+    return dir === TO_SERVER ? this.packetsToServer : this.packetsToClient;
+  }
+
+  tcpFlags(dir: Direction): number {
+    return dir === TO_SERVER ? this.tcpFlagsToServer : this.tcpFlagsToClient;
+  }
+
+  stream(dir: Direction): TcpStream | null {
+    return dir === TO_SERVER ? this.streamToServer : this.streamToClient;
   }
 
   /** Whether a consumer still wants this direction's bytes. */

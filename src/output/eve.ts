@@ -119,10 +119,10 @@ export function alertRecord(alert: Alert, options: AlertRecordOptions = { eviden
   record.wardwatch = extension;
 
   record.flow = {
-    pkts_toserver: flow.packets[0],
-    pkts_toclient: flow.packets[1],
-    bytes_toserver: flow.bytes[0],
-    bytes_toclient: flow.bytes[1],
+    pkts_toserver: flow.packetsToServer,
+    pkts_toclient: flow.packetsToClient,
+    bytes_toserver: flow.bytesToServer,
+    bytes_toclient: flow.bytesToClient,
     start: eveTimestamp(flow.startSec, flow.startNsec),
     src_ip: client,
     dest_ip: server,
@@ -320,10 +320,10 @@ export function flowRecord(record: FlowRecord): EveRecord {
   out.proto = protoName(flow.proto);
   if (flow.appProto !== '') out.app_proto = flow.appProto;
   out.flow = {
-    pkts_toserver: flow.packets[0],
-    pkts_toclient: flow.packets[1],
-    bytes_toserver: flow.bytes[0],
-    bytes_toclient: flow.bytes[1],
+    pkts_toserver: flow.packetsToServer,
+    pkts_toclient: flow.packetsToClient,
+    bytes_toserver: flow.bytesToServer,
+    bytes_toclient: flow.bytesToClient,
     start: eveTimestamp(flow.startSec, flow.startNsec),
     end: eveTimestamp(flow.lastSec, flow.lastNsec),
     age: Math.max(0, flow.lastSec - flow.startSec),
@@ -344,7 +344,7 @@ function flowState(flow: Flow): 'new' | 'established' | 'closed' {
     if (flow.tcpState === 'closed') return 'closed';
     return flow.tcpState === 'established' || flow.tcpState === 'closing' ? 'established' : 'new';
   }
-  return flow.packets[0] > 0 && flow.packets[1] > 0 ? 'established' : 'new';
+  return flow.packetsToServer > 0 && flow.packetsToClient > 0 ? 'established' : 'new';
 }
 
 const FLAG_NAMES: Array<[number, string]> = [
@@ -360,12 +360,12 @@ const FLAG_NAMES: Array<[number, string]> = [
 
 /** Suricata's `tcp` object: flags as two lower-case hex digits, and a `true` per flag seen. */
 function tcpObject(flow: Flow): EveRecord {
-  const all = flow.tcpFlags[0] | flow.tcpFlags[1];
+  const all = flow.tcpFlagsToServer | flow.tcpFlagsToClient;
   const hex2 = (v: number) => (v & 0xff).toString(16).padStart(2, '0');
   const tcp: EveRecord = {
     tcp_flags: hex2(all),
-    tcp_flags_ts: hex2(flow.tcpFlags[0]),
-    tcp_flags_tc: hex2(flow.tcpFlags[1]),
+    tcp_flags_ts: hex2(flow.tcpFlagsToServer),
+    tcp_flags_tc: hex2(flow.tcpFlagsToClient),
   };
   for (const [bit, name] of FLAG_NAMES) if (all & bit) tcp[name] = true;
   tcp.state = flow.tcpState;

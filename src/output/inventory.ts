@@ -141,7 +141,7 @@ export class Inventory implements DetectSink {
     const server = this.hosts.get(keyOf(flow, 4));
     if (client !== undefined) {
       this.countFlow(client, flow, 4);
-      if (flow.proto === IPPROTO_TCP && flow.packets[1] === 0 && (flow.tcpFlags[0] & TCP_SYN) !== 0) client.unansweredSyns++;
+      if (flow.proto === IPPROTO_TCP && flow.packetsToClient === 0 && (flow.tcpFlagsToServer & TCP_SYN) !== 0) client.unansweredSyns++;
     }
     if (server !== undefined) this.countFlow(server, flow, 0);
   }

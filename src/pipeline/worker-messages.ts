@@ -53,10 +53,13 @@ export interface FlowSnapshot {
   startNsec: number;
   lastSec: number;
   lastNsec: number;
-  packets: number[];
-  bytes: number[];
+  packetsToServer: number;
+  packetsToClient: number;
+  bytesToServer: number;
+  bytesToClient: number;
   tcpState: TcpState;
-  tcpFlags: number[];
+  tcpFlagsToServer: number;
+  tcpFlagsToClient: number;
   midstream: boolean;
   appProto: string;
 }
@@ -90,10 +93,13 @@ export function snapshotFlow(flow: Flow): FlowSnapshot {
     startNsec: flow.startNsec,
     lastSec: flow.lastSec,
     lastNsec: flow.lastNsec,
-    packets: [...flow.packets],
-    bytes: [...flow.bytes],
+    packetsToServer: flow.packetsToServer,
+    packetsToClient: flow.packetsToClient,
+    bytesToServer: flow.bytesToServer,
+    bytesToClient: flow.bytesToClient,
     tcpState: flow.tcpState,
-    tcpFlags: [...flow.tcpFlags],
+    tcpFlagsToServer: flow.tcpFlagsToServer,
+    tcpFlagsToClient: flow.tcpFlagsToClient,
     midstream: flow.midstream,
     appProto: flow.appProto,
   };
@@ -113,13 +119,13 @@ export function restoreFlow(s: FlowSnapshot): Flow {
   flow.startNsec = s.startNsec;
   flow.lastSec = s.lastSec;
   flow.lastNsec = s.lastNsec;
-  flow.packets[0] = s.packets[0];
-  flow.packets[1] = s.packets[1];
-  flow.bytes[0] = s.bytes[0];
-  flow.bytes[1] = s.bytes[1];
+  flow.packetsToServer = s.packetsToServer;
+  flow.packetsToClient = s.packetsToClient;
+  flow.bytesToServer = s.bytesToServer;
+  flow.bytesToClient = s.bytesToClient;
   flow.tcpState = s.tcpState;
-  flow.tcpFlags[0] = s.tcpFlags[0];
-  flow.tcpFlags[1] = s.tcpFlags[1];
+  flow.tcpFlagsToServer = s.tcpFlagsToServer;
+  flow.tcpFlagsToClient = s.tcpFlagsToClient;
   flow.midstream = s.midstream;
   flow.appProto = s.appProto;
   return flow;

@@ -156,8 +156,8 @@ describe('FlowTable counters and TCP state', () => {
     views.forEach((v, i) => (expectedBytes[fromClient[i] ? 0 : 1] += v.wireLength));
     feed(table, ...views);
     const flow = consumer.only();
-    expect(flow.packets).toEqual([4, 2]);
-    expect(flow.bytes).toEqual(expectedBytes);
+    expect([flow.packetsToServer, flow.packetsToClient]).toEqual([4, 2]);
+    expect([flow.bytesToServer, flow.bytesToClient]).toEqual(expectedBytes);
     expect(expectedBytes[0]).toBe(3 * 40 + 140);
   });
 
@@ -426,7 +426,7 @@ describe('FlowTable inspection control', () => {
     table.finish();
     expect(consumer.pieces(flow, TO_SERVER)).toEqual(['c1;']);
     expect(consumer.pieces(flow, TO_CLIENT)).toEqual(['s1;s2;']);
-    expect(flow.packets[TO_SERVER]).toBe(5);
+    expect(flow.packetsToServer).toBe(5);
   });
 
   it('stops a direction the consumer gives up on from inside its data callback', () => {
@@ -450,7 +450,7 @@ describe('FlowTable inspection control', () => {
     feed(table, datagram('three'));
     expect(consumer.eventsOf(flow).filter((e) => e.kind === 'data').length).toBe(2);
     expect(consumer.stream(flow, TO_SERVER)).toBe('onetwo');
-    expect(flow.packets[TO_SERVER]).toBe(3);
+    expect(flow.packetsToServer).toBe(3);
   });
 });
 
@@ -534,6 +534,6 @@ describe('FlowTable UDP', () => {
       [TO_SERVER, 'call'],
       [TO_CLIENT, 'reply'],
     ]);
-    expect(flow.packets).toEqual([2, 1]);
+    expect([flow.packetsToServer, flow.packetsToClient]).toEqual([2, 1]);
   });
 });

@@ -82,7 +82,7 @@ describe('TCP reassembly end to end', () => {
     pipeline.finish();
     const flow = consumer.only();
     expect(consumer.pieces(flow, TO_SERVER)).toEqual([HL7]);
-    expect(flow.packets[TO_SERVER]).toBe(8);
+    expect(flow.packetsToServer).toBe(8);
     expect(pipeline.flows.reassembly.retransmissions).toBe(2);
   });
 

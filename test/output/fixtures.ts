@@ -55,9 +55,9 @@ export function makeFlow(spec: FlowSpec = {}): Flow {
   flow.startNsec = spec.startNsec ?? 0;
   flow.lastSec = spec.lastSec ?? T0 + 5;
   flow.lastNsec = spec.lastNsec ?? 0;
-  [flow.packets[0], flow.packets[1]] = spec.packets ?? [10, 8];
-  [flow.bytes[0], flow.bytes[1]] = spec.bytes ?? [4000, 600];
-  [flow.tcpFlags[0], flow.tcpFlags[1]] = spec.tcpFlags ?? [0x1b, 0x1b];
+  [flow.packetsToServer, flow.packetsToClient] = spec.packets ?? [10, 8];
+  [flow.bytesToServer, flow.bytesToClient] = spec.bytes ?? [4000, 600];
+  [flow.tcpFlagsToServer, flow.tcpFlagsToClient] = spec.tcpFlags ?? [0x1b, 0x1b];
   flow.tcpState = spec.tcpState ?? 'closed';
   flow.appProto = spec.appProto ?? '';
   return flow;

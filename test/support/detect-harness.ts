@@ -237,7 +237,8 @@ export class DetectHarness {
   /** One packet of the flow; the time defaults to the flow's last time. */
   packet(flow: Flow, dir: Direction = TO_SERVER, tsSec = flow.lastSec): void {
     this.advance(flow, tsSec);
-    flow.packets[dir]++;
+    if (dir === TO_SERVER) flow.packetsToServer++;
+    else flow.packetsToClient++;
     this.context.packetNumber++;
     this.engine.packet(flow, dir, fillView(this.view, flow, dir, tsSec));
   }
