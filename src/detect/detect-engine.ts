@@ -21,8 +21,8 @@ const NO_NUMBERS: number[] = [];
 const NO_BOOLEANS: boolean[] = [];
 
 /**
- * The rule engine's memory of one flow. Most flows meet no rule's conditions: for them this is a
- * few fields, and the sets and maps are only made when something is recorded.
+ * The rule engine's memory of a flow some rule may apply to (other flows have none, see stateOf).
+ * The sets and maps are only made when something is recorded.
  */
 class FlowDetect {
   /** Rules whose address, port and protocol conditions this flow meets. */
@@ -77,6 +77,7 @@ export class DetectEngine implements AppConsumer {
 
   packet(flow: Flow, dir: Direction, view: PacketView): void {
     const state = this.stateOf(flow);
+    if (state === null) return;
     // Alerts raised when the flow ends point at its last packet, not at whatever is read then.
     state.lastCaptureFile = this.context.captureFile;
     state.lastPacketNumber = this.context.packetNumber;
@@ -93,6 +94,7 @@ export class DetectEngine implements AppConsumer {
   event(flow: Flow, event: AppEvent): void {
     const state = this.stateOf(flow);
     this.rememberHostPair(flow, event);
+    if (state === null) return;
     const rules = state.candidates;
     if (rules.length === 0) return;
     (state.seen ??= new Set()).add(event.type);
@@ -108,8 +110,8 @@ export class DetectEngine implements AppConsumer {
 
   flowEnd(flow: Flow, reason: FlowEndReason): void {
     const state = this.stateOf(flow);
-    this.deferred(flow, state, 'flow_end');
-    this.sink.flowEnd({ flow, reason, ruleMatches: state.ruleMatches ?? NO_MATCHES, alerted: state.alerted });
+    if (state !== null) this.deferred(flow, state, 'flow_end');
+    this.sink.flowEnd({ flow, reason, ruleMatches: state?.ruleMatches ?? NO_MATCHES, alerted: state?.alerted ?? false });
     flow.detect = null;
   }
 
@@ -186,13 +188,25 @@ export class DetectEngine implements AppConsumer {
     };
   }
 
-  private stateOf(flow: Flow): FlowDetect {
-    let state = flow.detect as FlowDetect | null;
-    if (state === null) {
-      state = new FlowDetect();
-      flow.detect = state;
+  /**
+   * The flow's rule state, or null while no rule can apply to it. That is most flows: they keep
+   * only the generation of the rules they were matched against, so their packets cost one
+   * comparison here and no state object.
+   */
+  private stateOf(flow: Flow): FlowDetect | null {
+    const held = flow.detect as FlowDetect | number | null;
+    if (held === this.generation) return null;
+    if (held !== null && typeof held !== 'number') {
+      if (held.generation !== this.generation) this.matchStatic(flow, held);
+      return held;
     }
-    if (state.generation !== this.generation) this.matchStatic(flow, state);
+    const state = new FlowDetect();
+    this.matchStatic(flow, state);
+    if (state.candidates.length === 0) {
+      flow.detect = this.generation;
+      return null;
+    }
+    flow.detect = state;
     return state;
   }
 

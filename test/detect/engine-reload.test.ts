@@ -54,6 +54,19 @@ describe('reloading rules', () => {
     ]);
   });
 
+  it('applies a newly added rule to a flow no rule applied to before', async () => {
+    const h = new DetectHarness(await loadRules([toExternal515]));
+    const internal = makeFlow({ client: '10.1.1.5', server: '10.1.5.20', serverPort: 2575 });
+    h.packet(internal, TO_SERVER, T0);
+    h.event(internal, hl7Message(TO_SERVER));
+    expect(h.alerts).toEqual([]);
+    h.engine.reload(await loadRules([toExternal515, hl7Rule]));
+    h.event(internal, hl7Message(TO_SERVER), T0 + 5);
+    h.end(internal);
+    expect(h.alerts.map((a) => [a.rule.id, a.tsSec])).toEqual([[2, T0 + 5]]);
+    expect(h.recordOf(internal).matchesAtEnd).toEqual(new Map([[2, 1]]));
+  });
+
   it('lets an added flow-end rule use the events seen before the reload', async () => {
     const h = new DetectHarness(await loadRules([toExternal515]));
     const flow = externalFlow();
