@@ -23,6 +23,7 @@ export class MergedSource {
    * consumer applying back-pressure) returns a promise, and reading resumes when it settles.
    */
   async forEach(handle: (pkt: CapturedPacket, sourceIndex: number) => void | Promise<void>): Promise<void> {
+    if (this.sources.length === 1) return this.forEachOfOne(handle);
     for (let i = 0; i < this.sources.length; i++) await this.fill(i);
     for (;;) {
       let best = -1;
@@ -38,6 +39,18 @@ export class MergedSource {
       if (this.sources[best].next(this.heads[best])) this.ready[best] = true;
       else await this.fill(best);
     }
+  }
+
+  /** One capture, the usual case: nothing to merge, so the loop is as tight as the reader's. */
+  private async forEachOfOne(handle: (pkt: CapturedPacket, sourceIndex: number) => void | Promise<void>): Promise<void> {
+    const source = this.sources[0];
+    const pkt = this.heads[0];
+    do {
+      while (source.next(pkt)) {
+        const wait = handle(pkt, 0);
+        if (wait !== undefined) await wait;
+      }
+    } while (await source.refill());
   }
 
   private async fill(i: number): Promise<void> {
