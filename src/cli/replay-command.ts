@@ -1,5 +1,6 @@
 import type CliProgress from 'cli-progress';
 import { createRequire } from 'node:module';
+import { availableParallelism } from 'node:os';
 import { CaptureError } from '../capture/errors.js';
 import { MergedSource } from '../capture/merged-source.js';
 import { openCapture } from '../capture/open-capture.js';
@@ -36,6 +37,12 @@ export async function replay(inputs: string[], cli: SharedCliOptions): Promise<n
     throw new UsageError('--workers: every thread reads the captures itself, so they must be files, not standard input');
   }
   const log = createLogger(settings.logLevel as 'info');
+  const cores = availableParallelism();
+  if (settings.workers > 1 && settings.workers >= cores) {
+    // Measured on two cores: one replay already keeps more than a core busy (garbage collection,
+    // reads), and every worker reads every capture, so two workers there are slower than one.
+    log.warn({ workers: settings.workers, cores }, 'as many analysis threads as cores: replay is likely slower than with one thread');
+  }
   let session: AnalysisSession;
   try {
     session = await AnalysisSession.open(settings, log);

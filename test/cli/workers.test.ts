@@ -1,4 +1,5 @@
 import { readdirSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ethernet, fragmentIPv4, gre, ipv4, LINKTYPE, PcapWriter, tcp } from '../../tools/craft/index.js';
@@ -50,6 +51,18 @@ describe('replay --workers', () => {
     expect(await alertsWith([capture, '--workers', '2'])).toEqual(one);
     expect(await alertsWith([capture, '--workers', '4'])).toEqual(one);
   }, 60_000);
+
+  it('warns, and still analyses, when asked for as many threads as the machine has cores', async () => {
+    const cores = availableParallelism();
+    const many = await runCli(['replay', 'pcaps/cms8000-to-indicator.pcap', '--format', 'json', '--workers', String(Math.max(2, cores))]);
+    expect(many.code, many.stderr).toBe(0);
+    expect(many.stderr).toMatch(/as many analysis threads as cores/);
+    expect(alertKeys(parseEveLines(many.stdout))).toEqual(await alertsWith(['pcaps/cms8000-to-indicator.pcap']));
+    if (cores > 2) {
+      const fewer = await runCli(['replay', 'pcaps/cms8000-to-indicator.pcap', '--format', 'json', '--workers', '2']);
+      expect(fewer.stderr).not.toMatch(/as many analysis threads as cores/);
+    }
+  });
 
   it('refuses standard input, which only one thread could read', async () => {
     const result = await runCli(['replay', '-', '--workers', '2'], { stdin: Buffer.alloc(0) });
