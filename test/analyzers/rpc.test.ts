@@ -255,6 +255,25 @@ describe('rpc analyzer: TCP record marking', () => {
     expect(h.analyzer.stats.oversizedRecords).toBe(1);
   });
 
+  it('follows a flow that opens with a reply over the record cap, its call unseen (one-way mirror)', () => {
+    const h = harness('tcp', { serverPort: 2049, options: { maxRecordBytes: 4096 } });
+    const s = concat(record(concat(reply(1), new Uint8Array(10_000).fill(0x41))), record(reply(2)));
+    for (let i = 0; i < s.length; i += 1448) h.analyzer.data(1, s.subarray(i, i + 1448));
+    expect(h.analyzer.verdict).not.toBe('reject');
+    expect(h.of('rpc.reply').map((e) => e.xid)).toEqual([1, 2]);
+  });
+
+  it('keeps probing when a segment of the first record is lost after its header began', () => {
+    const h = harness('tcp', { serverPort: 2049 });
+    const first = record(call({ xid: 1, prog: NFS, vers: 3, proc: 7, args: new Uint8Array(4000) }));
+    h.analyzer.data(0, first.subarray(0, 12)); // the record mark and 8 header bytes
+    h.analyzer.gap(0, 1448);
+    h.analyzer.data(0, first.subarray(12 + 1448));
+    h.analyzer.data(0, record(mnt(2)));
+    expect(h.analyzer.verdict).toBe('match');
+    expect(h.of('mount.call').map((e) => e.xid)).toEqual([2]);
+  });
+
   it('skips a gap inside a fragment by count and decodes what arrived', () => {
     const h = harness('tcp');
     const write = call({
