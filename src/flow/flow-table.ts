@@ -67,6 +67,8 @@ export const DEFAULT_FLOW_TABLE_OPTIONS: FlowTableOptions = {
  * otherwise open a fresh flow and raise its alerts again.
  */
 const EVICTION_ORDER = [TIMEOUT_TCP_NEW, TIMEOUT_UDP_NEW, TIMEOUT_OTHER_NEW, TIMEOUT_TCP_CLOSED];
+/** Those classes as bits: their lists are kept in exact least-recently-seen order. */
+const EVICTION_CLASSES = EVICTION_ORDER.reduce((bits, c) => bits | (1 << c), 0);
 
 /** Ports of services: the side using one is the server when a flow is picked up mid-stream. */
 const SERVICE_PORTS = new Set([22, 23, 25, 53, 80, 110, 111, 143, 389, 443, 445, 511, 514, 515, 516, 517, 518, 519, 520, 631, 636, 1433, 2049, 2575, 3306, 3389, 5432, 8080, 8443, 9100]);
@@ -116,9 +118,10 @@ export class FlowTable {
       if (flow === null) return;
     }
     const dir = directionOf(flow, view);
-    // The timeout lists are ordered by whole seconds: a flow already seen this second keeps its
-    // place, which spares most packets the list surgery (and its cache misses on neighbours).
-    const moved = flow.lastSec !== view.tsSec;
+    // Time-outs only need the lists ordered by whole seconds: a flow already seen this second
+    // keeps its place, which spares most packets the list surgery (and its cache misses on
+    // neighbours). The classes eviction takes from first stay in exact order.
+    const moved = flow.lastSec !== view.tsSec || (EVICTION_CLASSES & (1 << flow.timeoutClass)) !== 0;
     flow.lastSec = view.tsSec;
     flow.lastNsec = view.tsNsec;
     if (dir === TO_SERVER) {

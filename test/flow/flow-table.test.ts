@@ -382,6 +382,17 @@ describe('FlowTable eviction', () => {
     expect(table.size).toBe(3);
   });
 
+  it('evicts the least recently seen half-open connection, even among those seen within one second', () => {
+    const { consumer, table } = setup({ maxFlows: 2 });
+    const syn = (sport: number, ts: number) => tcpView({ src: MONITOR, dst: BACKDOOR, sport, dport: 515, flags: 'S', ts });
+    feed(table, syn(1, 1000.1), syn(2, 1000.2));
+    const [a, b] = [...consumer.flows.values()];
+    feed(table, syn(1, 1000.3)); // a's SYN again: a is now the more recently seen
+    feed(table, syn(3, 1000.4));
+    expect([...consumer.endReasons]).toEqual([[b.id, 'evicted']]);
+    expect(consumer.endReasons.has(a.id)).toBe(false);
+  });
+
   it('evicts the least recently seen flow when every flow is established', () => {
     const { consumer, table } = setup({ maxFlows: 2 });
     const older = lpdConversation({ cport: 1, ts: 1000 });
