@@ -49,7 +49,7 @@ const MAX_HOST_PAIRS = 100_000;
 /**
  * Decides what deserves an analyst's attention. Sees packet headers, analyzer events and flow
  * ends; knows nothing of bytes. Rules whose address, port and protocol conditions a flow cannot
- * meet are dropped once per flow, so most packets cost one array length check here.
+ * meet are dropped once per flow, so most packets cost one comparison here.
  */
 export class DetectEngine implements AppConsumer {
   readonly stats = new DetectStats();
