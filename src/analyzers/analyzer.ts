@@ -59,6 +59,10 @@ export interface Analyzer {
 export interface AnalyzerFactory {
   readonly proto: AppProto;
   readonly transports: ReadonlyArray<'tcp' | 'udp'>;
+  /** The event types it reports. */
+  readonly events: ReadonlyArray<AppEvent['type']>;
+  /** It may register expectations (AnalyzerContext.expect), so it runs as long as the flow does. */
+  readonly expects?: boolean;
   /**
    * A glance at a flow's first payload (either direction; for UDP a whole datagram) before any
    * state is made, like Suricata's probing parsers: false only when the analyzer, given these

@@ -11,6 +11,12 @@ export interface AppConsumer {
   packet(flow: Flow, dir: Direction, view: PacketView): void;
   event(flow: Flow, event: AppEvent): void;
   flowEnd(flow: Flow, reason: FlowEndReason): void;
+  /**
+   * Whether events of these types from this flow can still matter. An analyzer that has
+   * identified its protocol on a flow where they cannot is stopped: its protocol stays known,
+   * and its bytes are no longer parsed (nor, once no analyzer is left, reassembled).
+   */
+  wantsEvents(flow: Flow, types: ReadonlyArray<AppEvent['type']>): boolean;
 }
 
 export class AppLayerStats {
@@ -26,8 +32,8 @@ export class AppLayerStats {
 /** Per-flow state: the analyzers still trying, the learnt expectation, and the verdicts. */
 class FlowAnalysis implements AnalyzerContext {
   readonly analyzers: Array<Analyzer | null> = [];
-  /** The protocol of each analyzer, by index. */
-  readonly protos: string[] = [];
+  /** The factory of each analyzer, by index. */
+  readonly factories: AnalyzerFactory[] = [];
   active = 0;
 
   constructor(
@@ -111,7 +117,13 @@ export class AppLayer implements FlowConsumer {
         continue;
       }
       if (analyzer.verdict === 'reject') this.drop(flow, analysis, i);
-      else if (analyzer.verdict === 'match' && rank(analysis.protos[i]) > rank(flow.appProto)) flow.appProto = analysis.protos[i];
+      else if (analyzer.verdict === 'match') {
+        const factory = analysis.factories[i];
+        if (rank(factory.proto) > rank(flow.appProto)) flow.appProto = factory.proto;
+        // Known, and nothing it could say about this flow matters: internal HL7, say, on a link
+        // no rule watches. Suricata likewise stops inspecting what no rule or logger needs.
+        if (factory.expects !== true && !this.next.wantsEvents(flow, factory.events)) this.drop(flow, analysis, i);
+      }
     }
   }
 
@@ -175,7 +187,7 @@ export class AppLayer implements FlowConsumer {
       if (factory.mayAccept !== undefined && !factory.mayAccept(bytes, transport)) continue;
       analysis ??= new FlowAnalysis(this, flow, { transport, clientPort: flow.clientPort, serverPort: flow.serverPort }, this.evidence);
       analysis.analyzers.push(factory.create(analysis));
-      analysis.protos.push(factory.proto);
+      analysis.factories.push(factory);
       analysis.active++;
     }
     if (analysis === null) this.giveUp(flow);

@@ -376,6 +376,7 @@ class Cms8000Analyzer implements Analyzer {
 export const cms8000Analyzer: AnalyzerFactory = {
   proto: 'cms8000',
   transports: ['tcp'],
+  events: ['cms8000.detected', 'cms8000.patient', 'cms8000.summary'],
   // A block header opens the stream; its first bad byte rejects the flow.
   mayAccept: (bytes) => {
     for (let k = 0; k < Math.min(bytes.length, HEAD_LENGTH); k++) if (!headerByteOk(bytes, k)) return false;

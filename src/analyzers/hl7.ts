@@ -833,6 +833,7 @@ export function createHl7Factory(options: Hl7Options = {}): AnalyzerFactory {
   return {
     proto: 'hl7',
     transports: ['tcp', 'udp'],
+    events: ['hl7.message'],
     mayAccept: mayStartHl7,
     create: (ctx) => new Hl7Analyzer(ctx, options),
   };

@@ -247,5 +247,6 @@ class LpdAnalyzer implements Analyzer {
 export const lpdAnalyzer: AnalyzerFactory = {
   proto: 'lpd',
   transports: ['tcp'],
+  events: ['lpd.command', 'lpd.not_lpd'],
   create: (ctx) => new LpdAnalyzer(ctx),
 };

@@ -727,6 +727,8 @@ export function createRpcAnalyzer(ctx: AnalyzerContext, options?: RpcAnalyzerOpt
 export const rpcAnalyzer: AnalyzerFactory = {
   proto: 'rpc',
   transports: ['tcp', 'udp'],
+  events: ['rpc.call', 'rpc.reply', 'portmap.call', 'portmap.mapping', 'mount.call', 'mount.reply', 'nfs.call', 'nfs.session'],
+  expects: true,
   mayAccept: mayStartRpc,
   create: (ctx) => new RpcAnalyzer(ctx),
 };

@@ -69,7 +69,10 @@ export class DetectEngine implements AppConsumer {
     return this.ruleSet;
   }
 
-  /** Swaps in new rules; flows keep their state and are re-matched on their next packet. */
+  /**
+   * Swaps in new rules; flows keep their state and are re-matched on their next packet. A flow
+   * whose analysis stopped because no rule wanted its events is not analysed again.
+   */
   reload(ruleSet: RuleSet): void {
     this.ruleSet = ruleSet;
     this.generation++;
@@ -113,6 +116,18 @@ export class DetectEngine implements AppConsumer {
     if (state !== null) this.deferred(flow, state, 'flow_end');
     this.sink.flowEnd({ flow, reason, ruleMatches: state?.ruleMatches ?? NO_MATCHES, alerted: state?.alerted ?? false });
     flow.detect = null;
+  }
+
+  /**
+   * Whether events of these types from the flow can still matter: some rule may apply to it, or
+   * an `unless_seen_between_hosts` test waits for one of the types (from any pair of hosts).
+   */
+  wantsEvents(flow: Flow, types: ReadonlyArray<AppEvent['type']>): boolean {
+    if (flow.detect !== this.generation) return true;
+    for (const test of this.ruleSet.unlessTests) {
+      for (const type of types) if (test.types.has(type)) return true;
+    }
+    return false;
   }
 
   private deferred(flow: Flow, state: FlowDetect, trigger: Trigger): void {

@@ -64,6 +64,7 @@ async function productEvents(path: string): Promise<AppEvent[]> {
       events.push(event);
     },
     flowEnd: () => {},
+    wantsEvents: () => true,
   };
   const pipeline = new Pipeline(new AppLayer(ANALYZERS, recorder));
   const { source } = await openCapture(path);

@@ -7,10 +7,10 @@
  * from how tools/scenarios/flows.ts builds the capture (see the comments), not from a run.
  */
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FLOW_PAYLOAD_BYTES, GAP_CUTS, SPAN_VLANS } from '../../tools/scenarios/flows.js';
 import { SAMPLES_DIR } from '../support/captures.js';
-import { ofType, parseEveLines, runCli, type EveRecord } from '../support/cli.js';
+import { ofType, parseEveLines, runCli, tempDir, type EveRecord } from '../support/cli.js';
 
 interface Counters {
   flows: { total: number; tcp: number; udp: number };
@@ -52,6 +52,19 @@ interface Case {
 const QUIET = { gaps: 0, gapBytes: 0, outOfOrder: 0, retransmissions: 0, overlaps: 0 };
 const ONE_TCP_FLOW = { total: 1, tcp: 1, udp: 0 };
 const AT_END = { timeout: 0, closed: 0, end_of_input: 1 };
+
+/**
+ * A rule pack with one rule that applies to the flows to the HL7 engine and the printer and never
+ * fires, so they are followed to their end: a flow no rule can use is only followed until its
+ * protocol is known.
+ */
+const rulesDir = tempDir('wardwatch-flow-counters-');
+afterAll(() => rulesDir.remove());
+rulesDir.file(
+  'watch.yaml',
+  ['rules:', '  - id: 9000001', '    name: Watches the HL7 engine and the printer, never fires', '    category: Test', '    severity: 3', '    match:', '      server: [10.1.5.20, 10.1.40.21]', '      event: { type: cms8000.detected }', ''].join('\n'),
+);
+const WATCHED = ['--rules', rulesDir.path];
 
 const MONITOR = '10.20.30.40';
 const ENGINE = '10.1.5.20:2575';
@@ -199,10 +212,10 @@ for (const c of CASES) {
     let summary: string[] = [];
 
     beforeAll(async () => {
-      const json = await runCli(['replay', path, '--format', 'json', '--flows']);
+      const json = await runCli(['replay', path, '--format', 'json', '--flows', ...WATCHED]);
       expect(json.code, json.stderr).toBe(0);
       records = parseEveLines(json.stdout);
-      const text = await runCli(['replay', path, '--format', 'text']);
+      const text = await runCli(['replay', path, '--format', 'text', ...WATCHED]);
       expect(text.code, text.stderr).toBe(0);
       summary = text.stdout.split('\n');
     });

@@ -201,6 +201,8 @@ export function recordingAnalyzers(faults: Error[]): AnalyzerFactory[] {
   return ANALYZERS.map((factory) => ({
     proto: factory.proto,
     transports: factory.transports,
+    events: factory.events,
+    expects: factory.expects,
     create(ctx) {
       const inner = factory.create(ctx);
       const guard = <T>(fn: () => T): T => {
