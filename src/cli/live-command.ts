@@ -58,7 +58,8 @@ export async function live(cli: LiveCliOptions): Promise<number> {
 
   let session: AnalysisSession;
   try {
-    session = await AnalysisSession.open(settings, log);
+    // SIGHUP may bring rules that watch any flow: every flow is analysed to its end.
+    session = await AnalysisSession.open({ ...settings, detector: { ...settings.detector, rulesMayChange: true } }, log);
   } catch (err) {
     capture.kill();
     if (!(err instanceof RuleLoadError)) throw err;

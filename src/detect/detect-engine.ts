@@ -63,16 +63,15 @@ export class DetectEngine implements AppConsumer {
     private ruleSet: RuleSet,
     private readonly sink: DetectSink,
     private readonly context: PacketContext,
+    /** Rules may be reloaded during the run: then any flow may come to matter (see wantsEvents). */
+    private readonly rulesMayChange = false,
   ) {}
 
   get rules(): RuleSet {
     return this.ruleSet;
   }
 
-  /**
-   * Swaps in new rules; flows keep their state and are re-matched on their next packet. A flow
-   * whose analysis stopped because no rule wanted its events is not analysed again.
-   */
+  /** Swaps in new rules; flows keep their state and are re-matched on their next packet. */
   reload(ruleSet: RuleSet): void {
     this.ruleSet = ruleSet;
     this.generation++;
@@ -120,10 +119,11 @@ export class DetectEngine implements AppConsumer {
 
   /**
    * Whether events of these types from the flow can still matter: some rule may apply to it, or
-   * an `unless_seen_between_hosts` test waits for one of the types (from any pair of hosts).
+   * an `unless_seen_between_hosts` test waits for one of the types (from any pair of hosts), or
+   * the rules may be reloaded during the run.
    */
   wantsEvents(flow: Flow, types: ReadonlyArray<AppEvent['type']>): boolean {
-    if (flow.detect !== this.generation) return true;
+    if (this.rulesMayChange || flow.detect !== this.generation) return true;
     for (const test of this.ruleSet.unlessTests) {
       for (const type of types) if (test.types.has(type)) return true;
     }

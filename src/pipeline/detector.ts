@@ -10,6 +10,12 @@ import { Pipeline, type PipelineOptions } from './pipeline.js';
 
 export interface DetectorOptions extends PipelineOptions {
   evidence: EvidenceMode;
+  /**
+   * Rules may be reloaded during the run (live capture, SIGHUP): every flow is then analysed to
+   * its end, since a reloaded rule may come to watch it. Otherwise a flow whose protocol is known
+   * and whose events no rule can use is no longer analysed.
+   */
+  rulesMayChange?: boolean;
 }
 
 /**
@@ -24,7 +30,7 @@ export class Detector {
   private readonly startedAt = process.hrtime.bigint();
 
   constructor(ruleSet: RuleSet, sink: DetectSink, options: DetectorOptions) {
-    this.engine = new DetectEngine(ruleSet, sink, this.context);
+    this.engine = new DetectEngine(ruleSet, sink, this.context, options.rulesMayChange === true);
     this.appLayer = new AppLayer(ANALYZERS, this.engine, options.evidence);
     this.pipeline = new Pipeline(this.appLayer, options);
   }

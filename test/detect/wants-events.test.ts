@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DetectHarness, TO_SERVER, loadRules, makeFlow, type RuleText } from '../support/detect-harness.js';
+import { DetectHarness, TO_SERVER, hl7Message, loadRules, makeFlow, type RuleText } from '../support/detect-harness.js';
 
 const hl7Out: RuleText = { id: 1, match: { client: '$HOME_NET', server: '$EXTERNAL_NET', event: { type: 'hl7.message' } } };
 const portmapWithoutMount: RuleText = {
@@ -29,6 +29,18 @@ describe("the rule engine's interest in a flow's events", () => {
     h.packet(internal, TO_SERVER);
     expect(h.engine.wantsEvents(internal, RPC_EVENTS)).toBe(true);
     expect(h.engine.wantsEvents(internal, ['hl7.message'])).toBe(false);
+  });
+
+  it('holds for every flow when the rules may be reloaded during the run (live capture)', async () => {
+    const h = new DetectHarness(await loadRules([hl7Out]), { rulesMayChange: true });
+    const internal = makeFlow({ client: '10.1.6.10', server: '10.1.5.20', serverPort: 2575 });
+    h.packet(internal, TO_SERVER);
+    expect(h.engine.wantsEvents(internal, ['hl7.message'])).toBe(true);
+    // A rule reloaded later does see the flow's next message.
+    h.engine.reload(await loadRules([hl7Out, { id: 3, match: { server: '10.1.5.20', event: { type: 'hl7.message' } } }]));
+    h.packet(internal, TO_SERVER);
+    h.event(internal, hl7Message(TO_SERVER));
+    expect(h.alertIds()).toEqual([3]);
   });
 
   it('holds for a flow not yet matched against the rules, and again after a reload', async () => {

@@ -217,8 +217,8 @@ export class DetectHarness {
   readonly engine: DetectEngine;
   private readonly view = new PacketView();
 
-  constructor(ruleSet: RuleSet) {
-    this.engine = new DetectEngine(ruleSet, this.sink, this.context);
+  constructor(ruleSet: RuleSet, options: { rulesMayChange?: boolean } = {}) {
+    this.engine = new DetectEngine(ruleSet, this.sink, this.context, options.rulesMayChange === true);
   }
 
   get alerts(): Alert[] {
