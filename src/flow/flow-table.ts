@@ -209,8 +209,9 @@ export class FlowTable {
   private find(hash: number, view: PacketView): Flow | null {
     for (let f = this.buckets.get(hash) ?? null; f !== null; f = f.bucketNext) {
       if (f.proto !== view.ipProto || f.ipVersion !== view.ipVersion || !sameVlans(f, view)) continue;
-      if (f.clientPort === view.srcPort && f.serverPort === view.dstPort && sameSide(f.addr, 0, view.addr, 0) && sameSide(f.addr, 4, view.addr, 4)) return f;
-      if (f.clientPort === view.dstPort && f.serverPort === view.srcPort && sameSide(f.addr, 0, view.addr, 4) && sameSide(f.addr, 4, view.addr, 0)) return f;
+      const a = view.addr;
+      if (f.clientPort === view.srcPort && f.serverPort === view.dstPort && f.clientWord === a[0] && f.serverWord === a[4] && (f.ipVersion === 4 || (sameSide(f.addr, 0, a, 0) && sameSide(f.addr, 4, a, 4)))) return f;
+      if (f.clientPort === view.dstPort && f.serverPort === view.srcPort && f.clientWord === a[4] && f.serverWord === a[0] && (f.ipVersion === 4 || (sameSide(f.addr, 0, a, 4) && sameSide(f.addr, 4, a, 0)))) return f;
     }
     return null;
   }
@@ -248,6 +249,8 @@ export class FlowTable {
       flow.addr[i] = senderIsClient ? a[i] : a[i + 4];
       flow.addr[i + 4] = senderIsClient ? a[i + 4] : a[i];
     }
+    flow.clientWord = flow.addr[0];
+    flow.serverWord = flow.addr[4];
     flow.clientPort = senderIsClient ? view.srcPort : view.dstPort;
     flow.serverPort = senderIsClient ? view.dstPort : view.srcPort;
     flow.timeoutClass = view.ipProto === IPPROTO_TCP ? (flow.midstream ? TIMEOUT_TCP_ESTABLISHED : TIMEOUT_TCP_NEW) : view.ipProto === IPPROTO_UDP ? TIMEOUT_UDP_NEW : TIMEOUT_OTHER_NEW;
@@ -363,7 +366,8 @@ function sameVlans(flow: Flow, view: PacketView): boolean {
 }
 
 function directionOf(flow: Flow, view: PacketView): Direction {
-  return flow.clientPort === view.srcPort && sameSide(flow.addr, 0, view.addr, 0) ? TO_SERVER : TO_CLIENT;
+  const fromClient = flow.clientPort === view.srcPort && flow.clientWord === view.addr[0] && (flow.ipVersion === 4 || sameSide(flow.addr, 0, view.addr, 0));
+  return fromClient ? TO_SERVER : TO_CLIENT;
 }
 
 /** How much a port looks like a service's: known service ports, then privileged, then the rest. */

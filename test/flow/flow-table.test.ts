@@ -137,6 +137,39 @@ describe('FlowTable keys', () => {
     expect(table.size).toBe(2);
   });
 
+  it('keeps IPv6 hosts of one /32 apart, and tells each direction of their flows', () => {
+    const { consumer, table } = setup();
+    // The first address word is the same for all three hosts: only the later words differ.
+    const a = new Conversation({ client: '2001:db8::10', server: '2001:db8::20', cport: 50000, sport: 2575 });
+    const b = new Conversation({ client: '2001:db8::11', server: '2001:db8::20', cport: 50000, sport: 2575 });
+    feed(table, ...a.handshake(), ...b.handshake(), a.send('client', 'from a'), b.send('client', 'from b'), a.send('server', 'to a'));
+    expect(table.size).toBe(2);
+    const [fa, fb] = [...consumer.flows.values()];
+    expect(consumer.stream(fa, TO_SERVER)).toBe('from a');
+    expect(consumer.stream(fa, TO_CLIENT)).toBe('to a');
+    expect(consumer.stream(fb, TO_SERVER)).toBe('from b');
+    expect(consumer.stream(fb, TO_CLIENT)).toBe('');
+  });
+
+  it('keeps IPv6 flows apart whose hashes collide and whose addresses differ only after the first word', () => {
+    // Search for two clients in one /32 whose flows to the same server hash alike.
+    // (x in both of the last two words: the hash of one varying word alone never collides.)
+    const half = (x: number) => `${(x >>> 16).toString(16)}:${(x & 0xffff).toString(16)}`;
+    const client = (x: number) => `2001:db8:0:0:${half(x)}:${half(x)}`;
+    const seen = new Map<number, number>();
+    let pair: [number, number] | null = null;
+    for (let x = 1; pair === null && x < 1 << 20; x++) {
+      const hash = flowHash(tcpView({ src: client(x), dst: '2001:db8::20', sport: 50000, dport: 2575, flags: 'S' }));
+      const earlier = seen.get(hash);
+      if (earlier !== undefined) pair = [earlier, x];
+      else seen.set(hash, x);
+    }
+    expect(pair).not.toBeNull();
+    const { table } = setup();
+    for (const x of pair!) feed(table, tcpView({ src: client(x), dst: '2001:db8::20', sport: 50000, dport: 2575, flags: 'S' }));
+    expect(table.size).toBe(2);
+  });
+
   it('keeps protocols apart on the same addresses and ports', () => {
     const { table } = setup();
     feed(table, tcpView({ src: MONITOR, dst: BACKDOOR, sport: 800, dport: 111, flags: 'S' }), udpView({ src: MONITOR, dst: BACKDOOR, sport: 800, dport: 111, payload: 'x' }));
