@@ -68,8 +68,9 @@ interface LearntExpectation {
 /**
  * Runs the payload analyzers on each flow's bytes. Every analyzer is tried on every flow (the
  * port says nothing about the content): those whose glance at the first payload rules it out are
- * never made, the others drop out as soon as their verdict is 'reject', and a flow no analyzer
- * wants is no longer reassembled at all.
+ * never made, the others drop out as soon as their verdict is 'reject' (or, once they have
+ * identified their protocol, when the next stage wants none of their events from the flow), and a
+ * flow no analyzer wants is no longer reassembled at all.
  */
 export class AppLayer implements FlowConsumer {
   readonly stats = new AppLayerStats();
