@@ -2,6 +2,8 @@ import { cpSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { ethernet, ipv4, LINKTYPE, PcapWriter, tcp } from '../../tools/craft/index.js';
+import { ADT, ORU, mllp } from '../analyzers/hl7-fixtures.js';
 import { LiveRun, PCAPS, REPO_ROOT, VethBench, alertKeys, liveTestsEnabled, packetCount, replayRecords, runCli, slicePcap, type EveRecord } from './live-harness.js';
 
 /** The backdoor scenarios when present; otherwise Ethernet samples that raise alerts. */
@@ -133,6 +135,50 @@ describe.runIf(liveTestsEnabled())('wardwatch live on a mirror port (veth pair b
     await bench.send([join(PCAPS, 'link-vlan.pcap')]);
     await run.waitFor('an alert from the new rule', () => countOf(run.eve(), 9000001) === 1);
     expect(countOf(run.eve(), 1000001)).toBe(4);
+    expect((await run.stop('SIGINT')).code).toBe(0);
+  });
+
+  it('follows a flow no rule watched, so a rule added on SIGHUP sees its next message', async () => {
+    const rules = join(tmp, 'rules-watch');
+    cpSync(join(REPO_ROOT, 'rules'), rules, { recursive: true });
+    const run = await startLive(['--rules', rules]);
+    // Internal HL7 (monitor to interface engine): no shipped rule applies to it.
+    const mac = { src: '02:00:00:00:00:01', dst: '02:00:00:00:00:02' };
+    const frame = (fromClient: boolean, flags: string, seq: number, ack: number, payload?: Uint8Array) =>
+      ethernet(
+        mac,
+        ipv4(
+          fromClient ? { src: '10.1.6.10', dst: '10.1.5.20' } : { src: '10.1.5.20', dst: '10.1.6.10' },
+          tcp({ sport: fromClient ? 40100 : 2575, dport: fromClient ? 2575 : 40100, flags, seq, ack }, payload === undefined ? undefined : Buffer.from(payload)),
+        ),
+      );
+    const first = mllp(ORU);
+    const second = mllp(ADT);
+    const t = 1_738_231_200;
+    const opening = new PcapWriter({ linkType: LINKTYPE.ETHERNET });
+    opening.add({ sec: t, nsec: 0, data: frame(true, 'S', 1000, 0) });
+    opening.add({ sec: t, nsec: 100_000, data: frame(false, 'SA', 5000, 1001) });
+    opening.add({ sec: t, nsec: 200_000, data: frame(true, 'A', 1001, 5001) });
+    opening.add({ sec: t, nsec: 300_000, data: frame(true, 'PA', 1001, 5001, first) });
+    opening.add({ sec: t, nsec: 400_000, data: frame(false, 'A', 5001, 1001 + first.length) });
+    const later = new PcapWriter({ linkType: LINKTYPE.ETHERNET });
+    later.add({ sec: t + 1, nsec: 0, data: frame(true, 'PA', 1001 + first.length, 5001, second) });
+    later.add({ sec: t + 1, nsec: 100_000, data: frame(false, 'A', 5001, 1001 + first.length + second.length) });
+    const openingFile = join(tmp, 'hl7-opening.pcap');
+    const laterFile = join(tmp, 'hl7-later.pcap');
+    writeFileSync(openingFile, opening.toBuffer());
+    writeFileSync(laterFile, later.toBuffer());
+
+    await bench.send([openingFile]);
+    await run.waitFor('the opening analysed', () => run.eve().some((r) => r.event_type === 'stats' && lastStats([r]).decoder.pkts >= 5));
+    writeFileSync(
+      join(rules, 'local.yaml'),
+      'rules:\n  - id: 9000002\n    name: HL7 to the interface engine\n    category: Local policy\n    severity: 3\n    match:\n      server: 10.1.5.20\n      event: { type: hl7.message }\n',
+    );
+    run.signal('SIGHUP');
+    await run.waitForLog(/^rules reloaded$/);
+    await bench.send([laterFile]);
+    await run.waitFor('an alert on the message after the reload', () => countOf(run.eve(), 9000002) === 1);
     expect((await run.stop('SIGINT')).code).toBe(0);
   });
 
