@@ -1,4 +1,4 @@
-import type { EvidenceMode } from '../analyzers/analyzer.js';
+import type { AnalyzerFactory, EvidenceMode } from '../analyzers/analyzer.js';
 import { AppLayer } from '../analyzers/app-layer.js';
 import { ANALYZERS } from '../analyzers/registry.js';
 import type { CapturedPacket } from '../capture/packet.js';
@@ -29,9 +29,10 @@ export class Detector {
   readonly pipeline: Pipeline;
   private readonly startedAt = process.hrtime.bigint();
 
-  constructor(ruleSet: RuleSet, sink: DetectSink, options: DetectorOptions) {
+  /** `analyzers`: the shipped ones; the fuzzer passes them wrapped to keep their faults' stacks. */
+  constructor(ruleSet: RuleSet, sink: DetectSink, options: DetectorOptions, analyzers: readonly AnalyzerFactory[] = ANALYZERS) {
     this.engine = new DetectEngine(ruleSet, sink, this.context, options.rulesMayChange === true);
-    this.appLayer = new AppLayer(ANALYZERS, this.engine, options.evidence);
+    this.appLayer = new AppLayer(analyzers, this.engine, options.evidence);
     this.pipeline = new Pipeline(this.appLayer, options);
   }
 

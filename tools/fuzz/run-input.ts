@@ -7,15 +7,11 @@
  */
 import { Writable } from 'node:stream';
 import type { Analyzer, AnalyzerFactory, EvidenceMode } from '../../src/analyzers/analyzer.js';
-import { AppLayer } from '../../src/analyzers/app-layer.js';
 import { ANALYZERS } from '../../src/analyzers/registry.js';
 import { CaptureError } from '../../src/capture/errors.js';
 import { MergedSource } from '../../src/capture/merged-source.js';
 import { openCapture } from '../../src/capture/open-capture.js';
-import type { CapturedPacket } from '../../src/capture/packet.js';
 import { DEFAULT_DEFRAG_OPTIONS, type DefragOptions } from '../../src/decode/defrag.js';
-import type { DetectSink, PacketContext } from '../../src/detect/alert.js';
-import { DetectEngine } from '../../src/detect/detect-engine.js';
 import type { RuleSet } from '../../src/detect/rule-set.js';
 import { statsRecord } from '../../src/output/eve.js';
 import { Inventory } from '../../src/output/inventory.js';
@@ -23,7 +19,6 @@ import { EveSink, FanOutSink } from '../../src/output/sinks.js';
 import { TextSink, formatSummary } from '../../src/output/text.js';
 import { DEFAULT_FLOW_TABLE_OPTIONS, type FlowTableOptions } from '../../src/flow/flow-table.js';
 import { Detector, type DetectorOptions } from '../../src/pipeline/detector.js';
-import { Pipeline } from '../../src/pipeline/pipeline.js';
 
 export interface RunOptions {
   evidence: EvidenceMode;
@@ -66,17 +61,6 @@ export function nullStream(): Writable {
   });
 }
 
-/** The parts of a Detector the run checks, so a diagnostic copy with other analyzers can stand in. */
-interface Analysis {
-  readonly context: PacketContext;
-  readonly pipeline: Pipeline;
-  readonly appLayer: AppLayer;
-  readonly engine: DetectEngine;
-  process(pkt: CapturedPacket): void;
-  finish(): void;
-  stats(): ReturnType<Detector['stats']>;
-}
-
 export async function runCapture(path: string, ruleSet: RuleSet, options: RunOptions, analyzers?: readonly AnalyzerFactory[]): Promise<RunResult> {
   let opened;
   try {
@@ -90,7 +74,7 @@ export async function runCapture(path: string, ruleSet: RuleSet, options: RunOpt
   const inventory = new Inventory();
   const eve = new EveSink(nullStream(), { evidence: options.evidence, flows: true });
   const sink = new FanOutSink([inventory, eve, new TextSink(nullStream(), { color: false, evidence: options.evidence })]);
-  const detector: Analysis = analyzers === undefined ? new Detector(ruleSet, sink, detOptions) : diagnosticDetector(ruleSet, sink, detOptions, analyzers);
+  const detector = new Detector(ruleSet, sink, detOptions, analyzers);
   const problems: string[] = [];
   const caps = new CapChecker(detector, detOptions, problems);
   let packets = 0;
@@ -133,7 +117,7 @@ class CapChecker {
   private reported = new Set<string>();
 
   constructor(
-    private readonly detector: Analysis,
+    private readonly detector: Detector,
     private readonly options: { flows: FlowTableOptions; defrag: DefragOptions },
     private readonly problems: string[],
   ) {}
@@ -162,35 +146,6 @@ function* numericLeaves(value: unknown, path = ''): Generator<[string, number]> 
   else if (value !== null && typeof value === 'object') {
     for (const [k, v] of Object.entries(value)) yield* numericLeaves(v, path === '' ? k : `${path}.${k}`);
   }
-}
-
-/** The Detector's wiring with other analyzers (used to catch the stack of an analyzer fault). */
-function diagnosticDetector(ruleSet: RuleSet, sink: DetectSink, options: DetectorOptions, analyzers: readonly AnalyzerFactory[]): Analysis {
-  const context: PacketContext = { captureFile: null, packetNumber: 0, interfaceName: null };
-  const engine = new DetectEngine(ruleSet, sink, context);
-  const appLayer = new AppLayer(analyzers, engine, options.evidence);
-  const pipeline = new Pipeline(appLayer, options);
-  return {
-    context,
-    pipeline,
-    appLayer,
-    engine,
-    process(pkt) {
-      context.packetNumber = pkt.index;
-      pipeline.process(pkt);
-    },
-    finish: () => pipeline.finish(),
-    stats: () => ({
-      uptimeSec: 0,
-      decode: pipeline.decoder.stats,
-      defrag: pipeline.decoder.defrag.stats,
-      flows: pipeline.flows.stats,
-      reassembly: pipeline.flows.reassembly,
-      dedup: pipeline.dedup.stats,
-      app: appLayer.stats,
-      detect: engine.stats,
-    }),
-  };
 }
 
 /**
