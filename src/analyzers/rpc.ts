@@ -421,13 +421,6 @@ export class RpcAnalyzer implements Analyzer, RpcSink {
         continue;
       }
       const take = Math.min(s.fragLeft, n - i);
-      if (this.verdict === 'probing' && !s.judged && !s.clipped && s.stored === 0 && probeHeader(bytes, i, i + take) === 'no') {
-        // Most flows are not RPC: judge a record's start where it lies rather than copy it first.
-        // (A clipped record also holds nothing, but its next bytes are not its start.)
-        this.stats.malformed++;
-        this.verdict = 'reject';
-        return;
-      }
       const overflow = this.append(s, bytes, i, take);
       i += take;
       s.fragLeft -= take;
