@@ -1,4 +1,5 @@
 import type { ByteWindow } from './byte-window.js';
+import { u32 } from './byte-order.js';
 import { MAX_RECORD_BYTES, WindowedReader } from './capture-reader.js';
 import type { CapturedPacket } from './packet.js';
 
@@ -33,7 +34,7 @@ export class PcapReader extends WindowedReader {
     const buf = w.buf;
     const at = w.start;
     const le = this.le;
-    const caplen = le ? buf.readUInt32LE(at + 8) : buf.readUInt32BE(at + 8);
+    const caplen = u32(buf, at + 8, le);
     if (caplen > MAX_RECORD_BYTES || caplen > Math.max(this.snapLen, 262144)) {
       return this.fail(w.base + at, `impossible caplen ${caplen} (snap length ${this.snapLen})`);
     }
@@ -42,9 +43,9 @@ export class PcapReader extends WindowedReader {
       this.need = total;
       return false;
     }
-    const sec = le ? buf.readUInt32LE(at) : buf.readUInt32BE(at);
-    const frac = le ? buf.readUInt32LE(at + 4) : buf.readUInt32BE(at + 4);
-    pkt.origlen = le ? buf.readUInt32LE(at + 12) : buf.readUInt32BE(at + 12);
+    const sec = u32(buf, at, le);
+    const frac = u32(buf, at + 4, le);
+    pkt.origlen = u32(buf, at + 12, le);
     pkt.tsSec = sec;
     pkt.tsNsec = this.nanos ? frac : frac * 1000;
     pkt.data = buf;
@@ -75,7 +76,7 @@ export class PcapReader extends WindowedReader {
     } else {
       return this.fail(w.position, `not a pcap file (magic 0x${magicBE.toString(16).padStart(8, '0')})`);
     }
-    const read32 = (o: number) => (this.le ? w.buf.readUInt32LE(w.start + o) : w.buf.readUInt32BE(w.start + o));
+    const read32 = (o: number) => u32(w.buf, w.start + o, this.le);
     this.snapLen = read32(16);
     // The upper bits of the link type field carry FCS information, not the link type.
     this.linkType = read32(20) & 0xffff;

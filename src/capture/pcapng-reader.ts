@@ -1,4 +1,5 @@
 import type { ByteWindow } from './byte-window.js';
+import { u16, u32 } from './byte-order.js';
 import { MAX_RECORD_BYTES, WindowedReader } from './capture-reader.js';
 import type { CapturedPacket } from './packet.js';
 
@@ -58,7 +59,7 @@ export class PcapngReader extends WindowedReader {
       const buf = w.buf;
       const at = w.start;
       const offset = w.base + at;
-      let type = this.le ? buf.readUInt32LE(at) : buf.readUInt32BE(at);
+      let type = u32(buf, at, this.le);
       if (type === PCAPNG_SHB) {
         // The section header decides the byte order of everything up to the next one.
         const bom = buf.readUInt32LE(at + 8);
@@ -70,7 +71,7 @@ export class PcapngReader extends WindowedReader {
         return this.fail(offset, 'not a pcapng file (no section header block)');
       }
       const le = this.le;
-      const length = le ? buf.readUInt32LE(at + 4) : buf.readUInt32BE(at + 4);
+      const length = u32(buf, at + 4, le);
       if (length < 12 || length % 4 !== 0 || length > MAX_RECORD_BYTES) {
         return this.fail(offset, `bad block length ${length} in block type 0x${type.toString(16)}`);
       }
@@ -78,7 +79,7 @@ export class PcapngReader extends WindowedReader {
         this.need = length;
         return false;
       }
-      const trailer = le ? buf.readUInt32LE(at + length - 4) : buf.readUInt32BE(at + length - 4);
+      const trailer = u32(buf, at + length - 4, le);
       if (trailer !== length) {
         return this.fail(offset, `block length ${length} does not match its trailing copy ${trailer}`);
       }
@@ -112,11 +113,11 @@ export class PcapngReader extends WindowedReader {
   }
 
   private u32(at: number): number {
-    return this.le ? this.window.buf.readUInt32LE(at) : this.window.buf.readUInt32BE(at);
+    return u32(this.window.buf, at, this.le);
   }
 
   private u16(at: number): number {
-    return this.le ? this.window.buf.readUInt16LE(at) : this.window.buf.readUInt16BE(at);
+    return u16(this.window.buf, at, this.le);
   }
 
   private readInterface(at: number, length: number, offset: number): boolean {
