@@ -110,6 +110,7 @@ export class PacketDecoder {
   }
 
   transport(view: PacketView, proto: number, buf: Uint8Array, off: number, end: number, wireLength: number): DecodeResult {
+    view.transportOffset = off;
     switch (proto) {
       case IPPROTO_TCP:
         return decodeTcp(this, view, buf, off, end, wireLength);

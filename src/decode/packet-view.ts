@@ -59,6 +59,8 @@ export class PacketView {
   /** True when this packet was rebuilt from fragments. */
   reassembled = false;
 
+  /** Where the transport header (TCP, UDP, ICMP...) starts in ipBuf. */
+  transportOffset = 0;
   srcPort = 0;
   dstPort = 0;
   tcpFlags = 0;

@@ -118,6 +118,7 @@ describe('Deduplicator', () => {
       view.ipBuf[seqAt] = i >>> 16;
       view.ipBuf[seqAt + 1] = (i >>> 8) & 0xff;
       view.ipBuf[seqAt + 2] = i & 0xff;
+      view.tcpSeq = i; // as the decoder reads it from those bytes
       view.tsSec = 1000 + Math.floor(i / 100_000);
       view.tsNsec = (i % 100_000) * 10_000; // 100 000 packets per second
       expect(dedup.isDuplicate(view)).toBe(false);
@@ -137,6 +138,7 @@ describe('Deduplicator', () => {
       view.ipBuf[seqAt] = i >>> 16;
       view.ipBuf[seqAt + 1] = (i >>> 8) & 0xff;
       view.ipBuf[seqAt + 2] = i & 0xff;
+      view.tcpSeq = i; // as the decoder reads it from those bytes
       if (dedup.isDuplicate(view)) flagged++;
     }
     expect(flagged).toBe(0);

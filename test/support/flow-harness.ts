@@ -229,6 +229,7 @@ function ipPacket(spec: IpSpec, proto: number, transport: Uint8Array, transportW
   view.ipProto = proto;
   view.ipBuf = packet;
   view.ipOffset = 0;
+  view.transportOffset = headerLength;
   view.ipCapturedLength = packet.length;
   return { packet, view };
 }
