@@ -5,6 +5,11 @@ import type { Readable } from 'node:stream';
 export interface ByteInput {
   /** Reads up to `length` bytes into `target` at `offset`; 0 means end of input. */
   read(target: Buffer, offset: number, length: number): Promise<number>;
+  /**
+   * Reads at a byte position of the input, leaving the sequential position alone. Only inputs
+   * that can serve several reads at once have it (files): a reader keeps some in flight.
+   */
+  readAt?(target: Buffer, offset: number, length: number, position: number): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -13,6 +18,11 @@ export class FileInput implements ByteInput {
 
   async read(target: Buffer, offset: number, length: number): Promise<number> {
     const { bytesRead } = await this.handle.read(target, offset, length, null);
+    return bytesRead;
+  }
+
+  async readAt(target: Buffer, offset: number, length: number, position: number): Promise<number> {
+    const { bytesRead } = await this.handle.read(target, offset, length, position);
     return bytesRead;
   }
 

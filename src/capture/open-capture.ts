@@ -2,7 +2,7 @@ import { open } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { FileInput, StreamInput, type ByteInput } from './byte-input.js';
-import { ByteWindow } from './byte-window.js';
+import { ByteWindow, FILE_READ_AHEAD } from './byte-window.js';
 import type { PacketSource } from './capture-reader.js';
 import { CaptureError } from './errors.js';
 import { PCAP_MAGIC_NSEC, PCAP_MAGIC_USEC, PcapReader } from './pcap-reader.js';
@@ -11,6 +11,11 @@ import { PCAPNG_SHB, PcapngReader } from './pcapng-reader.js';
 export interface OpenOptions {
   /** Read buffer size; tests use small ones to exercise records that straddle reads. */
   chunkSize?: number;
+  /**
+   * Chunks read ahead of the parser (files only). Each costs a chunk of memory, so a replay that
+   * merges several captures, all open at once, reads one ahead in each.
+   */
+  readAhead?: number;
 }
 
 export interface OpenedCapture {
@@ -18,6 +23,11 @@ export interface OpenedCapture {
   /** Size of the file on disk, when it is a file (for progress). */
   sizeOnDisk: number | null;
   compressed: boolean;
+}
+
+/** Chunks to read ahead in each of `captures` files read together: all are open at once. */
+export function readAheadFor(captures: number): number {
+  return captures > 1 ? 1 : FILE_READ_AHEAD;
 }
 
 /**
@@ -45,7 +55,7 @@ export async function openCapture(path: string, options: OpenOptions = {}): Prom
     sizeOnDisk = stat.size;
     input = new FileInput(handle);
   }
-  let window = new ByteWindow(input, options.chunkSize);
+  let window = new ByteWindow(input, options.chunkSize, options.readAhead);
   let compressed = false;
   try {
     if ((await window.ensure(2)) && window.buf[window.start] === 0x1f && window.buf[window.start + 1] === 0x8b) {

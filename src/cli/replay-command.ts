@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { CaptureError } from '../capture/errors.js';
 import { MergedSource } from '../capture/merged-source.js';
-import { openCapture } from '../capture/open-capture.js';
+import { openCapture, readAheadFor } from '../capture/open-capture.js';
 import type { PacketSource } from '../capture/capture-reader.js';
 import { RuleLoadError } from '../detect/rule-loader.js';
 import { ShardedReplay } from '../pipeline/sharded-replay.js';
@@ -54,9 +54,10 @@ export async function replay(inputs: string[], cli: SharedCliOptions): Promise<n
 
   let exitCode = EXIT_OK;
   const opened: OpenedInput[] = [];
-  for (const path of await expandInputs(inputs)) {
+  const paths = await expandInputs(inputs);
+  for (const path of paths) {
     try {
-      const { source, compressed, sizeOnDisk } = await openCapture(path);
+      const { source, compressed, sizeOnDisk } = await openCapture(path, { readAhead: readAheadFor(paths.length) });
       opened.push({ path, source, compressed, sizeOnDisk, packets: 0, error: null });
     } catch (err) {
       if (!(err instanceof CaptureError)) throw err;

@@ -8,7 +8,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import type { PacketSource } from '../capture/capture-reader.js';
 import { CaptureError } from '../capture/errors.js';
 import { MergedSource } from '../capture/merged-source.js';
-import { openCapture } from '../capture/open-capture.js';
+import { openCapture, readAheadFor } from '../capture/open-capture.js';
 import type { Alert, DetectSink, FlowRecord } from '../detect/alert.js';
 import { RuleSet } from '../detect/rule-set.js';
 import { outerPairHashOf, shardOf } from '../decode/outer-pair.js';
@@ -55,7 +55,7 @@ async function run(): Promise<void> {
   const options = setup.options;
   const detector = new Detector(ruleSet, sink, { ...options, flows: { ...options.flows, idOffset: setup.index, idStride: setup.count } });
   const sources: PacketSource[] = [];
-  for (const input of setup.inputs) sources.push((await openCapture(input.path)).source);
+  for (const input of setup.inputs) sources.push((await openCapture(input.path, { readAhead: readAheadFor(setup.inputs.length) })).source);
   const packets = sources.map(() => 0);
   let sinceBatch = 0;
   let clockSec = -1;
