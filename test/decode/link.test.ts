@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import * as LT from '../../src/decode/link-types.js';
-import { DECODE_INVALID, DECODE_NON_IP } from '../../src/decode/result.js';
+import { DECODE_INVALID, DECODE_NON_IP, DECODE_OK } from '../../src/decode/result.js';
 import {
   AF,
   arp,
@@ -14,7 +14,7 @@ import {
   snap,
   type VlanTag,
 } from '../../tools/craft/layers.js';
-import { decodeFrame, expectEveryTruncationRejected, invalidReasons } from './decode-helpers.js';
+import { DecodeSession, decodeFrame, expectEveryTruncationRejected, invalidReasons } from './decode-helpers.js';
 import { expectV4Tcp, expectV6Udp, MAC_A, MAC_B, MONITOR, v4Tcp, v6Udp } from './fixtures.js';
 
 const eth = (payload: Buffer, vlans?: VlanTag[]) => ethernet({ src: MAC_A, dst: MAC_B, vlans }, payload);
@@ -248,5 +248,21 @@ describe('unsupported link types', () => {
     expect(d.result).toBe(DECODE_INVALID);
     expect(invalidReasons(d.dec)).toEqual({ 'link.unsupported': 1 });
     expect(Object.fromEntries(d.dec.stats.byLinkType)).toEqual({ 105: 1 });
+  });
+});
+
+describe('link type counts', () => {
+  it('count every packet under its own link type when interfaces of several types interleave', () => {
+    // A pcapng capture from an Ethernet port and a raw-IP tunnel interface, packets mixed.
+    const session = new DecodeSession();
+    const { LINKTYPE_ETHERNET: ETH, LINKTYPE_RAW: RAW, LINKTYPE_LINUX_SLL: SLL } = LT;
+    for (const linkType of [ETH, ETH, RAW, ETH, RAW, RAW, RAW, ETH, SLL, ETH]) {
+      const frame = linkType === ETH ? eth(v4Tcp()) : linkType === RAW ? v4Tcp() : sll({ packetType: 4, address: MAC_A }, v4Tcp());
+      expect(session.decode(frame, linkType)).toBe(DECODE_OK);
+    }
+    expect(Object.fromEntries(session.dec.stats.byLinkType)).toEqual({ 1: 5, 101: 4, 113: 1 });
+    // Read in the middle of a run, then counted on: nothing counted twice or lost.
+    session.decode(eth(v4Tcp()), 1);
+    expect(Object.fromEntries(session.dec.stats.byLinkType)).toEqual({ 1: 6, 101: 4, 113: 1 });
   });
 });
