@@ -47,10 +47,7 @@ export class DecodeStats {
   nonIp = 0;
   invalid = 0;
   readonly invalidByReason = new Map<InvalidReason, number>();
-  private readonly linkTypeCounts = new Map<number, number>();
-  /** Packets of the link type seen last, not yet added to linkTypeCounts. */
-  private runLinkType = -1;
-  private runLength = 0;
+  readonly byLinkType = new Map<number, number>();
   ipv4 = 0;
   ipv6 = 0;
   tcp = 0;
@@ -78,29 +75,7 @@ export class DecodeStats {
     this.anomalies.set(reason, (this.anomalies.get(reason) ?? 0) + 1);
   }
 
-  /**
-   * Counted by runs: a capture's link type rarely changes, and a Map update on every packet
-   * showed in profiles of replay (about 1 %).
-   */
   countLinkType(linkType: number): void {
-    if (linkType === this.runLinkType) {
-      this.runLength++;
-      return;
-    }
-    this.endRun();
-    this.runLinkType = linkType;
-    this.runLength = 1;
-  }
-
-  /** Packets per link type (LINKTYPE_* value). */
-  get byLinkType(): ReadonlyMap<number, number> {
-    this.endRun();
-    return this.linkTypeCounts;
-  }
-
-  private endRun(): void {
-    if (this.runLength === 0) return;
-    this.linkTypeCounts.set(this.runLinkType, (this.linkTypeCounts.get(this.runLinkType) ?? 0) + this.runLength);
-    this.runLength = 0;
+    this.byLinkType.set(linkType, (this.byLinkType.get(linkType) ?? 0) + 1);
   }
 }
