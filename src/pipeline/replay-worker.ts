@@ -8,7 +8,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import type { PacketSource } from '../capture/capture-reader.js';
 import { CaptureError } from '../capture/errors.js';
 import { MergedSource } from '../capture/merged-source.js';
-import { openCapture, readAheadFor } from '../capture/open-capture.js';
+import { openCapture } from '../capture/open-capture.js';
 import type { Alert, DetectSink, FlowRecord } from '../detect/alert.js';
 import { RuleSet } from '../detect/rule-set.js';
 import { outerPairHashOf, shardOf } from '../decode/outer-pair.js';
@@ -55,7 +55,9 @@ async function run(): Promise<void> {
   const options = setup.options;
   const detector = new Detector(ruleSet, sink, { ...options, flows: { ...options.flows, idOffset: setup.index, idStride: setup.count } });
   const sources: PacketSource[] = [];
-  for (const input of setup.inputs) sources.push((await openCapture(input.path, { readAhead: readAheadFor(setup.inputs.length) })).source);
+  // Every thread reads every capture: reading further ahead only makes their reads contend
+  // (measured: 2 threads 2.2 s with one chunk ahead, 2.3 s with three).
+  for (const input of setup.inputs) sources.push((await openCapture(input.path, { readAhead: 1 })).source);
   const packets = sources.map(() => 0);
   let sinceBatch = 0;
   let clockSec = -1;
