@@ -13,21 +13,25 @@ export interface ByteInput {
   close(): Promise<void>;
 }
 
+/** An open file read in order: a pipe, a FIFO or a device, which cannot be read by position. */
 export class FileInput implements ByteInput {
-  constructor(private readonly handle: FileHandle) {}
+  constructor(protected readonly handle: FileHandle) {}
 
   async read(target: Buffer, offset: number, length: number): Promise<number> {
     const { bytesRead } = await this.handle.read(target, offset, length, null);
     return bytesRead;
   }
 
+  close(): Promise<void> {
+    return this.handle.close();
+  }
+}
+
+/** A regular file, which can also be read by position, several reads at once. */
+export class RegularFileInput extends FileInput {
   async readAt(target: Buffer, offset: number, length: number, position: number): Promise<number> {
     const { bytesRead } = await this.handle.read(target, offset, length, position);
     return bytesRead;
-  }
-
-  close(): Promise<void> {
-    return this.handle.close();
   }
 }
 

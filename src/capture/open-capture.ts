@@ -1,7 +1,7 @@
 import { open } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
-import { FileInput, StreamInput, type ByteInput } from './byte-input.js';
+import { FileInput, RegularFileInput, StreamInput, type ByteInput } from './byte-input.js';
 import { ByteWindow, FILE_READ_AHEAD } from './byte-window.js';
 import type { PacketSource } from './capture-reader.js';
 import { CaptureError } from './errors.js';
@@ -52,8 +52,13 @@ export async function openCapture(path: string, options: OpenOptions = {}): Prom
       await handle.close();
       throw new CaptureError(name, null, 'is a directory');
     }
-    sizeOnDisk = stat.size;
-    input = new FileInput(handle);
+    // A pipe or FIFO (`replay <(zcat x.pcap.gz)`) has no size and cannot be read by position.
+    if (stat.isFile()) {
+      sizeOnDisk = stat.size;
+      input = new RegularFileInput(handle);
+    } else {
+      input = new FileInput(handle);
+    }
   }
   let window = new ByteWindow(input, options.chunkSize, options.readAhead);
   let compressed = false;

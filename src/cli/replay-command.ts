@@ -55,9 +55,11 @@ export async function replay(inputs: string[], cli: SharedCliOptions): Promise<n
   let exitCode = EXIT_OK;
   const opened: OpenedInput[] = [];
   const paths = await expandInputs(inputs);
+  // With analysis threads, which open the captures again, this thread only checks their format.
+  const readAhead = session.detector instanceof ShardedReplay ? 1 : readAheadFor(paths.length);
   for (const path of paths) {
     try {
-      const { source, compressed, sizeOnDisk } = await openCapture(path, { readAhead: readAheadFor(paths.length) });
+      const { source, compressed, sizeOnDisk } = await openCapture(path, { readAhead });
       opened.push({ path, source, compressed, sizeOnDisk, packets: 0, error: null });
     } catch (err) {
       if (!(err instanceof CaptureError)) throw err;

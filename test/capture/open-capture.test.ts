@@ -1,6 +1,7 @@
-import { spawn } from 'node:child_process';
-import { readdirSync, readlinkSync } from 'node:fs';
-import { join } from 'node:path';
+import { execFileSync, spawn } from 'node:child_process';
+import { createWriteStream, mkdtempSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CaptureError } from '../../src/capture/errors.js';
@@ -78,6 +79,22 @@ describe('openCapture', () => {
     await source.close();
     expect(sizeOnDisk).toBe(bytes.length);
   });
+
+  for (const compressed of [false, true]) {
+    it(`reads a ${compressed ? 'gzip-compressed ' : ''}capture from a FIFO, as \`replay <(zcat x.pcap.gz)\` gives it, which cannot be read by position`, async () => {
+      const fifo = join(mkdtempSync(join(tmpdir(), 'wardwatch-fifo-')), 'capture');
+      execFileSync('mkfifo', [fifo]);
+      // The writer's open waits for the reader's, as the shell's would.
+      const writer = createWriteStream(fifo);
+      writer.end(compressed ? gzip(pcapBytes()) : pcapBytes());
+      const result = await readAll(fifo, { chunkSize: 512 });
+      expect(result.error).toBeNull();
+      expect(result.compressed).toBe(compressed);
+      expect(result.packets).toHaveLength(records.length);
+      expect(result.packets.map((p) => p.tsSec)).toEqual(records.map((r) => r.sec));
+      rmSync(dirname(fifo), { recursive: true });
+    });
+  }
 
   // Linux only: counts descriptors of this process that still point at the file.
   const openOnPath = (path: string) =>
