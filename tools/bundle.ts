@@ -24,6 +24,9 @@ const common: BuildOptions = {
   logLevel: 'warning',
 };
 
+const cache = 'dist/bin/wardwatch.cjs.cache';
+// Gone before the bundle changes: a failed build must not leave a new bundle beside an old cache.
+rmSync(cache, { force: true });
 await build({
   ...common,
   entryPoints: { wardwatch: 'src/cli/main.ts' },
@@ -31,7 +34,8 @@ await build({
   format: 'cjs',
   // The code finds rules/, package.json and the worker from its own location.
   define: { 'import.meta.url': 'bundleUrl' },
-  banner: { js: "const bundleUrl = require('node:url').pathToFileURL(__filename).href;" },
+  // "use strict" first: after another statement it would no longer be a directive.
+  banner: { js: "'use strict';\nconst bundleUrl = require('node:url').pathToFileURL(__filename).href;" },
 });
 await build({
   ...common,
@@ -41,8 +45,6 @@ await build({
   banner: { js: "import { createRequire as createRequireForBundle } from 'node:module'; const require = createRequireForBundle(import.meta.url);" },
 });
 
-const cache = 'dist/bin/wardwatch.cjs.cache';
-rmSync(cache, { force: true });
 const sample = 'pcaps/cms8000-to-indicator.pcap';
 const recording = spawnSync(process.execPath, ['dist/bin/wardwatch.js', 'replay', sample, '--format', 'json'], {
   env: { ...process.env, WARDWATCH_RECORD_CODE_CACHE: '1' },

@@ -8,13 +8,13 @@
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { compileBundle, recordCodeCache } from './code-cache.js';
+import { compileBundle } from './code-cache.js';
 
 /** Set by the build, which runs the command once so the cache covers what start-up compiles. */
 const RECORD_ENV = 'WARDWATCH_RECORD_CODE_CACHE';
 
 const bundle = fileURLToPath(new URL('./wardwatch.cjs', import.meta.url));
-const script = compileBundle(bundle);
-if (process.env[RECORD_ENV] === '1') process.on('exit', () => recordCodeCache(script, bundle));
+const compiled = compileBundle(bundle);
+if (process.env[RECORD_ENV] === '1') process.on('exit', () => compiled.recordCache());
 const module = { exports: {} };
-(script.runInThisContext() as (...args: unknown[]) => void)(module.exports, createRequire(bundle), module, bundle, dirname(bundle));
+(compiled.script.runInThisContext() as (...args: unknown[]) => void)(module.exports, createRequire(bundle), module, bundle, dirname(bundle));
