@@ -62,13 +62,17 @@ export class Deduplicator {
 
 /**
  * A TCP packet's identity: addresses, ports, sequence and acknowledgement numbers, flags, window,
- * TTL, IP id and the TCP checksum, which covers the payload and options. Mirror copies agree on
- * all of them; segments that differ in any byte almost never do. Reading decoded fields spares
- * hashing some fifty header bytes one by one, on most of the packets there are.
+ * TTL, the IPv4 TOS and id or the IPv6 traffic class and flow label, the TCP options and the
+ * checksum, which covers the payload. Mirror copies agree on all of them; segments that differ in
+ * any byte almost never do. The options are hashed as they are because a capture taken on the
+ * sending host often holds no real checksum (offloaded to the card): duplicate ACKs then differ
+ * only in their SACK blocks or timestamps. Reading decoded fields spares hashing the fixed
+ * header bytes one by one, on most of the packets there are.
  */
 function tcpHash(view: PacketView, length: number): number {
   const a = view.addr;
   const buf = view.ipBuf;
+  const ip = view.ipOffset;
   let h = mix(0x811c9dc5 ^ length, a[0]);
   h = mix(h, a[4]);
   if (view.ipVersion === 6) {
@@ -78,9 +82,13 @@ function tcpHash(view: PacketView, length: number): number {
   h = mix(h, view.tcpSeq);
   h = mix(h, view.tcpAck);
   h = mix(h, (view.ttl << 24) | (view.tcpFlags << 16) | view.tcpWindow);
-  const ipId = view.ipVersion === 4 ? (buf[view.ipOffset + 4] << 8) | buf[view.ipOffset + 5] : 0;
-  const checksumAt = view.transportOffset + 16;
-  return mix(h, (ipId << 16) | (buf[checksumAt] << 8) | buf[checksumAt + 1]);
+  // IPv4: TOS and id. IPv6: traffic class and flow label (the first word without the version).
+  h = view.ipVersion === 4 ? mix(h, (buf[ip + 1] << 16) | (buf[ip + 4] << 8) | buf[ip + 5]) : mix(h, ((buf[ip] & 0x0f) << 24) | (buf[ip + 1] << 16) | (buf[ip + 2] << 8) | buf[ip + 3]);
+  const tcp = view.transportOffset;
+  h = mix(h, (buf[tcp + 16] << 8) | buf[tcp + 17]);
+  // Options fill whole words up to the payload.
+  for (let o = tcp + 20; o + 4 <= view.payloadOffset; o += 4) h = mix(h, buf[o] | (buf[o + 1] << 8) | (buf[o + 2] << 16) | (buf[o + 3] << 24));
+  return h;
 }
 
 /** MurmurHash3 over the packet's first bytes, four at a time, the last few one at a time. */

@@ -3,6 +3,8 @@ import { PacketDecoder } from '../../src/decode/decoder.js';
 import { PacketView } from '../../src/decode/packet-view.js';
 import { DECODE_OK } from '../../src/decode/result.js';
 import { DEFAULT_DEDUP_OPTIONS, Deduplicator } from '../../src/flow/dedup.js';
+import { ipv4, ipv6, tcp, tcpOption } from '../../tools/craft/layers.js';
+import { captured } from '../decode/decode-helpers.js';
 import { copyView, ethernetCapture, tcpPacket, tcpView, udpView, type TcpSpec } from '../support/flow-harness.js';
 
 const segment: TcpSpec = { src: '10.0.0.1', dst: '202.114.4.119', sport: 40000, dport: 515, seq: 1001, ack: 5001, flags: 'PA', payload: 'patient stream bytes', ts: 1000 };
@@ -53,6 +55,32 @@ describe('Deduplicator', () => {
     expect(dedup.isDuplicate(original)).toBe(false);
     expect(dedup.isDuplicate(mirrored(original, 0.3))).toBe(false);
     expect(dedup.stats.suppressed).toBe(0);
+  });
+
+  it('keeps TCP packets that differ only in IPv4 TOS, IPv6 traffic class or flow label, or TCP options with no checksum filled in', () => {
+    // Captured on the sending host: the card fills the TCP checksum later, so it reads 0 here.
+    const ack = (opts: Uint8Array[]) => tcp({ sport: 40000, dport: 515, seq: 7, ack: 9, flags: 'A', checksum: 0, options: opts });
+    const sack = (left: number) => [tcpOption.nop(), tcpOption.nop(), tcpOption.sack([[left, left + 100]])];
+    const pairs: Array<[string, Uint8Array, Uint8Array]> = [
+      ['IPv4 TOS', ipv4({ src: '10.0.0.1', dst: '10.0.0.2', id: 5, tos: 0 }, ack([])), ipv4({ src: '10.0.0.1', dst: '10.0.0.2', id: 5, tos: 2 }, ack([]))],
+      ['IPv6 flow label', ipv6({ src: '2001:db8::1', dst: '2001:db8::2', flowLabel: 1 }, ack([])), ipv6({ src: '2001:db8::1', dst: '2001:db8::2', flowLabel: 2 }, ack([]))],
+      ['IPv6 traffic class', ipv6({ src: '2001:db8::1', dst: '2001:db8::2', trafficClass: 0 }, ack([])), ipv6({ src: '2001:db8::1', dst: '2001:db8::2', trafficClass: 4 }, ack([]))],
+      ['SACK blocks', ipv6({ src: '2001:db8::1', dst: '2001:db8::2' }, ack(sack(1))), ipv6({ src: '2001:db8::1', dst: '2001:db8::2' }, ack(sack(2)))],
+      ['timestamps', ipv4({ src: '10.0.0.1', dst: '10.0.0.2', id: 5 }, ack([tcpOption.timestamps(1, 9)])), ipv4({ src: '10.0.0.1', dst: '10.0.0.2', id: 5 }, ack([tcpOption.timestamps(2, 9)]))],
+    ];
+    for (const [what, first, second] of pairs) {
+      const dedup = new Deduplicator();
+      const decoder = new PacketDecoder();
+      const view = new PacketView();
+      const verdicts = [first, second, second].map((bytes, i) => {
+        const pkt = captured(bytes, 101, { tsSec: 1000 });
+        pkt.tsNsec = i * 100_000;
+        expect(decoder.decode(pkt, view), what).toBe(DECODE_OK);
+        return dedup.isDuplicate(view);
+      });
+      // The second is a packet of its own; the third, its mirror copy 0.1 ms later.
+      expect(verdicts, what).toEqual([false, false, true]);
+    }
   });
 
   it('keeps a retransmission that differs in IP id even inside the window', () => {
