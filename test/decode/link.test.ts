@@ -261,7 +261,7 @@ describe('link type counts', () => {
       expect(session.decode(frame, linkType)).toBe(DECODE_OK);
     }
     expect(Object.fromEntries(session.dec.stats.byLinkType)).toEqual({ 1: 5, 101: 4, 113: 1 });
-    // Read in the middle of a run, then counted on: nothing counted twice or lost.
+    // Read, then counted on: nothing counted twice or lost.
     session.decode(eth(v4Tcp()), 1);
     expect(Object.fromEntries(session.dec.stats.byLinkType)).toEqual({ 1: 6, 101: 4, 113: 1 });
   });
