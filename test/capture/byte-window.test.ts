@@ -1,18 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ByteInput } from '../../src/capture/byte-input.js';
 import { ByteWindow } from '../../src/capture/byte-window.js';
-
-/** Deterministic pseudo-random numbers (mulberry32), so a failure can be replayed. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { Prng } from '../../tools/craft/prng.js';
 
 /**
  * A file as the window sees it: reads at positions that finish in any order, some shorter than
@@ -65,9 +54,14 @@ async function drain(window: ByteWindow, rnd: () => number, maxStep: number): Pr
   }
 }
 
+/** Seeded numbers in [0, 1), replayable after a failure. */
+function random(seed: number): () => number {
+  const prng = new Prng(seed);
+  return () => prng.next();
+}
+
 function content(length: number, seed: number): Uint8Array {
-  const rnd = random(seed);
-  return Uint8Array.from({ length }, () => Math.floor(rnd() * 256));
+  return new Prng(seed).bytes(length);
 }
 
 describe('ByteWindow', () => {
