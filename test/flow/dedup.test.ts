@@ -3,7 +3,7 @@ import { PacketDecoder } from '../../src/decode/decoder.js';
 import { PacketView } from '../../src/decode/packet-view.js';
 import { DECODE_OK } from '../../src/decode/result.js';
 import { DEFAULT_DEDUP_OPTIONS, Deduplicator } from '../../src/flow/dedup.js';
-import { ipv4, ipv6, tcp, tcpOption } from '../../tools/craft/layers.js';
+import { ipv4, ipv6, LINKTYPE, tcp, tcpOption } from '../../tools/craft/layers.js';
 import { captured } from '../decode/decode-helpers.js';
 import { copyView, ethernetCapture, tcpPacket, tcpView, udpView, type TcpSpec } from '../support/flow-harness.js';
 
@@ -73,7 +73,7 @@ describe('Deduplicator', () => {
       const decoder = new PacketDecoder();
       const view = new PacketView();
       const verdicts = [first, second, second].map((bytes, i) => {
-        const pkt = captured(bytes, 101, { tsSec: 1000 });
+        const pkt = captured(bytes, LINKTYPE.RAW, { tsSec: 1000 });
         pkt.tsNsec = i * 100_000;
         expect(decoder.decode(pkt, view), what).toBe(DECODE_OK);
         return dedup.isDuplicate(view);
