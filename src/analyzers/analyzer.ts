@@ -40,6 +40,11 @@ export interface AnalyzerContext {
   readonly evidence: EvidenceMode;
   emit(event: AppEvent): void;
   expect(expectation: Expectation): void;
+  /**
+   * Counts something the peer did that the protocol forbids or no implementation should do
+   * (Zeek's weirds), named `<protocol>.<anomaly>` as the descriptor declares it.
+   */
+  anomaly(name: string): void;
 }
 
 export interface Analyzer {

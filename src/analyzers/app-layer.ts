@@ -23,6 +23,8 @@ export class AppLayerStats {
   /** Ended flows per application protocol ('unknown' when no analyzer recognised them). */
   readonly flowsByProto = new Map<string, number>();
   events = 0;
+  /** Analyzer anomalies by name (`<protocol>.<anomaly>`). */
+  readonly anomalies = new Map<string, number>();
   /** Analyzer faults caught (a bug, never a reason to stop): the analyzer is dropped for the flow. */
   analyzerErrors = 0;
   expectationsLearnt = 0;
@@ -49,6 +51,11 @@ class FlowAnalysis implements AnalyzerContext {
 
   expect(expectation: Expectation): void {
     this.layer.learn(this.owner, expectation);
+  }
+
+  anomaly(name: string): void {
+    const counts = this.layer.stats.anomalies;
+    counts.set(name, (counts.get(name) ?? 0) + 1);
   }
 }
 

@@ -23,7 +23,7 @@ afterAll(removeTemp);
 const START_SEC = 1738231200;
 
 function context(transport: 'tcp' | 'udp', serverPort: number, evidence: AnalyzerContext['evidence'], events: AppEvent[]): AnalyzerContext {
-  return { flow: { transport, clientPort: 41000, serverPort }, evidence, emit: (e) => events.push(e), expect: () => undefined };
+  return { flow: { transport, clientPort: 41000, serverPort }, evidence, emit: (e) => events.push(e), expect: () => undefined, anomaly: () => undefined };
 }
 
 const MSH = 'MSH|^~\\&|CMS8000|WARD3|HIS|GENERAL|20250130100001||ORU^R01|MSG00017|P|2.3\r';

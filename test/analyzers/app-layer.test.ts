@@ -83,6 +83,7 @@ describe('the events each analyzer declares', () => {
             ctx.emit(event);
           },
           expect: (expectation) => ctx.expect(expectation),
+          anomaly: (name) => ctx.anomaly(name),
         }),
     }));
     const next: AppConsumer = { packet() {}, event() {}, flowEnd() {}, wantsEvents: () => true };

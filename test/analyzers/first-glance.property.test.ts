@@ -11,7 +11,7 @@ import { MOUNT, PORTMAP, call, record, reply, str, xdr } from './rpc-fixtures.js
 type Transport = 'tcp' | 'udp';
 
 function fresh(factory: AnalyzerFactory, transport: Transport): Analyzer {
-  return factory.create({ flow: { transport, clientPort: 40000, serverPort: 515 }, evidence: 'redacted', emit() {}, expect() {} });
+  return factory.create({ flow: { transport, clientPort: 40000, serverPort: 515 }, evidence: 'redacted', emit() {}, expect() {}, anomaly() {} });
 }
 
 const cmsBlock = (type: number, body: number[]): Uint8Array => Uint8Array.of((2 + body.length) & 0xff, (2 + body.length) >> 8, 0x05, type, ...body);

@@ -94,6 +94,7 @@ export function harness(
     expect() {
       throw new Error('the HL7 analyzer has no expectations to register');
     },
+    anomaly() {},
   };
   return { analyzer: new Hl7Analyzer(ctx, options), events, all };
 }

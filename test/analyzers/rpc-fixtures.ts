@@ -149,6 +149,7 @@ export function harness(
     evidence: opts.evidence ?? 'redacted',
     emit: (e) => events.push(e),
     expect: (x) => expectations.push(x),
+    anomaly: () => undefined,
   };
   const analyzer = new RpcAnalyzer(ctx, opts.options);
   return {

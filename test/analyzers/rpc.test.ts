@@ -19,6 +19,7 @@ describe('rpc analyzer: factory', () => {
       evidence: 'redacted',
       emit: () => {},
       expect: () => {},
+      anomaly: () => {},
     });
     expect(a.verdict).toBe('probing');
     a.data(0, getport(1));

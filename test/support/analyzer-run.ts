@@ -16,6 +16,7 @@ export function startAnalyzer(factory: AnalyzerFactory, flow: { clientPort: numb
     evidence,
     emit: (e) => events.push(e),
     expect: (x) => expectations.push(x),
+    anomaly: () => undefined,
   };
   return { analyzer: factory.create(ctx), events, expectations };
 }
