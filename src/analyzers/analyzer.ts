@@ -9,7 +9,8 @@ import type { Direction } from '../flow/direction.js';
 
 export { TO_CLIENT, TO_SERVER, type Direction } from '../flow/direction.js';
 
-export type AppProto = 'hl7' | 'cms8000' | 'lpd' | 'rpc' | 'portmap' | 'mount' | 'nfs';
+/** An application protocol name, as a protocol descriptor registers it (see registry.ts). */
+export type AppProto = string;
 
 /**
  * How much of the payload may leave an analyzer. `redacted` (the default) carries structure

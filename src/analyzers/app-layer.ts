@@ -1,10 +1,14 @@
 import type { PacketView } from '../decode/packet-view.js';
 import type { Direction } from '../flow/direction.js';
-import type { Flow, FlowEndReason } from '../flow/flow.js';
+import { MAX_SPEAKERS, type Flow, type FlowEndReason } from '../flow/flow.js';
 import type { FlowConsumer } from '../flow/flow-consumer.js';
 import { IPPROTO_TCP, IPPROTO_UDP } from '../decode/packet-view.js';
 import type { Analyzer, AnalyzerContext, AnalyzerFactory, EvidenceMode, Expectation } from './analyzer.js';
 import type { AppEvent } from './events.js';
+import { appProtoRank as rank, descriptorOf, speakerLabel } from './registry.js';
+import type { HostName } from './protocol.js';
+import { TO_SERVER } from '../flow/direction.js';
+import { rpcProgramProto } from './rpc/programs.js';
 
 /** What the next stage (the rule engine) receives: packet headers, analyzer events, flow ends. */
 export interface AppConsumer {
@@ -156,9 +160,24 @@ export class AppLayer implements FlowConsumer {
   /** Called through an analyzer's context. */
   onEvent(flow: Flow, event: AppEvent): void {
     this.stats.events++;
-    const proto = appProtoOf(event);
+    const descriptor = descriptorOf(event);
+    const proto = descriptor.proves?.(event) ?? null;
     if (proto !== null && rank(proto) >= rank(flow.appProto)) flow.appProto = proto;
+    if (descriptor.names !== undefined) this.noteSpeakers(flow, event, descriptor.names(event));
     this.next.event(flow, event);
+  }
+
+  /** Remembers on the flow which of its hosts speak the event's protocol, and their names. */
+  private noteSpeakers(flow: Flow, event: AppEvent, names: readonly HostName[]): void {
+    const label = speakerLabel(event.type);
+    if (label === undefined) return;
+    for (const { host, name } of names) {
+      const fromClient = event.dir === TO_SERVER;
+      const side = host === 'client' || (host === 'sender' && fromClient) || (host === 'receiver' && !fromClient) ? 0 : 4;
+      const speakers = (flow.speakers ??= []);
+      if (speakers.length >= MAX_SPEAKERS) return;
+      if (!speakers.some((s) => s.side === side && s.label === label && s.name === name)) speakers.push({ side, label, name });
+    }
   }
 
   learn(flow: Flow, expectation: Expectation): void {
@@ -213,8 +232,8 @@ export class AppLayer implements FlowConsumer {
       return;
     }
     this.stats.expectationsUsed++;
-    const proto = programProto(found.expectation.program);
-    if (proto !== null && rank(proto) > rank(flow.appProto)) flow.appProto = proto;
+    const proto = rpcProgramProto(found.expectation.program);
+    if (rank(proto) > rank(flow.appProto)) flow.appProto = proto;
   }
 
   private drop(flow: Flow, analysis: FlowAnalysis, index: number): void {
@@ -237,41 +256,4 @@ function expectedPortKey(transport: string, port: number): number {
 
 function expectationKey(addr: ArrayLike<number>, at: number, transport: string, port: number): string {
   return `${addr[at]}.${addr[at + 1]}.${addr[at + 2]}.${addr[at + 3]}|${transport}|${port}`;
-}
-
-const PROGRAM_PROTOS: Record<number, string> = { 100000: 'portmap', 100005: 'mount', 100003: 'nfs' };
-
-function programProto(program: number): string | null {
-  return PROGRAM_PROTOS[program] ?? 'rpc';
-}
-
-/** The application protocol an event proves. */
-function appProtoOf(event: AppEvent): string | null {
-  switch (event.type) {
-    case 'hl7.message':
-      return 'hl7';
-    case 'cms8000.detected':
-    case 'cms8000.patient':
-      return 'cms8000';
-    case 'lpd.command':
-      return 'lpd';
-    case 'rpc.call':
-    case 'rpc.reply':
-      return PROGRAM_PROTOS[event.program] ?? 'rpc';
-    case 'portmap.mapping':
-      return 'portmap';
-    case 'mount.call':
-    case 'mount.reply':
-      return 'mount';
-    case 'nfs.call':
-    case 'nfs.session':
-      return 'nfs';
-    default:
-      return null;
-  }
-}
-
-/** A more specific protocol replaces a generic one ('mount' beats 'rpc'), never the reverse. */
-function rank(proto: string): number {
-  return proto === '' ? 0 : proto === 'rpc' ? 1 : 2;
 }

@@ -30,16 +30,12 @@ export type FieldTable<E> = { readonly [K in Exclude<keyof E, 'type' | 'proto' |
 /** An EVE object tree, as rendered. */
 export type EveObject = Record<string, unknown>;
 
-/** What the inventory learns about a host from an event. */
-export interface InventoryFact {
-  /** The host it is about: the flow's client or server, or the event's sender or receiver. */
+/** A name an event says a host goes by (HL7 MSH-3^MSH-4, a DICOM AE title); never patient data. */
+export interface HostName {
+  /** The flow's client or server, or the event's sender or receiver. */
   readonly host: 'client' | 'server' | 'sender' | 'receiver';
-  /** What the host speaks, as the inventory shows it: 'CMS8000', 'HL7', 'DICOM'. */
-  readonly speaks: string;
-  /** Names the host goes by in this protocol (HL7 MSH-3^MSH-4, DICOM AE titles); never patient data. */
-  readonly names?: readonly string[];
-  /** The host is a suspect because of this (a CMS8000 monitor is; an HL7 sender is too). */
-  readonly suspect: boolean;
+  /** '' when the evidence mode leaves names out: the host still speaks the protocol. */
+  readonly name: string;
 }
 
 export interface EventDescriptor<E extends EventBase = EventBase> {
@@ -57,17 +53,20 @@ export interface EventDescriptor<E extends EventBase = EventBase> {
   eve(event: E, mode: 'redacted' | 'full', extension: EveObject): EveObject;
   /** Text: the key evidence in a few words, structure only, never patient data. */
   text(event: E): string;
-  inventory?(event: E): InventoryFact | null;
+  /** The hosts the event shows speaking the protocol, and their names: the inventory lists them. */
+  names?(event: E): readonly HostName[];
 }
 
 export interface ProtocolDescriptor {
   /** The protocol's own name, as in `app_layer.<name>` config keys and anomaly names. */
   readonly name: string;
-  /**
-   * The app_proto values it can give a flow. When a flow is claimed by several, the more
-   * specific wins: a name listed after another in the same descriptor beats it ('mount' beats 'rpc').
-   */
+  /** The app_proto values it can give a flow. */
   readonly appProtos: readonly string[];
+  /**
+   * The protocol it is carried in, for one decoded inside another's analyzer (MOUNT inside RPC):
+   * a flow claimed by both is named by the more specific.
+   */
+  readonly refines?: string;
   /** Absent for what another analyzer decodes (RPC programs run inside the RPC analyzer). */
   readonly analyzer?: AnalyzerFactory;
   readonly events: ReadonlyArray<EventDescriptor<any>>;
@@ -75,9 +74,25 @@ export interface ProtocolDescriptor {
   readonly eveExtensionKeys?: readonly string[];
   /** Anomaly counters (Zeek's weirds) its analyzer may raise, reported in stats as `<name>.<anomaly>`. */
   readonly anomalies?: readonly string[];
+  /**
+   * How the inventory shows a host that speaks it ('CMS8000'): the client of a flow named by it,
+   * and every host its events name. `concern` orders suspects (indicator contact weighs 4).
+   */
+  readonly speaker?: { readonly label: string; readonly concern: number };
 }
 
 /** Typed helper: checks an event descriptor against its event type. */
 export function defineEvent<E extends EventBase>(descriptor: EventDescriptor<E>): EventDescriptor<E> {
   return descriptor;
+}
+
+/** An EVE object of only the fields that are set: undefined and '' are left out, arrays copied. */
+export function eveFields(fields: Record<string, unknown>): EveObject {
+  const out: EveObject = {};
+  for (const key in fields) {
+    const value = fields[key];
+    if (value === undefined || value === '') continue;
+    out[key] = Array.isArray(value) ? [...value] : value;
+  }
+  return out;
 }

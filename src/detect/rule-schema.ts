@@ -1,29 +1,15 @@
 import { z } from 'zod';
+import { APP_PROTOS, EVENT_TYPES, ruleFields } from '../analyzers/registry.js';
 
 /**
  * The rule file format, as data. A rule file holds `rules:` and optionally `thresholds:` and
  * `suppressions:` (the equivalent of Suricata's threshold.config).
  */
 
-/** Analyzer events a rule can name, with the fields it can test. */
-export const EVENT_FIELDS: Record<string, readonly string[]> = {
-  'hl7.message': ['framing', 'messageType', 'triggerEvent', 'version', 'sendingApplication', 'sendingFacility', 'segments', 'identitySegments'],
-  'cms8000.detected': ['blockTypes'],
-  'cms8000.patient': [],
-  'cms8000.summary': ['patientBlocks'],
-  'lpd.command': ['command', 'code', 'queue'],
-  'lpd.not_lpd': ['looksLike'],
-  'rpc.call': ['program', 'programName', 'version', 'procedure', 'procedureName'],
-  'rpc.reply': ['program', 'version', 'procedure', 'status'],
-  'portmap.call': ['procedure', 'program', 'version'],
-  'portmap.mapping': ['program', 'version', 'transport', 'port'],
-  'mount.call': ['version', 'procedure', 'path'],
-  'mount.reply': ['version', 'procedure', 'status'],
-  'nfs.call': ['version', 'procedure', 'operations'],
-  'nfs.session': ['version'],
-};
-
-export const APP_PROTOS = ['hl7', 'cms8000', 'lpd', 'rpc', 'portmap', 'mount', 'nfs', 'unknown'] as const;
+/** Analyzer events a rule can name, with the fields it can test: what the protocols registered. */
+export const EVENT_FIELDS: Readonly<Record<string, readonly string[]>> = Object.fromEntries(
+  EVENT_TYPES.map((type) => [type, ruleFields(type).map(([name]) => name)]),
+);
 
 const scalar = z.union([z.string(), z.number(), z.boolean()]);
 
@@ -39,7 +25,7 @@ const fieldTest = z.union(
   { error: 'a field test is a value, a list of values, or one of {prefix: text}, {contains: text}, {not: value or list}' },
 );
 
-const eventName = z.enum(Object.keys(EVENT_FIELDS) as [string, ...string[]], {
+const eventName = z.enum(EVENT_TYPES as [string, ...string[]], {
   error: (issue) => `unknown event type ${JSON.stringify(issue.input)} (known: ${Object.keys(EVENT_FIELDS).join(', ')})`,
 });
 
@@ -84,8 +70,8 @@ const match = z
     direction: z.enum(['to_server', 'to_client', 'any']).optional(),
     /** Either end (or the named one) is on an indicator list. */
     indicator: z.enum(['client', 'server', 'either']).optional(),
-    app_proto: z.array(z.enum(APP_PROTOS)).min(1).optional(),
-    not_app_proto: z.array(z.enum(APP_PROTOS)).min(1).optional(),
+    app_proto: z.array(z.enum(APP_PROTOS as [string, ...string[]])).min(1).optional(),
+    not_app_proto: z.array(z.enum(APP_PROTOS as [string, ...string[]])).min(1).optional(),
     /** The analyzer event that triggers the rule. */
     event: eventMatch.optional(),
     /** Event types that must have been seen on the flow before the rule is evaluated. */

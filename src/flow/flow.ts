@@ -3,6 +3,17 @@ import type { TcpStream } from './tcp-stream.js';
 
 export type FlowEndReason = 'timeout' | 'closed' | 'evicted' | 'end-of-input';
 
+/** A host of a flow seen speaking a protocol, and the name it goes by there ('' when unnamed). */
+export interface FlowSpeaker {
+  /** 0: the client, 4: the server (where its address starts in `addr`). */
+  readonly side: 0 | 4;
+  /** The protocol as the inventory shows it, e.g. 'DICOM'. */
+  readonly label: string;
+  readonly name: string;
+}
+
+export const MAX_SPEAKERS = 8;
+
 export type TcpState = 'none' | 'syn_sent' | 'syn_recv' | 'established' | 'closing' | 'closed';
 
 /**
@@ -74,6 +85,8 @@ export class Flow {
   appProto = '';
   /** Per-flow state of the payload analyzers. */
   app: unknown = null;
+  /** Hosts of this flow the payload analyzers saw speaking a protocol (at most MAX_SPEAKERS). */
+  speakers: FlowSpeaker[] | null = null;
   /** Per-flow state of the rule engine. */
   detect: unknown = null;
 

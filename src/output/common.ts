@@ -61,11 +61,6 @@ export function serverAddress(flow: Flow): string {
   return formatAddress(flow.ipVersion, flow.addr, 4);
 }
 
-/** '0x' and two upper-case hex digits, as the CMS8000 events name block types. */
-export function hexByte(value: number): string {
-  return '0x' + (value & 0xff).toString(16).toUpperCase().padStart(2, '0');
-}
-
 export function severityName(severity: 1 | 2 | 3): 'high' | 'medium' | 'low' {
   return severity === 1 ? 'high' : severity === 2 ? 'medium' : 'low';
 }

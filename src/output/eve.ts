@@ -46,20 +46,19 @@ import {
   LINKTYPE_RAW,
 } from '../decode/link-types.js';
 import { TCP_ACK, TCP_CWR, TCP_ECE, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN, TCP_URG, IPPROTO_TCP } from '../decode/packet-view.js';
-import type { AppEvent, Cms8000PatientEvent, RpcAuth } from '../analyzers/events.js';
+import type { AppEvent } from '../analyzers/events.js';
 import type { AppLayerStats } from '../analyzers/app-layer.js';
-import { rpcProgramName } from '../analyzers/rpc.js';
-import { CMS8000_BLOCK } from '../analyzers/cms8000.js';
+import { descriptorOf, EVE_PROTOCOL_KEYS } from '../analyzers/registry.js';
 import type { Alert, FlowRecord, IndicatorHit } from '../detect/alert.js';
 import type { DetectStats } from '../detect/detect-engine.js';
 import { formatLocation } from '../detect/rule-loader.js';
 import type { Flow, FlowEndReason } from '../flow/flow.js';
 import type { DedupStats, FlowStats, ReassemblyStats } from '../flow/flow-stats.js';
-import { clientAddress, eveTimestamp, eveTimestampOfMs, hasPorts, hexByte, protoName, serverAddress } from './common.js';
+import { clientAddress, eveTimestamp, eveTimestampOfMs, hasPorts, protoName, serverAddress } from './common.js';
 import type { InventorySnapshot } from './inventory.js';
 
 /** Top-level keys wardwatch adds to Suricata's EVE schema (see the file comment). */
-export const EVE_EXTENSION_KEYS = ['hl7', 'cms8000', 'lpd', 'mount', 'portmap', 'indicator', 'wardwatch', 'inventory'] as const;
+export const EVE_EXTENSION_KEYS: readonly string[] = [...EVE_PROTOCOL_KEYS, 'indicator', 'wardwatch', 'inventory'];
 
 export type EveRecord = Record<string, unknown>;
 
@@ -148,149 +147,12 @@ function indicatorObject(hit: IndicatorHit): EveRecord {
   };
 }
 
-/** Sets only the keys whose value is defined (and, for strings, not empty). */
-function defined(fields: Record<string, unknown>): EveRecord {
-  const out: EveRecord = {};
-  for (const key in fields) {
-    const value = fields[key];
-    if (value === undefined || value === '') continue;
-    out[key] = Array.isArray(value) ? [...value] : value;
-  }
-  return out;
-}
-
 /**
- * The evidence objects of an analyzer event, keyed by their top-level name; details without a
- * Suricata name are added to `extension` (the alert's `wardwatch` object).
+ * The evidence objects of an analyzer event, keyed by their top-level name, as its protocol
+ * renders them; details without a Suricata name are added to `extension` (the alert's `wardwatch` object).
  */
 function eventEvidence(event: AppEvent, mode: 'redacted' | 'full', extension: EveRecord): EveRecord {
-  switch (event.type) {
-    case 'hl7.message': {
-      const hl7 = defined({
-        message_type: event.messageType === '' ? '' : event.triggerEvent === '' ? event.messageType : `${event.messageType}^${event.triggerEvent}`,
-        version: event.version,
-        control_id: event.controlId,
-        sending_application: event.sendingApplication,
-        sending_facility: event.sendingFacility,
-        framing: event.framing,
-        segments: event.segments,
-        identity_segments: event.identitySegments,
-        length: event.length,
-        truncated: event.truncated === true,
-      });
-      if (mode === 'full' && event.phi) hl7.phi = { text: event.phi.text };
-      return { hl7 };
-    }
-    case 'cms8000.detected': {
-      const types = event.blockTypes;
-      const cms8000 = defined({
-        event: 'detected',
-        block_types: types?.map(hexByte),
-        patient_block_seen: types === undefined ? undefined : types.includes(CMS8000_BLOCK.patient),
-      });
-      if (mode === 'full' && event.phi) cms8000.phi = patientPhi(event.phi);
-      return { cms8000 };
-    }
-    case 'cms8000.patient': {
-      const cms8000 = defined({ event: 'patient', block_types: [hexByte(CMS8000_BLOCK.patient)], patient_block_seen: true, length: event.length });
-      if (mode === 'full' && event.phi) cms8000.phi = patientPhi(event.phi);
-      return { cms8000 };
-    }
-    case 'cms8000.summary': {
-      const counts = event.blockCounts;
-      return {
-        cms8000: defined({
-          event: 'summary',
-          block_types: counts === undefined ? undefined : Object.keys(counts).sort(),
-          block_counts: counts === undefined ? undefined : { ...counts },
-          patient_block_seen: event.patientBlocks === undefined ? undefined : event.patientBlocks > 0,
-          patient_blocks: event.patientBlocks,
-          malformed_blocks: event.malformedBlocks,
-          skipped_bytes: event.skippedBytes,
-        }),
-      };
-    }
-    case 'lpd.command':
-      return { lpd: defined({ command: event.command, code: event.code, queue: event.queue, size: event.size }) };
-    case 'lpd.not_lpd':
-      return { lpd: { looks_like: event.looksLike } };
-    case 'rpc.call': {
-      const out: EveRecord = { rpc: rpcCallObject(event.xid, event.auth) };
-      if (event.programName === 'nfs') out.nfs = { version: event.version, procedure: event.procedureName, type: 'request' };
-      else if (event.programName === 'mount') out.mount = { procedure: event.procedureName, version: event.version };
-      else if (event.programName === 'portmap') out.portmap = { procedure: event.procedureName, version: event.version };
-      else extension.rpc = { program: event.programName, version: event.version, procedure: event.procedureName };
-      return out;
-    }
-    case 'rpc.reply':
-      extension.rpc = defined({
-        accept_status: event.status === 'denied' ? undefined : event.status,
-        denial: event.denial,
-        program: event.program < 0 ? undefined : rpcProgramName(event.program),
-        version: event.program < 0 ? undefined : event.version,
-        procedure: event.program < 0 ? undefined : event.procedure,
-      });
-      return { rpc: { xid: event.xid, status: event.status === 'denied' ? 'DENIED' : 'ACCEPTED' } };
-    case 'portmap.call':
-      return {
-        rpc: { xid: event.xid },
-        portmap: defined({
-          procedure: event.procedure,
-          version: event.version,
-          program: event.program,
-          program_name: event.program === undefined ? undefined : rpcProgramName(event.program),
-          program_version: event.programVersion,
-          transport: event.transport,
-          netid: event.netid,
-          called_procedure: event.calledProcedure,
-        }),
-      };
-    case 'portmap.mapping':
-      return {
-        portmap: defined({
-          program: event.program,
-          program_name: rpcProgramName(event.program),
-          program_version: event.version,
-          transport: event.transport,
-          port: event.port,
-          source: event.source,
-          address: event.address,
-        }),
-      };
-    case 'mount.call':
-      return { rpc: { xid: event.xid }, mount: defined({ procedure: event.procedure, version: event.version, path: event.path }) };
-    case 'mount.reply':
-      return {
-        rpc: { xid: event.xid },
-        mount: defined({
-          procedure: event.procedure,
-          version: event.version,
-          status: event.status,
-          file_handle: event.fileHandle,
-          auth_flavors: event.authFlavors,
-          exports: event.exports,
-        }),
-      };
-    case 'nfs.call':
-      if (event.minorVersion !== undefined || event.operations !== undefined) {
-        extension.nfs = defined({ minor_version: event.minorVersion, operations: event.operations });
-      }
-      return { rpc: { xid: event.xid }, nfs: { version: event.version, procedure: event.procedure, type: 'request' } };
-    case 'nfs.session':
-      extension.nfs = defined({ session: true, minor_version: event.minorVersion, inferred_from_calls: event.inferredFromCalls });
-      return { nfs: { version: event.version } };
-  }
-}
-
-/** Suricata's names for RPC auth flavors (NULL, UNIX, SHORT, DH, GSS), else the number. */
-const AUTH_TYPES: Record<string, string> = { none: 'NULL', unix: 'UNIX', short: 'SHORT', des: 'DH', gss: 'GSS', tls: '7' };
-
-function rpcCallObject(xid: number, auth: RpcAuth): EveRecord {
-  const rpc: EveRecord = { xid, auth_type: AUTH_TYPES[auth.flavor] ?? auth.flavor.replace(/^flavor-/, '') };
-  if (auth.flavor === 'unix' && (auth.machineName !== undefined || auth.uid !== undefined || auth.gid !== undefined)) {
-    rpc.creds = defined({ machine_name: auth.machineName, uid: auth.uid, gid: auth.gid });
-  }
-  return rpc;
+  return descriptorOf(event).eve(event, mode, extension);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -583,8 +445,8 @@ export function inventoryRecord(inventory: InventorySnapshot, nowMs: number = Da
         address: d.address,
         first_seen: eveTimestamp(d.firstSec, d.firstNsec),
         last_seen: eveTimestamp(d.lastSec, d.lastNsec),
-        speaks_cms8000: d.speaksCms8000,
-        sends_hl7: d.sendsHl7,
+        speaks: [...d.speaks],
+        names: d.names.map((n) => ({ protocol: n.protocol, name: n.name })),
         indicators: [...d.indicators],
         alerts: d.rules.map((r) => ({ signature_id: r.id, signature: r.name, count: r.count })),
         flows: d.flows,
@@ -597,21 +459,5 @@ export function inventoryRecord(inventory: InventorySnapshot, nowMs: number = Da
       hosts_not_listed: inventory.hostsNotListed,
       max_hosts: inventory.maxHosts,
     },
-  };
-}
-
-/** A CMS8000 patient block's fields, for the full evidence mode only. */
-function patientPhi(p: NonNullable<Cms8000PatientEvent['phi']>): Record<string, unknown> {
-  return {
-    department: p.department,
-    bed: p.bed,
-    name: p.name,
-    patient_number: p.patientNumber,
-    admit_date: p.admitDate,
-    height_cm: p.heightCm,
-    weight: p.weight,
-    birth_date: p.birthDate,
-    blood_type: p.bloodType,
-    doctor: p.doctor,
   };
 }

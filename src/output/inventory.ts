@@ -1,12 +1,13 @@
 /**
  * The suspected-device inventory: the hosts a hospital has to find and unplug. Built from what the
- * rule engine hands its sinks. A host becomes a suspect when it is the client of a CMS8000 flow,
- * sends HL7, talks to (or is contacted by) an indicator address, or is the host an alert is about
+ * rule engine hands its sinks. A host becomes a suspect when it speaks a protocol the registry
+ * lists speakers of (the client of a CMS8000 flow, an HL7 sender, a DICOM peer), talks to (or is contacted by) an indicator address, or is the host an alert is about
  * (see alertHostSide); from then on every flow it takes part in is counted. Flows before that
  * first sight are not, since they are gone by then.
  */
 import { IPPROTO_TCP, TCP_SYN } from '../decode/packet-view.js';
 import type { Alert, DetectSink, FlowRecord } from '../detect/alert.js';
+import { protocolOf, speakerConcern } from '../analyzers/registry.js';
 import { formatAddress } from '../detect/address-set.js';
 import type { Flow } from '../flow/flow.js';
 import { AlertTally, type AlertTallyRow } from './alert-tally.js';
@@ -27,10 +28,13 @@ export interface SuspectedDevice {
   firstNsec: number;
   lastSec: number;
   lastNsec: number;
-  /** Client of a flow the CMS8000 analyzer recognised. */
-  speaksCms8000: boolean;
-  /** Sender of HL7 messages (other than acknowledgements). */
-  sendsHl7: boolean;
+  /**
+   * Protocols it was seen speaking, as the registry labels them ('CMS8000', 'HL7', 'DICOM'): the
+   * client of a flow of that protocol, or a host its events name (an HL7 sender, a DICOM peer).
+   */
+  speaks: readonly string[];
+  /** Names it goes by in them (HL7 MSH-3^MSH-4, DICOM AE titles), the first MAX_NAMES_PER_HOST. */
+  names: ReadonlyArray<{ protocol: string; name: string }>;
   /** Indicator addresses it talked to or was contacted by. */
   indicators: readonly string[];
   /** Rules whose alerts were about this host, most frequent first. */
@@ -61,8 +65,9 @@ class HostState {
   firstNsec = 0;
   lastSec = 0;
   lastNsec = 0;
-  speaksCms8000 = false;
-  sendsHl7 = false;
+  readonly speaks = new Set<string>();
+  /** 'label\0name' keys, in first-seen order. */
+  readonly names = new Set<string>();
   readonly indicators = new Set<string>();
   readonly rules = new Map<number, { id: number; name: string; count: number }>();
   flows = 0;
@@ -87,6 +92,7 @@ class HostState {
 }
 
 const MAX_INDICATORS_PER_HOST = 16;
+const MAX_NAMES_PER_HOST = 16;
 const MAX_RULES_PER_HOST = 64;
 
 export class Inventory implements DetectSink {
@@ -120,22 +126,17 @@ export class Inventory implements DetectSink {
       if (rule) rule.count++;
       else if (host.rules.size < MAX_RULES_PER_HOST) host.rules.set(alert.rule.id, { id: alert.rule.id, name: alert.rule.name, count: 1 });
     }
-    const event = alert.event;
-    if (event !== null && event.type === 'hl7.message' && event.messageType !== 'ACK') {
-      const sender = this.suspect(flow, event.dir === 0 ? 0 : 4);
-      if (sender !== null) sender.sendsHl7 = true;
-    }
   }
 
   flowEnd(record: FlowRecord): void {
     const flow = record.flow;
-    if (flow.appProto === 'cms8000') {
-      const client = this.suspect(flow, 0);
-      if (client !== null) client.speaksCms8000 = true;
-    } else if (flow.appProto === 'hl7') {
-      // MLLP: the side that opens the connection sends the messages, the other acknowledges.
-      const client = this.suspect(flow, 0);
-      if (client !== null) client.sendsHl7 = true;
+    const speaker = protocolOf(flow.appProto)?.speaker;
+    if (speaker !== undefined) this.suspect(flow, 0)?.speaks.add(speaker.label);
+    for (const s of flow.speakers ?? []) {
+      const host = this.suspect(flow, s.side);
+      if (host === null) continue;
+      host.speaks.add(s.label);
+      if (s.name !== '' && host.names.size < MAX_NAMES_PER_HOST) host.names.add(`${s.label}\0${s.name}`);
     }
     const client = this.hosts.get(keyOf(flow, 0));
     const server = this.hosts.get(keyOf(flow, 4));
@@ -155,8 +156,11 @@ export class Inventory implements DetectSink {
         firstNsec: h.firstNsec,
         lastSec: h.lastSec,
         lastNsec: h.lastNsec,
-        speaksCms8000: h.speaksCms8000,
-        sendsHl7: h.sendsHl7,
+        speaks: [...h.speaks].sort(),
+        names: [...h.names].map((key) => {
+          const cut = key.indexOf('\0');
+          return { protocol: key.slice(0, cut), name: key.slice(cut + 1) };
+        }),
         indicators: [...h.indicators],
         rules: [...h.rules.values()].map((r) => ({ ...r })).sort((a, b) => b.count - a.count || a.id - b.id),
         flows: h.flows,
@@ -210,9 +214,9 @@ function keyOf(flow: Flow, at: 0 | 4): number | string {
   return flow.ipVersion === 4 ? flow.addr[at] : formatAddress(flow.ipVersion, flow.addr, at);
 }
 
-/** Talking to an indicator weighs most, then the backdoored monitor's protocol, then HL7. */
+/** Talking to an indicator weighs most, then what it speaks (the backdoored monitor's protocol most). */
 function concern(d: SuspectedDevice): number {
-  return (d.indicators.length > 0 ? 4 : 0) + (d.speaksCms8000 ? 2 : 0) + (d.sendsHl7 ? 1 : 0);
+  return (d.indicators.length > 0 ? 4 : 0) + d.speaks.reduce((n, label) => n + speakerConcern(label), 0);
 }
 
 function alertCount(d: SuspectedDevice): number {

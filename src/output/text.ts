@@ -5,12 +5,11 @@
 import type { Writable } from 'node:stream';
 import type { EvidenceMode } from '../analyzers/analyzer.js';
 import type { AppEvent } from '../analyzers/events.js';
-import { rpcProgramName } from '../analyzers/rpc.js';
-import { CMS8000_BLOCK } from '../analyzers/cms8000.js';
+import { descriptorOf, speakerConcern } from '../analyzers/registry.js';
 import type { Alert, DetectSink, FlowRecord } from '../detect/alert.js';
 import type { AlertTallyRow } from './alert-tally.js';
 import type { RunCounters } from './eve.js';
-import { clientAddress, hasPorts, hexByte, protoName, serverAddress, severityName, utcSeconds } from './common.js';
+import { clientAddress, hasPorts, protoName, serverAddress, severityName, utcSeconds } from './common.js';
 import { Inventory, type InventorySnapshot, type SuspectedDevice } from './inventory.js';
 
 export interface TextOptions {
@@ -70,60 +69,9 @@ export function formatAlertLine(alert: Alert, options: TextOptions): string {
   return parts.join(' ') + (evidence.length > 0 ? ' | ' + evidence.join(' | ') : '');
 }
 
-/** The key evidence of an analyzer event, structure only. */
+/** The key evidence of an analyzer event, structure only, as its protocol words it. */
 export function describeEvent(event: AppEvent): string {
-  switch (event.type) {
-    case 'hl7.message': {
-      const type = event.messageType === '' ? `batch header ${event.segments[0] ?? ''}`.trim() : event.triggerEvent === '' ? event.messageType : `${event.messageType}^${event.triggerEvent}`;
-      let text = `HL7 ${type} via ${event.framing === 'mllp' ? 'MLLP' : 'bare TCP'}${event.version !== '' ? `, v${event.version}` : ''}`;
-      if (event.identitySegments.length > 0) text += `, patient identity in ${event.identitySegments.join(',')}`;
-      if (event.truncated) text += ', truncated';
-      return text;
-    }
-    case 'cms8000.detected': {
-      if (event.blockTypes === undefined) return 'CMS8000 protocol';
-      const patient = event.blockTypes.includes(CMS8000_BLOCK.patient);
-      return `CMS8000 blocks ${event.blockTypes.map(hexByte).join(',')}${patient ? ' (patient data)' : ''}`;
-    }
-    case 'cms8000.patient':
-      return `CMS8000 patient block ${hexByte(CMS8000_BLOCK.patient)}${event.length !== undefined ? ` (${event.length} bytes)` : ''} (patient data)`;
-    case 'cms8000.summary': {
-      if (event.blockCounts === undefined) return 'CMS8000 protocol';
-      const types = Object.keys(event.blockCounts).sort();
-      const patient = (event.patientBlocks ?? 0) > 0;
-      return `CMS8000 blocks ${types.join(',')}${patient ? ` (patient data, ${event.patientBlocks} patient blocks)` : ''}`;
-    }
-    case 'lpd.command':
-      return `LPD ${event.command}${event.queue !== undefined ? ` queue ${event.queue}` : ''}${event.size !== undefined ? ` ${event.size} bytes` : ''}`;
-    case 'lpd.not_lpd':
-      return `not LPD: ${event.looksLike} bytes`;
-    case 'rpc.call':
-      return `RPC ${event.programName} v${event.version} ${event.procedureName}${event.auth.machineName !== undefined ? ` from machine ${event.auth.machineName}` : ''}`;
-    case 'rpc.reply':
-      return `RPC reply ${event.status}${event.denial !== undefined ? ` (${event.denial})` : ''}${event.program >= 0 ? ` to ${rpcProgramName(event.program)} v${event.version}` : ''}`;
-    case 'portmap.call': {
-      const program = event.program !== undefined ? ` ${rpcProgramName(event.program)}` : '';
-      const version = event.programVersion !== undefined ? ` v${event.programVersion}` : '';
-      return `portmap ${event.procedure}${program}${version}${event.transport !== undefined ? ` ${event.transport}` : ''}`;
-    }
-    case 'portmap.mapping':
-      return `portmap ${rpcProgramName(event.program)} v${event.version} at ${event.transport} port ${event.port}`;
-    case 'mount.call':
-      return `${event.procedure}${event.path !== undefined ? ` ${event.path}` : ''} (MOUNT v${event.version})`;
-    case 'mount.reply': {
-      const status = event.status === 0 ? 'ok' : `status ${event.status}`;
-      const exports = event.exports !== undefined ? `, exports ${event.exports.join(',')}` : '';
-      return `${event.procedure} reply ${status} (MOUNT v${event.version})${exports}`;
-    }
-    case 'nfs.call': {
-      const version = event.minorVersion !== undefined && event.minorVersion > 0 ? `${event.version}.${event.minorVersion}` : String(event.version);
-      return `NFSv${version} ${event.procedure}${event.operations !== undefined && event.operations.length > 0 ? ` ${event.operations.join(',')}` : ''}`;
-    }
-    case 'nfs.session': {
-      const version = event.minorVersion !== undefined && event.minorVersion > 0 ? `${event.version}.${event.minorVersion}` : String(event.version);
-      return `NFSv${version} session working${event.inferredFromCalls ? ' (inferred from calls)' : ''}`;
-    }
-  }
+  return descriptorOf(event).text(event);
 }
 
 /** Writes one line per alert; flow ends are not shown. */
@@ -276,8 +224,11 @@ export function formatInventory(inventory: InventorySnapshot, options: { color: 
 function formatDevice(d: SuspectedDevice, color: boolean): string {
   const did: string[] = [];
   if (d.indicators.length > 0) did.push(paint(color, ANSI.red, `talked to indicator ${d.indicators.join(',')}`));
-  if (d.speaksCms8000) did.push(paint(color, ANSI.red, 'speaks CMS8000'));
-  if (d.sendsHl7) did.push('sends HL7');
+  for (const label of d.speaks) {
+    const names = d.names.filter((n) => n.protocol === label).map((n) => n.name);
+    const text = `speaks ${label}${names.length > 0 ? ` as ${names.join(', ')}` : ''}`;
+    did.push(speakerConcern(label) > 1 ? paint(color, ANSI.red, text) : text);
+  }
   if (d.unansweredSyns > 0) did.push(`${d.unansweredSyns} unanswered SYNs`);
   for (const r of d.rules) did.push(`sid ${r.id} ×${r.count}`);
   const peers = d.peers.join(',') + (d.morePeers ? ',...' : '');

@@ -1,6 +1,6 @@
 import type { Alert, FlowRecord } from '../detect/alert.js';
 import type { CompiledRule } from '../detect/rule.js';
-import { Flow, type FlowEndReason, type TcpState } from '../flow/flow.js';
+import { Flow, type FlowEndReason, type FlowSpeaker, type TcpState } from '../flow/flow.js';
 
 import type { DetectorOptions } from './detector.js';
 
@@ -62,6 +62,7 @@ export interface FlowSnapshot {
   tcpFlagsToClient: number;
   midstream: boolean;
   appProto: string;
+  speakers: FlowSpeaker[] | null;
 }
 
 /** An alert as plain data: the rule by id, the flow as a snapshot. */
@@ -102,6 +103,7 @@ export function snapshotFlow(flow: Flow): FlowSnapshot {
     tcpFlagsToClient: flow.tcpFlagsToClient,
     midstream: flow.midstream,
     appProto: flow.appProto,
+    speakers: flow.speakers,
   };
 }
 
@@ -128,6 +130,7 @@ export function restoreFlow(s: FlowSnapshot): Flow {
   flow.tcpFlagsToClient = s.tcpFlagsToClient;
   flow.midstream = s.midstream;
   flow.appProto = s.appProto;
+  flow.speakers = s.speakers;
   return flow;
 }
 

@@ -6,8 +6,9 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import type { AnalyzerContext } from '../../src/analyzers/analyzer.js';
 import type { AppEvent, Hl7MessageEvent } from '../../src/analyzers/events.js';
-import { DEFAULT_MAX_MESSAGE_BYTES, HEADER_CAP, Hl7Analyzer } from '../../src/analyzers/hl7.js';
-import { DEFAULT_MAX_RECORD_BYTES, RpcAnalyzer } from '../../src/analyzers/rpc.js';
+import { Hl7Analyzer } from '../../src/analyzers/hl7/analyzer.js';
+import { DEFAULT_MAX_MESSAGE_BYTES, HEADER_CAP } from '../../src/analyzers/hl7/header.js';
+import { DEFAULT_MAX_RECORD_BYTES, RpcAnalyzer } from '../../src/analyzers/rpc/analyzer.js';
 import { MAX_RECORD_BYTES } from '../../src/capture/capture-reader.js';
 import { LINKTYPE_ETHERNET, LINKTYPE_RAW } from '../../src/decode/link-types.js';
 import { DEFAULT_REASSEMBLY_OPTIONS } from '../../src/flow/tcp-stream.js';

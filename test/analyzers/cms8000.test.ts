@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Direction, EvidenceMode } from '../../src/analyzers/analyzer.js';
-import { cms8000Analyzer } from '../../src/analyzers/cms8000.js';
+import { cms8000Analyzer } from '../../src/analyzers/cms8000/analyzer.js';
 import { startAnalyzer, type AnalyzerRun } from '../support/analyzer-run.js';
 
 const ascii = (s: string): number[] => [...s].map((c) => c.charCodeAt(0));

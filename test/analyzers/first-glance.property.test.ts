@@ -1,10 +1,10 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Analyzer, AnalyzerFactory, Direction } from '../../src/analyzers/analyzer.js';
-import { cms8000Analyzer } from '../../src/analyzers/cms8000.js';
-import { hl7Analyzer } from '../../src/analyzers/hl7.js';
+import { cms8000Analyzer } from '../../src/analyzers/cms8000/analyzer.js';
+import { hl7Analyzer } from '../../src/analyzers/hl7/analyzer.js';
 import { ANALYZERS } from '../../src/analyzers/registry.js';
-import { rpcAnalyzer } from '../../src/analyzers/rpc.js';
+import { rpcAnalyzer } from '../../src/analyzers/rpc/analyzer.js';
 import { ADT, ORU, bytes, mllp } from './hl7-fixtures.js';
 import { MOUNT, PORTMAP, call, record, reply, str, xdr } from './rpc-fixtures.js';
 

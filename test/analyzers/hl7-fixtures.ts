@@ -3,7 +3,7 @@
  */
 import type { AnalyzerContext, Direction, EvidenceMode } from '../../src/analyzers/analyzer.js';
 import type { AppEvent, Hl7MessageEvent } from '../../src/analyzers/events.js';
-import { Hl7Analyzer, type Hl7Options } from '../../src/analyzers/hl7.js';
+import { Hl7Analyzer, type Hl7Options } from '../../src/analyzers/hl7/analyzer.js';
 
 /** Strings of the fake patient that must never appear outside the full evidence mode. */
 export const PATIENT_STRINGS = [

@@ -1,13 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import {
-  DEFAULT_MAX_MESSAGE_BYTES,
-  HEADER_CAP,
-  hl7Analyzer,
-  isHl7Version,
-  isSeparatorByte,
-  parseHl7Header,
-} from '../../src/analyzers/hl7.js';
+import { hl7Analyzer } from '../../src/analyzers/hl7/analyzer.js';
+import { DEFAULT_MAX_MESSAGE_BYTES, HEADER_CAP, isHl7Version, isSeparatorByte, parseHl7Header } from '../../src/analyzers/hl7/header.js';
 import {
   ACK,
   ADT,

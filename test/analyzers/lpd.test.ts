@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Direction, EvidenceMode } from '../../src/analyzers/analyzer.js';
-import { lpdAnalyzer } from '../../src/analyzers/lpd.js';
+import { lpdAnalyzer } from '../../src/analyzers/lpd/analyzer.js';
 import { startAnalyzer, type AnalyzerRun } from '../support/analyzer-run.js';
 
 const bytes = (s: string): Uint8Array => Uint8Array.from([...s].map((c) => c.charCodeAt(0)));

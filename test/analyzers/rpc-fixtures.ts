@@ -5,7 +5,7 @@
  */
 import type { AnalyzerContext, Direction, EvidenceMode, Expectation } from '../../src/analyzers/analyzer.js';
 import type { AppEvent } from '../../src/analyzers/events.js';
-import { RpcAnalyzer, type RpcAnalyzerOptions } from '../../src/analyzers/rpc.js';
+import { RpcAnalyzer, type RpcAnalyzerOptions } from '../../src/analyzers/rpc/analyzer.js';
 
 export class XdrWriter {
   private readonly out: number[] = [];

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { parseUniversalAddress } from '../../src/analyzers/portmap.js';
-import { nfs4OperationName } from '../../src/analyzers/nfs.js';
+import { parseUniversalAddress } from '../../src/analyzers/rpc/portmap.js';
+import { nfs4OperationName } from '../../src/analyzers/rpc/nfs.js';
 import {
   MOUNT, NFS, PORTMAP, call, handle, harness, hex, pmapMapping, record, reply, rpcbArgs, str, u32, xdr,
 } from './rpc-fixtures.js';

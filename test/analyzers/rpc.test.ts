@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { rpcAnalyzer } from '../../src/analyzers/rpc.js';
+import { rpcAnalyzer } from '../../src/analyzers/rpc/analyzer.js';
 import {
   AUTH_NONE, MOUNT, NFS, PORTMAP, ascii, authUnix, call, concat, deniedAuth, deniedVersion, feedSplit,
   handle, harness, pmapMapping, record, reply, str, u32, xdr,

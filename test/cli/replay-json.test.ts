@@ -70,7 +70,7 @@ describe('replay --format json', () => {
     expect(stats.stats.detect.alert).toBe(1);
     const [inventory] = ofType(eve, 'inventory');
     expect(inventory.inventory.hosts.map((h: EveRecord) => h.address)).toEqual([HOST.monitor]);
-    expect(inventory.inventory.hosts[0]).toMatchObject({ sends_hl7: true, alerts: [{ signature_id: 1000002, count: 1 }] });
+    expect(inventory.inventory.hosts[0]).toMatchObject({ speaks: ['HL7'], alerts: [{ signature_id: 1000002, count: 1 }] });
   });
 
   it('is the default when stdout is not a terminal', async () => {

@@ -56,22 +56,21 @@ describe('suspected-device inventory', () => {
     inv.flowEnd(makeFlowRecord(makeFlow({ client: '10.1.2.9', server: '10.0.0.30', serverPort: 443 })));
     const devices = inv.snapshot().devices;
     expect(devices.map((d) => d.address)).toEqual(['10.1.2.3', '10.1.2.8']);
-    expect(devices[0]).toMatchObject({ speaksCms8000: true, sendsHl7: false, flows: 1, ports: [515], peers: ['10.0.0.10'] });
-    expect(devices[1]).toMatchObject({ speaksCms8000: false, sendsHl7: true });
+    expect(devices[0]).toMatchObject({ speaks: ['CMS8000'], flows: 1, ports: [515], peers: ['10.0.0.10'] });
+    expect(devices[1]).toMatchObject({ speaks: ['HL7'] });
   });
 
-  it('marks the side that sent an HL7 message in an alert, but not the side that acknowledged', () => {
+  it('lists the hosts the analyzers saw speaking, with the names they go by', () => {
     const inv = new Inventory();
-    const flow = makeFlow({ client: '10.0.0.20', server: '10.1.2.8', serverPort: 2575, appProto: 'hl7' });
-    const fromServer = { ...EVENTS['hl7.message'], dir: 1 } as const;
-    inv.alert(makeAlert({ flow, dir: 1, event: fromServer }));
-    const snapshot = inv.snapshot();
-    const sender = snapshot.devices.find((d) => d.address === '10.1.2.8');
-    expect(sender?.sendsHl7).toBe(true);
-    const ack = { ...EVENTS['hl7.message'], messageType: 'ACK', triggerEvent: 'R01', dir: 0 } as const;
-    const other = new Inventory();
-    other.alert(makeAlert({ flow: makeFlow({ client: '10.5.5.5', server: '10.6.6.6' }), event: ack }));
-    expect(other.snapshot().devices.every((d) => !d.sendsHl7)).toBe(true);
+    const flow = makeFlow({ client: '10.0.0.20', server: '10.1.2.8', serverPort: 104, appProto: 'dicom' });
+    flow.speakers = [
+      { side: 0, label: 'DICOM', name: 'CT_SCANNER' },
+      { side: 4, label: 'DICOM', name: 'PACS_MAIN' },
+    ];
+    inv.flowEnd(makeFlowRecord(flow));
+    const byAddress = new Map(inv.snapshot().devices.map((d) => [d.address, d]));
+    expect(byAddress.get('10.0.0.20')).toMatchObject({ speaks: ['DICOM'], names: [{ protocol: 'DICOM', name: 'CT_SCANNER' }] });
+    expect(byAddress.get('10.1.2.8')).toMatchObject({ speaks: ['DICOM'], names: [{ protocol: 'DICOM', name: 'PACS_MAIN' }] });
   });
 
   it('stays bounded: hosts beyond the cap are only counted', () => {

@@ -13,8 +13,8 @@
  * CALLS_ONLY_MIDWAY while it goes on (more than a client sends before a first reply when the
  * reply is merely late). The session is then reported with `inferredFromCalls`.
  */
-import type { Direction } from './analyzer.js';
-import type { RpcCallInfo, RpcProgramDecoder, RpcSink } from './rpc.js';
+import type { Direction } from '../analyzer.js';
+import type { RpcCallInfo, RpcProgramDecoder, RpcSink } from './analyzer.js';
 import type { XdrReader } from './xdr.js';
 
 export const NFS_PROGRAM = 100003;

@@ -2,8 +2,8 @@
  * MOUNT v1/v2 (RFC 1094 appendix A) and v3 (RFC 1813 appendix I), program 100005: which export
  * a client mounts, and the file handle the server grants for it.
  */
-import type { Direction } from './analyzer.js';
-import type { RpcCallInfo, RpcProgramDecoder, RpcSink } from './rpc.js';
+import type { Direction } from '../analyzer.js';
+import type { RpcCallInfo, RpcProgramDecoder, RpcSink } from './analyzer.js';
 import type { XdrReader } from './xdr.js';
 
 export const MOUNT_PROGRAM = 100005;

@@ -22,174 +22,44 @@
  * segment end is reported. At the end of the flow a started message is reported, truncated
  * unless it is bare and ended at a segment end.
  */
-import type { Analyzer, AnalyzerContext, AnalyzerFactory, Direction, Verdict } from './analyzer.js';
+import type { Direction } from '../analyzer.js';
 import type { Hl7MessageEvent } from './events.js';
-
-export const DEFAULT_MAX_MESSAGE_BYTES = 1 << 20;
-/** Bytes of a header segment kept for parsing; MSH-1..MSH-12 fit with room to spare. */
-export const HEADER_CAP = 4096;
-/** Segment ids listed per message; identitySegments still sees every segment. */
-export const MAX_LISTED_SEGMENTS = 1024;
-const MAX_FIELD_CHARS = 128;
-/** Before a match, bytes a direction may pass over while resynchronising after a gap. */
-const PROBE_SKIP_LIMIT = 64 * 1024;
-const MAX_PENDING = 4;
-const MIN_MESSAGE_BYTES = 64;
-
-/**
- * Segments that identify the patient: demographics (PID, PD1), next of kin (NK1), visit (PV1,
- * PV2), merged identities (MRG), insurance (IN1-IN3), guarantor (GT1) and accident (ACC).
- * Clinical content (DG1, OBX, ...) is protected health information too but names no one.
- */
-export const IDENTITY_SEGMENTS: ReadonlySet<string> = new Set([
-  'PID', 'PD1', 'NK1', 'PV1', 'PV2', 'MRG', 'IN1', 'IN2', 'IN3', 'GT1', 'ACC',
-]);
-
-const VT = 0x0b;
-const FS = 0x1c;
-const CR = 0x0d;
-const LF = 0x0a;
-
-/** Segment ids that begin a unit, and so may begin a stream or an MLLP frame. */
-const UNIT_STARTS = ['MSH', 'FHS', 'BHS', 'BTS', 'FTS'];
-
-export interface Hl7Header {
-  /** 'MSH', 'FHS' or 'BHS'. */
-  readonly segment: string;
-  readonly fieldSeparator: string;
-  readonly encodingCharacters: string;
-  /** Field 3 and 4 of the segment, whole. */
-  readonly sendingApplication: string;
-  readonly sendingFacility: string;
-  /** MSH-9.1, MSH-9.2, MSH-9.3 ('' for FHS/BHS). */
-  readonly messageType: string;
-  readonly triggerEvent: string;
-  readonly messageStructure: string;
-  /** MSH-10, or FHS-11/BHS-11. */
-  readonly controlId: string;
-  /** MSH-12.1 ('' for FHS/BHS). */
-  readonly version: string;
-}
-
-/** A printable ASCII character that is neither a letter nor a digit nor a space. */
-export function isSeparatorByte(b: number): boolean {
-  return b > 0x20 && b < 0x7f && !isUpper(b) && !isDigit(b) && !(b >= 0x61 && b <= 0x7a);
-}
-
-function isUpper(b: number): boolean {
-  return b >= 0x41 && b <= 0x5a;
-}
-
-function isDigit(b: number): boolean {
-  return b >= 0x30 && b <= 0x39;
-}
-
-export function isMessageTypeCode(s: string): boolean {
-  return /^[A-Z]{3}$/.test(s);
-}
-
-export function isTriggerEventCode(s: string): boolean {
-  return s === '' || /^[A-Z0-9]{3}$/.test(s);
-}
-
-export function isHl7Version(s: string): boolean {
-  return /^2\.\d{1,2}(\.\d{1,2})?$/.test(s);
-}
-
-function printable(s: string): string {
-  const cut = s.length > MAX_FIELD_CHARS ? s.slice(0, MAX_FIELD_CHARS) : s;
-  return cut.replace(/[^\x20-\x7e]/g, '?');
-}
-
-/**
- * Parses an MSH, FHS or BHS segment (its bytes from the segment id on, without the terminator;
- * a truncated segment parses if the needed fields are there). Undefined when it is not a
- * plausible header. Field numbers follow the standard: field 1 IS the separator, so after
- * splitting on it, field n sits at index n - 1.
- */
-export function parseHl7Header(segment: Uint8Array): Hl7Header | undefined {
-  if (segment.length < 8) return undefined;
-  const text = Buffer.from(segment.buffer, segment.byteOffset, segment.length).toString('latin1');
-  const id = text.slice(0, 3);
-  if (id !== 'MSH' && id !== 'FHS' && id !== 'BHS') return undefined;
-  if (!isSeparatorByte(segment[3])) return undefined;
-  const separator = text[3];
-  const fields = text.split(separator);
-  const field = (n: number): string => fields[n - 1] ?? '';
-  const encoding = field(2);
-  if (encoding.length < 2 || encoding.length > 5) return undefined;
-  for (let i = 0; i < encoding.length; i++) {
-    const c = encoding.charCodeAt(i);
-    if (!isSeparatorByte(c) || encoding.indexOf(encoding[i]) !== i) return undefined;
-  }
-  const component = encoding[0];
-  if (id !== 'MSH') {
-    return {
-      segment: id,
-      fieldSeparator: separator,
-      encodingCharacters: encoding,
-      sendingApplication: printable(field(3)),
-      sendingFacility: printable(field(4)),
-      messageType: '',
-      triggerEvent: '',
-      messageStructure: '',
-      controlId: printable(field(11)),
-      version: '',
-    };
-  }
-  if (fields.length < 12) return undefined;
-  const type = field(9).split(component);
-  const messageType = type[0];
-  const triggerEvent = type[1] ?? '';
-  const version = field(12).split(component)[0];
-  if (!isMessageTypeCode(messageType) || !isTriggerEventCode(triggerEvent) || !isHl7Version(version)) {
-    return undefined;
-  }
-  return {
-    segment: id,
-    fieldSeparator: separator,
-    encodingCharacters: encoding,
-    sendingApplication: printable(field(3)),
-    sendingFacility: printable(field(4)),
-    messageType,
-    triggerEvent,
-    messageStructure: printable(type[2] ?? ''),
-    controlId: printable(field(10)),
-    version,
-  };
-}
-
-const idCache = new Map<number, string>();
-
-function segmentId(a: number, b: number, c: number): string {
-  const key = (a << 16) | (b << 8) | c;
-  let id = idCache.get(key);
-  if (id === undefined) {
-    id = String.fromCharCode(a, b, c);
-    // Ids are validated [A-Z][A-Z0-9]{2}, so the cache cannot outgrow 26 * 36 * 36 entries.
-    idCache.set(key, id);
-  }
-  return id;
-}
+import {
+  CR,
+  FS,
+  HEADER_CAP,
+  IDENTITY_SEGMENTS,
+  isDigit,
+  isSeparatorByte,
+  isUpper,
+  LF,
+  MAX_LISTED_SEGMENTS,
+  parseHl7Header,
+  PROBE_SKIP_LIMIT,
+  segmentId,
+  UNIT_STARTS,
+  VT,
+  type Hl7Header,
+} from './header.js';
 
 /** Where a direction is in its stream. */
-const START = 0; // stream start: blank lines, then 0x0B or a unit's first segment id
-const CONTENT = 1; // inside a bare stream or an MLLP frame
-const FRAME_END = 2; // after 0x1C: an optional CR
-const BETWEEN_FRAMES = 3;
-const SKIP_FRAME = 4; // MLLP: pass over bytes to the frame end or the next frame start
-const RESYNC = 5; // pass over bytes to 0x0B or MSH at a segment start
-const DONE = 6;
+export const START = 0; // stream start: blank lines, then 0x0B or a unit's first segment id
+export const CONTENT = 1; // inside a bare stream or an MLLP frame
+export const FRAME_END = 2; // after 0x1C: an optional CR
+export const BETWEEN_FRAMES = 3;
+export const SKIP_FRAME = 4; // MLLP: pass over bytes to the frame end or the next frame start
+export const RESYNC = 5; // pass over bytes to 0x0B or MSH at a segment start
+export const DONE = 6;
 
 /** What the current unit is. */
-const NO_UNIT = 0;
-const MESSAGE = 1;
-const BATCH_HEADER = 2;
-const BATCH_TRAILER = 3;
+export const NO_UNIT = 0;
+export const MESSAGE = 1;
+export const BATCH_HEADER = 2;
+export const BATCH_TRAILER = 3;
 
-type Framing = 'mllp' | 'bare';
+export type Framing = 'mllp' | 'bare';
 
-interface Owner {
+export interface Owner {
   readonly matched: boolean;
   readonly full: boolean;
   readonly maxMessageBytes: number;
@@ -211,10 +81,10 @@ interface Owner {
 
 const idScratch = new Uint8Array(4);
 /** Stands for "no unit"; never pushed to (a unit gets fresh arrays when it opens). */
-const NO_SEGMENTS: string[] = [];
+export const NO_SEGMENTS: string[] = [];
 
 /** One direction of the flow. */
-class DirectionReader {
+export class DirectionReader {
   state = START;
   private framing: Framing = 'bare';
   /** Bytes of the current segment seen (stays at 4 once past the id and separator). */
@@ -709,144 +579,3 @@ class DirectionReader {
     }
   }
 }
-
-export interface Hl7Options {
-  /** Largest message followed before it is reported truncated (default 1 MiB, at least 64). */
-  readonly maxMessageBytes?: number;
-}
-
-/** What the two directions of a flow share: the verdict and the event output. */
-class FlowState implements Owner {
-  verdict: Verdict = 'probing';
-  readonly full: boolean;
-  readonly udp: boolean;
-  readonly maxMessageBytes: number;
-  readonly readers: [DirectionReader, DirectionReader];
-  /** Batch header events waiting for the first match. */
-  private pending: Hl7MessageEvent[] = [];
-
-  constructor(
-    private readonly ctx: AnalyzerContext,
-    options: Hl7Options,
-  ) {
-    this.full = ctx.evidence === 'full';
-    this.udp = ctx.flow.transport === 'udp';
-    const max = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
-    this.maxMessageBytes = Number.isFinite(max) ? Math.max(MIN_MESSAGE_BYTES, Math.floor(max)) : DEFAULT_MAX_MESSAGE_BYTES;
-    this.readers = [new DirectionReader(this, 0), new DirectionReader(this, 1)];
-  }
-
-  get matched(): boolean {
-    return this.verdict === 'match';
-  }
-
-  match(): void {
-    if (this.verdict !== 'probing') return;
-    this.verdict = 'match';
-    const pending = this.pending;
-    this.pending = [];
-    for (const event of pending) this.ctx.emit(event);
-  }
-
-  reject(): void {
-    this.verdict = 'reject';
-    this.pending = [];
-    this.readers[0].finish();
-    this.readers[1].finish();
-  }
-
-  dropPending(): void {
-    this.pending = [];
-  }
-
-  report(event: Hl7MessageEvent, batchHeader: boolean): void {
-    if (this.matched) this.ctx.emit(event);
-    else if (batchHeader && this.pending.length < MAX_PENDING) this.pending.push(event);
-  }
-
-  buildEvent(
-    dir: Direction,
-    framing: Framing,
-    header: Hl7Header,
-    segments: string[],
-    identity: string[],
-    length: number,
-    truncated: boolean,
-    text: Uint8Array | undefined,
-  ): Hl7MessageEvent {
-    const identifying = this.ctx.evidence !== 'none';
-    return {
-      proto: 'hl7',
-      dir,
-      type: 'hl7.message',
-      framing,
-      messageType: header.messageType,
-      triggerEvent: header.triggerEvent,
-      controlId: identifying ? header.controlId : '',
-      version: header.version,
-      sendingApplication: identifying ? header.sendingApplication : '',
-      sendingFacility: identifying ? header.sendingFacility : '',
-      segments,
-      identitySegments: identity,
-      length,
-      ...(truncated ? { truncated: true as const } : {}),
-      ...(this.full && text ? { phi: { text: Buffer.from(text.buffer, text.byteOffset, text.length).toString('utf8') } } : {}),
-    };
-  }
-}
-
-export class Hl7Analyzer implements Analyzer {
-  private readonly flow: FlowState;
-
-  constructor(ctx: AnalyzerContext, options: Hl7Options = {}) {
-    this.flow = new FlowState(ctx, options);
-  }
-
-  get verdict(): Verdict {
-    return this.flow.verdict;
-  }
-
-  /** Message bytes held now, both directions: header segments, or the message text in full mode. */
-  get bufferedBytes(): number {
-    return this.flow.readers[0].bufferedBytes + this.flow.readers[1].bufferedBytes;
-  }
-
-  data(dir: Direction, bytes: Uint8Array): void {
-    if (this.flow.verdict === 'reject') return;
-    this.flow.readers[dir === 1 ? 1 : 0].data(bytes);
-  }
-
-  gap(dir: Direction, _length: number): void {
-    if (this.flow.verdict === 'reject') return;
-    this.flow.readers[dir === 1 ? 1 : 0].gap();
-  }
-
-  end(): void {
-    if (this.flow.verdict === 'reject') return;
-    this.flow.readers[0].end();
-    this.flow.readers[1].end();
-    this.flow.dropPending();
-  }
-}
-
-export function createHl7Factory(options: Hl7Options = {}): AnalyzerFactory {
-  return {
-    proto: 'hl7',
-    transports: ['tcp', 'udp'],
-    events: ['hl7.message'],
-    mayAccept: mayStartHl7,
-    create: (ctx) => new Hl7Analyzer(ctx, options),
-  };
-}
-
-/** After any line ends, a unit starts with an MLLP frame or a segment id's first letter. */
-function mayStartHl7(bytes: Uint8Array): boolean {
-  for (let i = 0; i < bytes.length; i++) {
-    const c = bytes[i];
-    if (c === CR || c === LF) continue;
-    return c === VT || c === 0x4d || c === 0x46 || c === 0x42; // 'M', 'F', 'B'
-  }
-  return true;
-}
-
-export const hl7Analyzer: AnalyzerFactory = createHl7Factory();

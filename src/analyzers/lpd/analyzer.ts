@@ -15,8 +15,8 @@
  * turns to 'reject' once that sample is complete (or at a gap or the end), so the event is the
  * same however the stream was split.
  */
-import type { Analyzer, AnalyzerContext, AnalyzerFactory, Direction, Verdict } from './analyzer.js';
-import { TO_CLIENT, TO_SERVER } from './analyzer.js';
+import type { Analyzer, AnalyzerContext, AnalyzerFactory, Direction, Verdict } from '../analyzer.js';
+import { TO_CLIENT, TO_SERVER } from '../analyzer.js';
 import type { LpdCommandEvent } from './events.js';
 
 export const MAX_LINE = 1024;

@@ -36,11 +36,10 @@ import type {
   EvidenceMode,
   Expectation,
   Verdict,
-} from './analyzer.js';
-import type { AppEvent, RpcAuth } from './events.js';
-import { MOUNT_PROGRAM, MountDecoder } from './mount.js';
-import { NFS_PROGRAM, NfsDecoder } from './nfs.js';
-import { PORTMAP_PROGRAM, PortmapDecoder } from './portmap.js';
+} from '../analyzer.js';
+import type { AppEvent } from '../events.js';
+import type { RpcAuth } from './events.js';
+import { rpcProgram } from './programs.js';
 import { XdrReader, readU32, xdrPad } from './xdr.js';
 
 /** One call as the program decoders see it. */
@@ -661,11 +660,7 @@ export class RpcAnalyzer implements Analyzer, RpcSink {
   private decoderFor(program: number): RpcProgramDecoder | null {
     let decoder = this.decoders.get(program);
     if (decoder === undefined) {
-      decoder =
-        program === PORTMAP_PROGRAM ? new PortmapDecoder(this)
-        : program === MOUNT_PROGRAM ? new MountDecoder(this)
-        : program === NFS_PROGRAM ? new NfsDecoder(this)
-        : null;
+      decoder = rpcProgram(program)?.create(this) ?? null;
       if (this.decoders === NO_DECODERS) this.decoders = new Map();
       this.decoders.set(program, decoder);
     }
@@ -711,10 +706,6 @@ function mayStartRpc(bytes: Uint8Array, transport: 'tcp' | 'udp'): boolean {
 function genericProcedureName(program: number, procedure: number): string {
   const table = program === 100021 ? NLM_PROCS : program === 100024 ? NSM_PROCS : undefined;
   return table?.[procedure] || String(procedure);
-}
-
-export function createRpcAnalyzer(ctx: AnalyzerContext, options?: RpcAnalyzerOptions): RpcAnalyzer {
-  return new RpcAnalyzer(ctx, options);
 }
 
 export const rpcAnalyzer: AnalyzerFactory = {

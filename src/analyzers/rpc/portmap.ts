@@ -4,9 +4,9 @@
  * `portmap.mapping` event and an expectation, so the flow layer can recognise the later
  * MOUNT/NFS flow to that port.
  */
-import type { Direction } from './analyzer.js';
+import type { Direction } from '../analyzer.js';
 import type { PortmapCallEvent } from './events.js';
-import type { RpcCallInfo, RpcProgramDecoder, RpcSink } from './rpc.js';
+import type { RpcCallInfo, RpcProgramDecoder, RpcSink } from './analyzer.js';
 import type { XdrReader } from './xdr.js';
 
 export const PORTMAP_PROGRAM = 100000;

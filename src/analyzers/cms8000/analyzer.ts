@@ -15,7 +15,7 @@
  * Bounded state: per direction a 4-byte header, a 4-byte scan window and at most the first 0xAD
  * body bytes of a patient block (the decoded fields); all other body bytes are skipped unread.
  */
-import type { Analyzer, AnalyzerContext, AnalyzerFactory, Direction, EvidenceMode, Verdict } from './analyzer.js';
+import type { Analyzer, AnalyzerContext, AnalyzerFactory, Direction, EvidenceMode, Verdict } from '../analyzer.js';
 import type { Cms8000PatientEvent } from './events.js';
 
 export const CMS8000_BLOCK = {
