@@ -47,6 +47,9 @@ export const EVENT_TYPES: readonly string[] = [...EVENTS.keys()];
 /** The app_proto values a flow can have ('unknown': no analyzer recognised it). */
 export const APP_PROTOS: readonly string[] = [...BY_APP_PROTO.keys(), 'unknown'];
 
+/** Every anomaly counter the analyzers may raise, as `<protocol>.<anomaly>`. */
+export const ANOMALIES: readonly string[] = PROTOCOLS.flatMap((p) => (p.anomalies ?? []).map((a) => `${p.name}.${a}`));
+
 /** EVE top-level keys the registered renderings add beyond Suricata's schema. */
 export const EVE_PROTOCOL_KEYS: readonly string[] = [...new Set(PROTOCOLS.flatMap((p) => p.eveExtensionKeys ?? []))];
 

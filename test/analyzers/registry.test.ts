@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { APP_PROTOS, EVENT_TYPES, eventDescriptor, PROTOCOLS, ruleFields } from '../../src/analyzers/registry.js';
+import { ANALYZERS, ANOMALIES, APP_PROTOS, EVENT_TYPES, eventDescriptor, PROTOCOLS, ruleFields } from '../../src/analyzers/registry.js';
+import { Prng } from '../../tools/craft/prng.js';
 import { parseRuleFile } from '../../src/detect/rule-loader.js';
 import { alertRecord, EVE_EXTENSION_KEYS } from '../../src/output/eve.js';
 import { describeEvent } from '../../src/output/text.js';
@@ -20,7 +21,7 @@ const COMMON_KEYS = new Set(['type', 'proto', 'dir', 'phi']);
 describe('the protocol registry', () => {
   it('has a test event for every registered event type, and every field of it is declared', () => {
     for (const type of EVENT_TYPES) {
-      const event = (EVENTS as Record<string, Record<string, unknown>>)[type];
+      const event = (EVENTS as unknown as Record<string, Record<string, unknown>>)[type];
       expect(event, `test fixture for ${type}`).toBeDefined();
       const declared = Object.keys(eventDescriptor(type)!.fields);
       for (const key of Object.keys(event)) if (!COMMON_KEYS.has(key)) expect(declared, `${type}.${key}`).toContain(key);
@@ -73,5 +74,33 @@ describe('the protocol registry', () => {
     const types = PROTOCOLS.flatMap((p) => p.events.map((e) => e.type));
     expect(new Set(types).size).toBe(types.length);
     for (const p of PROTOCOLS) if (p.refines !== undefined) expect(names).toContain(p.refines);
+  });
+
+  it('counts only the anomalies the protocols declare, whatever bytes the analyzers are fed', () => {
+    const seen = new Set<string>();
+    const prng = new Prng(15);
+    for (const factory of ANALYZERS) {
+      for (const transport of factory.transports) {
+        for (let round = 0; round < 200; round++) {
+          const analyzer = factory.create({
+            flow: { transport, clientPort: 40000, serverPort: 111 },
+            evidence: 'redacted',
+            emit() {},
+            expect() {},
+            anomaly: (name) => seen.add(name),
+          });
+          // Record marks and headers that look like RPC for a few bytes, then noise.
+          const head = Uint8Array.of(0x80, 0, 0, prng.int(0, 255), 0, 0, 0, prng.int(0, 2), 0, 0, 0, prng.int(0, 1));
+          for (let i = 0; i < 4; i++) {
+            analyzer.data(0, i === 0 ? head : prng.bytes(prng.int(0, 299)));
+            if (round % 3 === 0) analyzer.gap(1, prng.int(0, 99) + 1);
+            analyzer.data(1, prng.bytes(prng.int(0, 299)));
+          }
+          analyzer.end();
+        }
+      }
+    }
+    expect(seen.size).toBeGreaterThan(0);
+    for (const name of seen) expect(ANOMALIES).toContain(name);
   });
 });

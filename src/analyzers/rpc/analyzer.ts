@@ -103,6 +103,15 @@ export interface RpcStats {
   resyncs: number;
 }
 
+/** The run-wide names of the anomalies among the analyzer's counters (see the RPC descriptor). */
+const ANOMALY_NAMES = {
+  malformed: 'rpc.malformed',
+  oversizedRecords: 'rpc.oversized_record',
+  unmatchedReplies: 'rpc.unmatched_reply',
+  evictedCalls: 'rpc.evicted_call',
+  resyncs: 'rpc.resync',
+} as const;
+
 export const DEFAULT_MAX_RECORD_BYTES = 1024 * 1024;
 export const DEFAULT_MAX_PENDING_CALLS = 1024;
 
@@ -348,6 +357,12 @@ export class RpcAnalyzer implements Analyzer, RpcSink {
     this.ctx.expect(expectation);
   }
 
+  /** Counts an anomaly in the analyzer's own stats and in the run's (as `rpc.<name>`). */
+  private anomaly(counter: keyof typeof ANOMALY_NAMES): void {
+    this.stats[counter]++;
+    this.ctx.anomaly(ANOMALY_NAMES[counter]);
+  }
+
   data(dir: Direction, bytes: Uint8Array): void {
     if (this.verdict === 'reject' || this.ended) return;
     if (bytes.length > 0) this.heardDir[dir] = true;
@@ -392,7 +407,7 @@ export class RpcAnalyzer implements Analyzer, RpcSink {
 
   private datagram(dir: Direction, bytes: Uint8Array): void {
     if (probeHeader(bytes, 0, bytes.length) !== 'yes') {
-      this.stats.malformed++;
+      this.anomaly('malformed');
       if (this.verdict === 'probing') this.verdict = 'reject';
       return;
     }
@@ -427,7 +442,7 @@ export class RpcAnalyzer implements Analyzer, RpcSink {
         const probe = probeHeader(s.buf, 0, s.stored);
         if (probe === 'yes') s.judged = true;
         else if (probe === 'no') {
-          this.stats.malformed++;
+          this.anomaly('malformed');
           if (this.verdict === 'probing') {
             this.verdict = 'reject';
             return;
@@ -440,7 +455,7 @@ export class RpcAnalyzer implements Analyzer, RpcSink {
         }
       }
       if (overflow) {
-        this.stats.oversizedRecords++;
+        this.anomaly('oversizedRecords');
         this.clip(s, dir);
       }
       if (s.fragLeft === 0) this.endFragment(s, dir);
@@ -467,7 +482,7 @@ export class RpcAnalyzer implements Analyzer, RpcSink {
     if (!s.decoded) {
       if (s.judged || probeComplete(s.buf, s.stored) === 'yes') this.decodeMessage(dir, s.buf, s.stored);
       else {
-        this.stats.malformed++;
+        this.anomaly('malformed');
         if (this.verdict === 'probing') this.verdict = 'reject';
       }
     }
@@ -503,7 +518,7 @@ export class RpcAnalyzer implements Analyzer, RpcSink {
     if (!s.decoded) {
       s.decoded = true;
       if (probeHeader(s.buf, 0, s.stored) === 'yes') this.decodeMessage(dir, s.buf, s.stored);
-      else this.stats.malformed++;
+      else this.anomaly('malformed');
     }
     s.releaseBytes();
   }
@@ -523,7 +538,7 @@ export class RpcAnalyzer implements Analyzer, RpcSink {
         const resumed = window.slice(p, s.huntHave);
         s.hunting = false;
         s.huntHave = 0;
-        this.stats.resyncs++;
+        this.anomaly('resyncs');
         this.consume(s, dir, resumed, 0);
         return from + take;
       }
@@ -542,7 +557,7 @@ export class RpcAnalyzer implements Analyzer, RpcSink {
     const type = r.u32();
     if (type === CALL) this.decodeCall(dir, r, xid);
     else if (type === REPLY) this.decodeReply(dir, r, xid);
-    else this.stats.malformed++;
+    else this.anomaly('malformed');
   }
 
   private decodeCall(dir: Direction, r: XdrReader, xid: number): void {
@@ -555,7 +570,7 @@ export class RpcAnalyzer implements Analyzer, RpcSink {
     r.u32(); // verifier flavor
     r.skipOpaque(MAX_AUTH_BYTES);
     if (!r.ok || rpcVersion !== RPC_VERSION) {
-      this.stats.malformed++;
+      this.anomaly('malformed');
       return;
     }
     this.stats.calls++;
@@ -600,11 +615,11 @@ export class RpcAnalyzer implements Analyzer, RpcSink {
         denial = AUTH_STAT[authStat] ?? `auth-${authStat}`;
       }
     } else {
-      this.stats.malformed++;
+      this.anomaly('malformed');
       return;
     }
     if (!r.ok) {
-      this.stats.malformed++;
+      this.anomaly('malformed');
       return;
     }
     this.stats.replies++;
@@ -614,7 +629,7 @@ export class RpcAnalyzer implements Analyzer, RpcSink {
       this.pending.delete(key);
       if (this.verdict === 'probing') this.verdict = 'match';
     } else {
-      this.stats.unmatchedReplies++;
+      this.anomaly('unmatchedReplies');
     }
     this.emit({
       type: 'rpc.reply',
@@ -636,7 +651,7 @@ export class RpcAnalyzer implements Analyzer, RpcSink {
     if (!this.pending.delete(key) && this.pending.size >= this.maxPendingCalls) {
       const oldest = this.pending.keys().next().value as number;
       this.pending.delete(oldest);
-      this.stats.evictedCalls++;
+      this.anomaly('evictedCalls');
     }
     if (this.pending === NO_PENDING_CALLS) this.pending = new Map();
     this.pending.set(key, { info, state });
