@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { ANALYZERS, ANOMALIES, APP_PROTOS, EVENT_TYPES, eventDescriptor, PROTOCOLS, ruleFields } from '../../src/analyzers/registry.js';
+import { rpcAnalyzer } from '../../src/analyzers/rpc/analyzer.js';
 import { Prng } from '../../tools/craft/prng.js';
+import { call, concat, MOUNT, record, reply, str } from './rpc-fixtures.js';
 import { parseRuleFile } from '../../src/detect/rule-loader.js';
 import { alertRecord, EVE_EXTENSION_KEYS } from '../../src/output/eve.js';
 import { describeEvent } from '../../src/output/text.js';
@@ -100,7 +102,23 @@ describe('the protocol registry', () => {
         }
       }
     }
-    expect(seen.size).toBeGreaterThan(0);
+    // And the cases known to raise them: a lost record mark (resync), an unanswered reply, a bad datagram.
+    for (const transport of ['tcp', 'udp'] as const) {
+      const analyzer = rpcAnalyzer.create({ flow: { transport, clientPort: 800, serverPort: 635 }, evidence: 'redacted', emit() {}, expect() {}, anomaly: (name) => seen.add(name) });
+      const recs = [1, 2, 3, 4].map((xid) => record(call({ xid, prog: MOUNT, vers: 3, proc: 1, args: str(`/export-${xid}`) })));
+      if (transport === 'tcp') {
+        const s = concat(...recs);
+        analyzer.data(0, s.subarray(0, recs[0].length + 10));
+        analyzer.gap(0, recs[1].length);
+        analyzer.data(0, s.subarray(recs[0].length + recs[1].length + 10));
+      } else {
+        analyzer.data(0, call({ xid: 9, prog: MOUNT, vers: 3, proc: 1, args: str('/pm') }));
+        analyzer.data(1, reply(77));
+        analyzer.data(0, Uint8Array.of(1, 2, 3));
+      }
+      analyzer.end();
+    }
+    expect([...seen].sort()).toEqual(expect.arrayContaining(['rpc.malformed', 'rpc.resync', 'rpc.unmatched_reply']));
     for (const name of seen) expect(ANOMALIES).toContain(name);
   });
 });
