@@ -40,7 +40,21 @@ import type {
 import type { AppEvent } from '../events.js';
 import type { RpcAuth } from './events.js';
 import { rpcProgram } from './programs.js';
-import { XdrReader, readU32, xdrPad } from './xdr.js';
+import {
+  AUTH_SYS,
+  CALL,
+  MAX_ACCEPT_STAT,
+  MAX_AUTH_BYTES,
+  MAX_AUTH_STAT,
+  MAX_PROBE_BYTES,
+  MSG_ACCEPTED,
+  MSG_DENIED,
+  probeHeader,
+  REPLY,
+  RPC_VERSION,
+} from './header.js';
+import { LAST_FRAGMENT, RecordMarking, type RecordOwner } from './record-marking.js';
+import { XdrReader, readU32 } from './xdr.js';
 
 /** One call as the program decoders see it. */
 export interface RpcCallInfo {
@@ -115,32 +129,8 @@ const ANOMALY_NAMES = {
 export const DEFAULT_MAX_RECORD_BYTES = 1024 * 1024;
 export const DEFAULT_MAX_PENDING_CALLS = 1024;
 
-const CALL = 0;
-const REPLY = 1;
-const MSG_ACCEPTED = 0;
-const MSG_DENIED = 1;
-const RPC_VERSION = 2;
-const AUTH_NONE = 0;
-const AUTH_SYS = 1;
-/** RFC 5531: opaque_auth bodies are at most 400 bytes. */
-const MAX_AUTH_BYTES = 400;
-/** AUTH_SYS body without machine name or groups: stamp, name length, uid, gid, group count. */
-const MIN_AUTH_SYS_BYTES = 20;
-/** Flavors seen on the wire: NONE, SYS, SHORT, DH, KERB4, RSA, RPCSEC_GSS, TLS. */
-const MAX_WIRE_FLAVOR = 7;
-/** A denied reply (xid, msg_type, reply_stat, reject_stat, auth_stat) is the shortest message. */
-const MIN_MESSAGE_BYTES = 20;
-const LAST_FRAGMENT = 0x80000000;
-/** Largest header `probeHeader` looks at: call header, two maximal auth blocks. */
-const MAX_PROBE_BYTES = 24 + 2 * (8 + MAX_AUTH_BYTES);
-const HUNT_WINDOW = 2048;
-/** While nothing has matched yet, give up hunting for a record mark after this many bytes. */
-const MAX_PROBING_HUNT = 64 * 1024;
-const INITIAL_RECORD_CAPACITY = 512;
-/** Record buffers grown past this are released once their record is done. */
-const KEEP_RECORD_CAPACITY = 64 * 1024;
 const OTHER_DIR_KEY = 0x1_0000_0000;
-const NO_BYTES = new Uint8Array(0);
+
 
 const AUTH_FLAVORS = ['none', 'unix', 'short', 'des', 'flavor-4', 'flavor-5', 'gss', 'tls'];
 const ACCEPT_STATUS = ['success', 'prog_unavail', 'prog_mismatch', 'proc_unavail', 'garbage_args', 'system_err'];
@@ -149,8 +139,6 @@ const AUTH_STAT = [
   'auth_invalidresp', 'auth_failed', 'auth_kerb_generic', 'auth_timeexpire', 'auth_tkt_file', 'auth_decode',
   'auth_net_addr', 'rpcsec_gss_credproblem', 'rpcsec_gss_ctxproblem',
 ];
-const MAX_AUTH_STAT = 20;
-const MAX_ACCEPT_STAT = 5;
 
 const PROGRAM_NAMES = new Map<number, string>([
   [100000, 'portmap'], [100001, 'rstatd'], [100002, 'rusersd'], [100003, 'nfs'], [100004, 'ypserv'],
@@ -168,77 +156,6 @@ export function rpcProgramName(program: number): string {
   return PROGRAM_NAMES.get(program) ?? String(program);
 }
 
-type Probe = 'yes' | 'no' | 'more';
-const PROBE_NO = -1;
-const PROBE_MORE = -2;
-
-/** Checks an opaque_auth at `at`: the offset after it, PROBE_NO, or PROBE_MORE. */
-function probeAuth(b: Uint8Array, at: number, end: number): number {
-  if (end - at < 8) return PROBE_MORE;
-  const flavor = readU32(b, at);
-  const length = readU32(b, at + 4);
-  if (flavor > MAX_WIRE_FLAVOR || length > MAX_AUTH_BYTES) return PROBE_NO;
-  if (flavor === AUTH_SYS) {
-    if (length < MIN_AUTH_SYS_BYTES) return PROBE_NO;
-    if (end - at >= 16 && xdrPad(readU32(b, at + 12)) + MIN_AUTH_SYS_BYTES > length) return PROBE_NO;
-  }
-  return at + 8 + xdrPad(length);
-}
-
-/**
- * Whether `b[start, end)` can begin an RPC message. Decides on as few bytes as it can: 'more'
- * means the bytes so far fit but do not yet settle it.
- */
-export function probeHeader(b: Uint8Array, start: number, end: number): Probe {
-  const avail = end - start;
-  if (avail < 8) return 'more';
-  const type = readU32(b, start + 4);
-  if (type === CALL) {
-    if (avail < 12) return 'more';
-    if (readU32(b, start + 8) !== RPC_VERSION) return 'no';
-    if (avail < 16) return 'more';
-    const program = readU32(b, start + 12);
-    // 0x60000000 and above is reserved; no program is numbered 0.
-    if (program === 0 || program >= 0x60000000) return 'no';
-    if (avail < 20) return 'more';
-    if (readU32(b, start + 16) > 0xffff) return 'no';
-    if (avail < 24) return 'more';
-    if (readU32(b, start + 20) > 0xffff) return 'no';
-    const verf = probeAuth(b, start + 24, end);
-    if (verf < 0) return verf === PROBE_NO ? 'no' : 'more';
-    const args = probeAuth(b, verf, end);
-    if (args < 0) return args === PROBE_NO ? 'no' : 'more';
-    return 'yes';
-  }
-  if (type === REPLY) {
-    if (avail < 12) return 'more';
-    const replyStat = readU32(b, start + 8);
-    if (replyStat === MSG_ACCEPTED) {
-      const stat = probeAuth(b, start + 12, end);
-      if (stat < 0) return stat === PROBE_NO ? 'no' : 'more';
-      if (end - stat < 4) return 'more';
-      return readU32(b, stat) <= MAX_ACCEPT_STAT ? 'yes' : 'no';
-    }
-    if (replyStat === MSG_DENIED) {
-      if (avail < 16) return 'more';
-      const rejectStat = readU32(b, start + 12);
-      if (rejectStat === 0) {
-        if (avail < 24) return 'more';
-        const low = readU32(b, start + 16);
-        const high = readU32(b, start + 20);
-        return low <= high && high <= 0xffff ? 'yes' : 'no';
-      }
-      if (rejectStat === 1) {
-        if (avail < 20) return 'more';
-        const stat = readU32(b, start + 16);
-        return stat >= 1 && stat <= MAX_AUTH_STAT ? 'yes' : 'no';
-      }
-    }
-    return 'no';
-  }
-  return 'no';
-}
-
 interface PendingCall {
   readonly info: RpcCallInfo;
   readonly state: unknown;
@@ -248,68 +165,15 @@ interface PendingCall {
 const NO_PENDING_CALLS: Map<number, PendingCall> = new Map();
 const NO_DECODERS: Map<number, RpcProgramDecoder | null> = new Map();
 
-/** TCP record-marking state of one direction. */
-class RecordStream {
-  /** Record mark bytes collected so far (0-3) and their value. */
-  markHave = 0;
-  mark = 0;
-  /** Inside a fragment body, with this many bytes of it still to come. */
-  inFragment = false;
-  fragLeft = 0;
-  fragLast = false;
-  fragments = 0;
-  /** The first `stored` bytes of the record so far (at most the record cap); allocated on first use. */
-  buf = NO_BYTES;
-  stored = 0;
-  /** No more bytes of this record will be kept (cap reached, gap inside it, or flow over). */
-  clipped = false;
-  /** Its header has been found plausible. */
-  judged = false;
-  decoded = false;
-  hunting = false;
-  huntBuf: Uint8Array | null = null;
-  huntHave = 0;
-  huntedSinceSync = 0;
-
-  resetRecord(): void {
-    this.fragments = 0;
-    this.clipped = false;
-    this.judged = false;
-    this.decoded = false;
-    this.releaseBytes();
-  }
-
-  releaseBytes(): void {
-    this.stored = 0;
-    if (this.buf.length > KEEP_RECORD_CAPACITY) this.buf = NO_BYTES;
-  }
-
-  startHunting(): void {
-    this.resetRecord();
-    this.markHave = 0;
-    this.inFragment = false;
-    this.fragLeft = 0;
-    this.hunting = true;
-    this.huntHave = 0;
-    this.huntedSinceSync = 0;
-    this.huntBuf ??= new Uint8Array(HUNT_WINDOW);
-  }
-
-  get buffered(): number {
-    return this.stored + this.huntHave + this.markHave;
-  }
-}
-
-export class RpcAnalyzer implements Analyzer, RpcSink {
+export class RpcAnalyzer implements Analyzer, RpcSink, RecordOwner {
   verdict: Verdict = 'probing';
   readonly stats: RpcStats = {
     calls: 0, replies: 0, unmatchedReplies: 0, evictedCalls: 0, malformed: 0, oversizedRecords: 0,
     skippedBytes: 0, huntedBytes: 0, gaps: 0, resyncs: 0,
   };
 
-  private readonly maxRecordBytes: number;
   private readonly maxPendingCalls: number;
-  private readonly streams: [RecordStream, RecordStream] | null;
+  private readonly records: RecordMarking | null;
   private readonly heardDir = [false, false];
   // Made on first use: most flows this analyzer sees turn out not to be RPC at all.
   private pending: Map<number, PendingCall> = NO_PENDING_CALLS;
@@ -322,9 +186,9 @@ export class RpcAnalyzer implements Analyzer, RpcSink {
     private readonly ctx: AnalyzerContext,
     options: RpcAnalyzerOptions = {},
   ) {
-    this.maxRecordBytes = Math.max(MAX_PROBE_BYTES, options.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES);
+    const maxRecordBytes = Math.max(MAX_PROBE_BYTES, options.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES);
     this.maxPendingCalls = Math.max(1, options.maxPendingCalls ?? DEFAULT_MAX_PENDING_CALLS);
-    this.streams = ctx.flow.transport === 'tcp' ? [new RecordStream(), new RecordStream()] : null;
+    this.records = ctx.flow.transport === 'tcp' ? new RecordMarking(this, maxRecordBytes) : null;
   }
 
   get evidence(): EvidenceMode {
@@ -337,7 +201,7 @@ export class RpcAnalyzer implements Analyzer, RpcSink {
 
   /** Bytes held for reassembly and resynchronisation, both directions together. */
   get bufferedBytes(): number {
-    return this.streams ? this.streams[0].buffered + this.streams[1].buffered : 0;
+    return this.records?.bufferedBytes ?? 0;
   }
 
   /** Calls awaiting their reply. */
@@ -358,7 +222,7 @@ export class RpcAnalyzer implements Analyzer, RpcSink {
   }
 
   /** Counts an anomaly in the analyzer's own stats and in the run's (as `rpc.<name>`). */
-  private anomaly(counter: keyof typeof ANOMALY_NAMES): void {
+  anomaly(counter: keyof typeof ANOMALY_NAMES): void {
     this.stats[counter]++;
     this.ctx.anomaly(ANOMALY_NAMES[counter]);
   }
@@ -366,40 +230,21 @@ export class RpcAnalyzer implements Analyzer, RpcSink {
   data(dir: Direction, bytes: Uint8Array): void {
     if (this.verdict === 'reject' || this.ended) return;
     if (bytes.length > 0) this.heardDir[dir] = true;
-    if (this.streams) this.consume(this.streams[dir], dir, bytes, 0);
+    if (this.records) this.records.data(dir, bytes);
     else this.datagram(dir, bytes);
   }
 
   gap(dir: Direction, length: number): void {
-    if (this.verdict === 'reject' || this.ended || !this.streams || !(length > 0)) return;
+    if (this.verdict === 'reject' || this.ended || !this.records || !(length > 0)) return;
     this.heardDir[dir] = true;
-    this.stats.gaps++;
-    const s = this.streams[dir];
-    this.stats.skippedBytes += length;
-    if (s.hunting) {
-      s.huntHave = 0; // the window's bytes no longer join up with what follows
-      return;
-    }
-    if (s.inFragment && length <= s.fragLeft) {
-      // The hole is inside the current fragment: the next mark is still where it was announced.
-      s.fragLeft -= length;
-      this.clip(s, dir);
-      if (s.fragLeft === 0) this.endFragment(s, dir);
-      return;
-    }
-    s.startHunting();
+    this.records.gap(dir, length);
   }
 
   end(): void {
     if (this.ended) return;
     this.ended = true;
     if (this.verdict === 'reject') return;
-    if (this.streams) {
-      for (const dir of [0, 1] as const) {
-        const s = this.streams[dir];
-        if (!s.hunting && s.stored > 0 && !s.decoded) this.clip(s, dir);
-      }
-    }
+    this.records?.end();
     for (const decoder of this.decoders.values()) decoder?.end?.();
   }
 
@@ -414,144 +259,9 @@ export class RpcAnalyzer implements Analyzer, RpcSink {
     this.decodeMessage(dir, bytes, bytes.length);
   }
 
-  // --- TCP record marking --------------------------------------------------------------------
-
-  private consume(s: RecordStream, dir: Direction, bytes: Uint8Array, from: number): void {
-    const n = bytes.length;
-    let i = from;
-    while (i < n && this.verdict !== 'reject') {
-      if (s.hunting) {
-        i = this.hunt(s, dir, bytes, i);
-        continue;
-      }
-      if (!s.inFragment) {
-        while (s.markHave < 4 && i < n) {
-          s.mark = ((s.mark << 8) | bytes[i++]) >>> 0;
-          s.markHave++;
-        }
-        if (s.markHave < 4) break;
-        s.markHave = 0;
-        this.startFragment(s, dir, s.mark);
-        continue;
-      }
-      const take = Math.min(s.fragLeft, n - i);
-      const overflow = this.append(s, bytes, i, take);
-      i += take;
-      s.fragLeft -= take;
-      if (!s.judged) {
-        const probe = probeHeader(s.buf, 0, s.stored);
-        if (probe === 'yes') s.judged = true;
-        else if (probe === 'no') {
-          this.anomaly('malformed');
-          if (this.verdict === 'probing') {
-            this.verdict = 'reject';
-            return;
-          }
-          // Lost sync: hunt for the next record, starting over this one's bytes.
-          const replay = s.buf.slice(0, s.stored);
-          s.startHunting();
-          this.consume(s, dir, replay, 0);
-          continue;
-        }
-      }
-      if (overflow) {
-        this.anomaly('oversizedRecords');
-        this.clip(s, dir);
-      }
-      if (s.fragLeft === 0) this.endFragment(s, dir);
-    }
-  }
-
-  private startFragment(s: RecordStream, dir: Direction, mark: number): void {
-    const length = mark & ~LAST_FRAGMENT;
-    if (this.verdict === 'probing' && s.fragments === 0 && length === 0) {
-      // An empty opening fragment carries nothing; zero-filled streams would loop on it forever.
-      this.verdict = 'reject';
-      return;
-    }
-    s.fragments++;
-    s.fragLeft = length;
-    s.fragLast = mark >= LAST_FRAGMENT;
-    s.inFragment = true;
-    if (length === 0) this.endFragment(s, dir);
-  }
-
-  private endFragment(s: RecordStream, dir: Direction): void {
-    s.inFragment = false;
-    if (!s.fragLast) return;
-    if (!s.decoded) {
-      if (s.judged || probeComplete(s.buf, s.stored) === 'yes') this.decodeMessage(dir, s.buf, s.stored);
-      else {
-        this.anomaly('malformed');
-        if (this.verdict === 'probing') this.verdict = 'reject';
-      }
-    }
-    s.resetRecord();
-  }
-
-  /** Keeps what fits of `count` record bytes under the cap; true when some had to be skipped. */
-  private append(s: RecordStream, bytes: Uint8Array, at: number, count: number): boolean {
-    if (s.clipped) {
-      this.stats.skippedBytes += count;
-      return false;
-    }
-    const keep = Math.min(count, this.maxRecordBytes - s.stored);
-    if (s.stored + keep > s.buf.length) {
-      let capacity = Math.max(s.buf.length, INITIAL_RECORD_CAPACITY);
-      while (capacity < s.stored + keep) capacity *= 2;
-      const bigger = new Uint8Array(Math.min(capacity, this.maxRecordBytes));
-      bigger.set(s.buf.subarray(0, s.stored));
-      s.buf = bigger;
-    }
-    s.buf.set(bytes.subarray(at, at + keep), s.stored);
-    s.stored += keep;
-    this.stats.skippedBytes += count - keep;
-    return keep < count;
-  }
-
-  /**
-   * No more of the current record will be kept (cap reached, gap inside it, flow over): decodes
-   * the prefix that arrived intact and lets its bytes go.
-   */
-  private clip(s: RecordStream, dir: Direction): void {
-    s.clipped = true;
-    if (!s.decoded) {
-      s.decoded = true;
-      if (probeHeader(s.buf, 0, s.stored) === 'yes') this.decodeMessage(dir, s.buf, s.stored);
-      else this.anomaly('malformed');
-    }
-    s.releaseBytes();
-  }
-
-  private hunt(s: RecordStream, dir: Direction, bytes: Uint8Array, from: number): number {
-    const window = s.huntBuf as Uint8Array;
-    const take = Math.min(HUNT_WINDOW - s.huntHave, bytes.length - from);
-    window.set(bytes.subarray(from, from + take), s.huntHave);
-    s.huntHave += take;
-    s.huntedSinceSync += take;
-    this.stats.huntedBytes += take;
-    let p = 0;
-    for (; p + 4 <= s.huntHave; p++) {
-      const found = probeMarkAt(window, p, s.huntHave);
-      if (found === 'more') break;
-      if (found === 'yes') {
-        const resumed = window.slice(p, s.huntHave);
-        s.hunting = false;
-        s.huntHave = 0;
-        this.anomaly('resyncs');
-        this.consume(s, dir, resumed, 0);
-        return from + take;
-      }
-    }
-    window.copyWithin(0, p, s.huntHave);
-    s.huntHave -= p;
-    if (this.verdict === 'probing' && s.huntedSinceSync > MAX_PROBING_HUNT) this.verdict = 'reject';
-    return from + take;
-  }
-
   // --- Messages ------------------------------------------------------------------------------
 
-  private decodeMessage(dir: Direction, buf: Uint8Array, length: number): void {
+  decodeMessage(dir: Direction, buf: Uint8Array, length: number): void {
     const r = (this.xdr ??= new XdrReader()).reset(buf, 0, length);
     const xid = r.u32();
     const type = r.u32();
@@ -682,31 +392,6 @@ export class RpcAnalyzer implements Analyzer, RpcSink {
     return decoder;
   }
 
-}
-
-function probeComplete(buf: Uint8Array, length: number): Probe {
-  const probe = probeHeader(buf, 0, length);
-  return probe === 'more' ? 'no' : probe;
-}
-
-/**
- * Whether a resync can start at `p`: a record mark announcing a whole single-fragment record
- * (what RPC stacks send) whose header is plausible, and, when the next record's start is in view
- * too, one that looks like a record as well. A lone header check is not enough: the tail of a
- * call header (program, version, procedure 1, then zeros) reads as a mark and a reply.
- */
-function probeMarkAt(b: Uint8Array, p: number, end: number): Probe {
-  const mark = readU32(b, p);
-  if (mark < LAST_FRAGMENT) return 'no';
-  const length = mark - LAST_FRAGMENT;
-  if (length < MIN_MESSAGE_BYTES) return 'no';
-  const fragmentEnd = p + 4 + length;
-  const probe = probeHeader(b, p + 4, Math.min(end, fragmentEnd));
-  if (probe === 'more') return fragmentEnd <= end ? 'no' : 'more';
-  if (probe === 'no' || fragmentEnd + 4 > end) return probe;
-  const next = readU32(b, fragmentEnd) & ~LAST_FRAGMENT;
-  if (next < MIN_MESSAGE_BYTES) return 'no';
-  return probeHeader(b, fragmentEnd + 4, Math.min(end, fragmentEnd + 4 + next)) === 'no' ? 'no' : 'yes';
 }
 
 /** A datagram is one message; a TCP stream opens with a record mark and a message header. */
