@@ -30,11 +30,14 @@ export const DEFAULT_REASSEMBLY_OPTIONS: ReassemblyOptions = {
   jumpsBeforeResync: 8,
 };
 
+/** A buffered out-of-order segment, linked in sequence order. */
 interface Segment {
   seq: number;
   data: Uint8Array;
   /** Bytes after `data` that were on the wire but cut by the snap length. */
   cut: number;
+  prev: Segment | null;
+  next: Segment | null;
 }
 
 /** Signed distance a - b in 32-bit sequence space (handles wrap-around). */
@@ -55,8 +58,14 @@ export class TcpStream {
   private started = false;
   /** Next sequence number to deliver. */
   private nextSeq = 0;
-  /** Out-of-order segments, sorted by seq, never overlapping one another. */
-  private segments: Segment[] = [];
+  /**
+   * Out-of-order segments, sorted by seq, never overlapping one another: a list, so that an
+   * insert or a delivery from the front moves nothing (a late segment lands near the tail,
+   * where the search starts).
+   */
+  private first: Segment | null = null;
+  private last: Segment | null = null;
+  private count = 0;
   private buffered = 0;
   /** Highest ack the peer sent for this direction's data. */
   private peerAck = 0;
@@ -141,8 +150,8 @@ export class TcpStream {
   /** Holes the peer has acknowledged past were lost by the capture: move over them. */
   private skipAcknowledgedHoles(): void {
     if (!this.peerAckSeen) return;
-    while (!this.stopped && this.segments.length > 0 && seqDiff(this.peerAck, this.segments[0].seq) >= 0) {
-      this.skipTo(this.segments[0].seq);
+    while (!this.stopped && this.first !== null && seqDiff(this.peerAck, this.first.seq) >= 0) {
+      this.skipTo(this.first.seq);
       this.drain();
     }
   }
@@ -150,8 +159,8 @@ export class TcpStream {
   /** The flow is over: hand on what is buffered, with gaps for what never came. */
   flush(): void {
     if (this.stopped) return;
-    while (this.segments.length > 0) {
-      this.skipTo(this.segments[0].seq);
+    while (this.first !== null) {
+      this.skipTo(this.first.seq);
       this.drain();
     }
     // Data the peer acknowledged but the capture never saw.
@@ -173,11 +182,11 @@ export class TcpStream {
   }
 
   private drain(): void {
-    while (this.segments.length > 0 && !this.stopped) {
-      const first = this.segments[0];
+    while (this.first !== null && !this.stopped) {
+      const first = this.first;
       const rel = seqDiff(first.seq, this.nextSeq);
       if (rel > 0) return;
-      this.segments.shift();
+      this.unlink(first);
       this.release(first.data.length);
       const wire = first.data.length + first.cut;
       if (rel + wire > 0) this.deliverAt(-rel, first.data, wire);
@@ -189,8 +198,8 @@ export class TcpStream {
       this.stats.segmentsDroppedMemcap++;
       // Make room by giving up on holes: buffered data goes on after gaps.
       while (this.overCap(captured.length)) {
-        if (this.segments.length === 0) return; // the other streams hold the memory: drop it
-        this.skipTo(this.segments[0].seq);
+        if (this.first === null) return; // the other streams hold the memory: drop it
+        this.skipTo(this.first.seq);
         this.drain();
         if (this.stopped) return;
         if (seqDiff(seq, this.nextSeq) <= 0) {
@@ -204,17 +213,17 @@ export class TcpStream {
 
   private overCap(incoming: number): boolean {
     const o = this.options;
-    return this.segments.length >= o.maxSegmentsPerStream || this.buffered + incoming > o.maxBufferedPerStream || this.stats.bufferedBytes + incoming > o.memcap;
+    return this.count >= o.maxSegmentsPerStream || this.buffered + incoming > o.maxBufferedPerStream || this.stats.bufferedBytes + incoming > o.memcap;
   }
 
   /** Inserts the parts of [seq, seq+data) that no buffered segment covers yet (first wins). */
   private insert(seq: number, data: Uint8Array, cut: number): void {
-    const segs = this.segments;
     let start = 0; // offset in data of the first byte not yet placed
-    let i = this.lowerBound(seq);
-    // A segment before the insertion point may cover our front.
-    if (i > 0) {
-      const prev = segs[i - 1];
+    // The last segment that starts before `seq`, searched from the tail.
+    let prev = this.last;
+    while (prev !== null && seqDiff(prev.seq, seq) >= 0) prev = prev.prev;
+    // It may cover our front.
+    if (prev !== null) {
       const prevEnd = seqDiff(prev.seq, seq) + prev.data.length;
       if (prevEnd > 0) {
         this.stats.overlaps++;
@@ -222,30 +231,44 @@ export class TcpStream {
         start = Math.min(prevEnd, data.length);
       }
     }
+    let next = prev === null ? this.first : prev.next;
     while (start < data.length) {
-      const next = i < segs.length ? segs[i] : null;
       const nextAt = next === null ? data.length : seqDiff(next.seq, seq);
       if (nextAt >= data.length) {
-        this.place(i, (seq + start) >>> 0, data.subarray(start), cut);
+        this.placeBefore(next, (seq + start) >>> 0, data.subarray(start), cut);
         return;
       }
-      if (nextAt > start) {
-        this.place(i, (seq + start) >>> 0, data.subarray(start, nextAt), 0);
-        i++;
-      }
+      if (nextAt > start) this.placeBefore(next, (seq + start) >>> 0, data.subarray(start, nextAt), 0);
       // `next` covers [nextAt, nextAt + len): its bytes win.
-      const covered = Math.min(nextAt + next!.data.length, data.length);
+      const covering = next!;
+      const covered = Math.min(nextAt + covering.data.length, data.length);
       this.stats.overlaps++;
-      this.checkConflict(next!, seq, data, Math.max(start, nextAt), covered);
+      this.checkConflict(covering, seq, data, Math.max(start, nextAt), covered);
       start = covered;
-      i++;
+      next = covering.next;
     }
   }
 
-  private place(index: number, seq: number, bytes: Uint8Array, cut: number): void {
-    this.segments.splice(index, 0, { seq, data: Uint8Array.from(bytes), cut });
+  /** Links a copy of `bytes` in before `next` (at the tail when null). */
+  private placeBefore(next: Segment | null, seq: number, bytes: Uint8Array, cut: number): void {
+    const prev = next === null ? this.last : next.prev;
+    const segment: Segment = { seq, data: Uint8Array.from(bytes), cut, prev, next };
+    if (prev === null) this.first = segment;
+    else prev.next = segment;
+    if (next === null) this.last = segment;
+    else next.prev = segment;
+    this.count++;
     this.buffered += bytes.length;
     this.stats.bufferedBytes += bytes.length;
+  }
+
+  private unlink(segment: Segment): void {
+    if (segment.prev === null) this.first = segment.next;
+    else segment.prev.next = segment.next;
+    if (segment.next === null) this.last = segment.prev;
+    else segment.next.prev = segment.prev;
+    segment.prev = segment.next = null;
+    this.count--;
   }
 
   private checkConflict(existing: Segment, seq: number, data: Uint8Array, from: number, to: number): void {
@@ -256,17 +279,6 @@ export class TcpStream {
         return;
       }
     }
-  }
-
-  private lowerBound(seq: number): number {
-    let lo = 0;
-    let hi = this.segments.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (seqDiff(this.segments[mid].seq, seq) < 0) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
   }
 
   /** Declares [nextSeq, seq) lost and moves on. */
@@ -321,6 +333,7 @@ export class TcpStream {
   private releaseBuffers(): void {
     this.stats.bufferedBytes -= this.buffered;
     this.buffered = 0;
-    this.segments = [];
+    this.first = this.last = null;
+    this.count = 0;
   }
 }
