@@ -104,6 +104,21 @@ class Reader {
   datasets = 0;
 }
 
+/**
+ * The 4-byte body of an A-ASSOCIATE-RJ, A-RELEASE-RQ/RP or A-ABORT: reserved bytes zero, codes
+ * in range. Peers send them so; it keeps dataset bytes from passing for one after a resync.
+ */
+function shortPduOk(type: number, b: Uint8Array): boolean {
+  switch (type) {
+    case PDU.associateRj:
+      return b[0] === 0 && b[1] >= 1 && b[1] <= 2 && b[2] >= 1 && b[2] <= 3;
+    case PDU.abort:
+      return b[0] === 0 && b[1] === 0 && b[2] <= 2 && b[3] <= 6;
+    default:
+      return b[0] === 0 && b[1] === 0 && b[2] === 0 && b[3] === 0;
+  }
+}
+
 function distinct(values: Iterable<string>): string[] {
   return [...new Set(values)];
 }
@@ -323,7 +338,13 @@ class DicomAnalyzer implements Analyzer {
     if ((control & 1) === 1) r.commands++;
     else r.datasets++;
     // Context ids are odd; the control header uses bits 0 and 1 only.
-    if ((contextId & 1) === 0 || control > 3) r.sound = false;
+    if ((contextId & 1) === 0 || control > 3) {
+      if (r.resynced) {
+        this.startScan(r);
+        return;
+      }
+      r.sound = false;
+    }
     r.pdvRemaining = length - 2;
     if (r.pdvRemaining === 0) this.pdvDone(r, dir);
     else r.phase = PDV_BODY;
@@ -355,11 +376,12 @@ class DicomAnalyzer implements Analyzer {
       r.run = 0;
       return;
     }
-    if (type === PDU.associateRq || type === PDU.associateAc) {
+    const associate = type === PDU.associateRq || type === PDU.associateAc;
+    if (associate && r.sound) {
       this.associatePdu(r, dir);
       return;
     }
-    if (type !== PDU.pData && r.length !== SHORT_PDU_LENGTH) r.sound = false;
+    if (type !== PDU.pData && !associate && !(r.length === SHORT_PDU_LENGTH && shortPduOk(type, r.body!))) r.sound = false;
     if (!r.sound) {
       if (this.verdict === 'probing') this.fail(r, dir);
       else if (r.resynced) this.startScan(r);
@@ -420,7 +442,7 @@ class DicomAnalyzer implements Analyzer {
     const proposed = new Map<number, string>();
     for (const c of parse.contexts) if (c.abstractSyntax !== null) proposed.set(c.id, c.abstractSyntax);
     this.proposed = proposed;
-    const uids = distinct(proposed.values());
+    const uids = distinct(parse.contexts.flatMap((c) => c.abstractSyntax ?? []));
     const base = {
       type: 'dicom.association' as const,
       proto: 'dicom' as const,
