@@ -324,5 +324,5 @@ export function parseAbort(body: Uint8Array): Abort {
   return { source: `source-${source}`, reason: null };
 }
 
-/** Presentation context results of an A-ASSOCIATE-AC (PS3.8 table 9-18). */
+/** The A-ASSOCIATE-AC presentation context result that accepts the context (PS3.8 table 9-18). */
 export const CONTEXT_ACCEPTED = 0;
