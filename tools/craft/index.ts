@@ -5,3 +5,4 @@ export * from './tcp-conversation.js';
 export * from './clock.js';
 export * from './prng.js';
 export * from './app.js';
+export * from './dicom.js';
