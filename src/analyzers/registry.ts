@@ -5,6 +5,7 @@
  */
 import type { AnalyzerFactory } from './analyzer.js';
 import { cms8000Protocol } from './cms8000/descriptor.js';
+import { dicomProtocol } from './dicom/descriptor.js';
 import type { AppEvent } from './events.js';
 import { hl7Protocol } from './hl7/descriptor.js';
 import { lpdProtocol } from './lpd/descriptor.js';
@@ -19,6 +20,7 @@ export const PROTOCOLS: readonly ProtocolDescriptor[] = [
   portmapProtocol,
   mountProtocol,
   nfsProtocol,
+  dicomProtocol,
 ];
 
 /** Every payload analyzer, tried on every flow of a transport it speaks. */

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { AnalyzerContext, Direction, EvidenceMode } from '../../src/analyzers/analyzer.js';
 import { createDicomAnalyzer, type DicomAnalyzer } from '../../src/analyzers/dicom/analyzer.js';
 import type { DicomEvent } from '../../src/analyzers/dicom/events.js';
-import { dicomProtocol } from '../../src/analyzers/dicom/index.js';
+import { dicomProtocol } from '../../src/analyzers/dicom/descriptor.js';
 import { uidName } from '../../src/analyzers/dicom/uids.js';
 import {
   concat,
@@ -595,13 +595,16 @@ describe('the DICOM protocol descriptor', () => {
         truncated: false,
       },
     });
-    expect(d.inventory!(association)).toEqual({ host: 'client', speaks: 'DICOM', names: ['CT_SCANNER'], suspect: false });
+    expect(d.names!(association)).toEqual([
+      { host: 'client', name: 'CT_SCANNER' },
+      { host: 'server', name: 'PACS_EXT' },
+    ]);
   });
 
   it('renders the other events in a few words', () => {
     const text = (e: DicomEvent): string => byType.get(e.type)!.text(e);
     expect(text(ofType(run, 'dicom.accepted')[0])).toBe('DICOM association accepted by PACS_EXT (CT Image Storage, Study Root Q/R MOVE, 1 context rejected)');
-    expect(byType.get('dicom.accepted')!.inventory!(ofType(run, 'dicom.accepted')[0])).toEqual({ host: 'server', speaks: 'DICOM', names: ['PACS_EXT'], suspect: false });
+    expect(byType.get('dicom.accepted')!.names!(ofType(run, 'dicom.accepted')[0])).toEqual([{ host: 'server', name: 'PACS_EXT' }]);
     expect(ofType(run, 'dicom.release').map(text)).toEqual(['DICOM release request', 'DICOM release reply']);
     expect(text(ofType(aborted, 'dicom.abort')[0])).toBe('DICOM abort by service-provider (invalid-pdu-parameter-value)');
     expect(text(ofType(rejected, 'dicom.rejected')[0])).toBe('DICOM association rejected: rejected-permanent by service-provider-acse (protocol-version-not-supported)');

@@ -49,7 +49,7 @@ describe('the first glance analyzers take at a flow', () => {
   const glancing = ANALYZERS.filter((f) => f.mayAccept !== undefined);
 
   it('is taken by every analyzer but LPD, which reports flows that are not LPD', () => {
-    expect(glancing.map((f) => f.proto).sort()).toEqual(['cms8000', 'hl7', 'rpc']);
+    expect(glancing.map((f) => f.proto).sort()).toEqual(['cms8000', 'dicom', 'hl7', 'rpc']);
   });
 
   it('lets every real opening of its protocol through', () => {

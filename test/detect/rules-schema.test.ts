@@ -237,7 +237,7 @@ describe('the shipped rule pack', () => {
   it('loads with no problem and no warning', async () => {
     const { ruleSet, warnings, indicatorCounts } = await RuleSet.load({ rulesDir: SHIPPED_RULES_DIR });
     expect(warnings).toEqual([]);
-    expect(ruleSet.rules.map((r) => r.id)).toEqual([1000001, 1000002, 1000003, 1000004, 1000005, 1000006]);
+    expect(ruleSet.rules.map((r) => r.id)).toEqual([1000001, 1000002, 1000003, 1000004, 1000005, 1000006, 1000008]);
     expect(ruleSet.files).toEqual([join(SHIPPED_RULES_DIR, 'contec-cms8000.yaml')]);
     expect(indicatorCounts).toEqual([{ file: join(SHIPPED_RULES_DIR, 'indicators', 'contec-cms8000.csv'), loaded: 3, skipped: 0 }]);
   });

@@ -158,6 +158,25 @@ describe('rules that fire', () => {
   it('1000006 stays quiet where 1000002 already told the story', () => {
     expect(verdict({ client: MONITOR, server: EXTERNAL, serverPort: 515 }, cmsStream())).toEqual([[1000002, 1]]);
   });
+
+  it('1000008 once per flow for DICOM associations from HOME_NET to an external host, on any port', () => {
+    const association = (dir: 0 | 1): AppEvent => ({
+      type: 'dicom.association',
+      proto: 'dicom',
+      dir,
+      callingAeTitle: 'CT_SCANNER',
+      calledAeTitle: 'PACS_EXT',
+      abstractSyntaxes: ['CT Image Storage'],
+      abstractSyntaxUids: ['1.2.840.10008.5.1.4.1.1.2'],
+      transferSyntaxes: [],
+    });
+    for (const serverPort of [104, 11112, 4242]) {
+      expect(verdict({ client: MONITOR, server: EXTERNAL, serverPort, appProto: 'dicom' }, [association(TO_SERVER), association(TO_SERVER)])).toEqual([[1000008, 2]]);
+    }
+    // Internal PACS, and an outside modality pushing images in: no alert.
+    expect(verdict({ client: MONITOR, server: '10.2.2.2', serverPort: 104, appProto: 'dicom' }, [association(TO_SERVER)])).toEqual([]);
+    expect(verdict({ client: EXTERNAL, server: MONITOR, serverPort: 104, appProto: 'dicom' }, [association(TO_SERVER)])).toEqual([]);
+  });
 });
 
 describe('hospital traffic the pack stays quiet on', () => {

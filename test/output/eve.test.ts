@@ -194,7 +194,7 @@ describe('EVE alert records', () => {
   });
 
   it('documents extension keys that Suricata does not use', () => {
-    expect([...EVE_EXTENSION_KEYS].sort()).toEqual(['cms8000', 'hl7', 'indicator', 'inventory', 'lpd', 'mount', 'portmap', 'wardwatch']);
+    expect([...EVE_EXTENSION_KEYS].sort()).toEqual(['cms8000', 'dicom', 'hl7', 'indicator', 'inventory', 'lpd', 'mount', 'portmap', 'wardwatch']);
   });
 });
 

@@ -578,8 +578,7 @@ class DicomAnalyzer implements Analyzer {
   }
 
   private emit(event: DicomEvent): void {
-    // DICOM events join AppEvent when the protocol registry lists this descriptor.
-    this.ctx.emit(event as never);
+    this.ctx.emit(event);
   }
 }
 

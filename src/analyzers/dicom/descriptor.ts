@@ -3,7 +3,7 @@
  * fields rules may test, their EVE (`dicom` object) and text renderings, and what the inventory
  * learns (AE titles: the names imaging devices and archives go by).
  */
-import { defineEvent, type EveObject, type ProtocolDescriptor } from '../protocol.js';
+import { defineEvent, eveFields, type EveObject, type ProtocolDescriptor } from '../protocol.js';
 import { DICOM_ANOMALIES, dicomAnalyzer } from './analyzer.js';
 import type {
   DicomAbortEvent,
@@ -18,16 +18,6 @@ import type {
 export type * from './events.js';
 export { dicomAnalyzer } from './analyzer.js';
 
-/** Only the keys whose value is defined (and, for strings, not empty); arrays are copied. */
-function defined(fields: Record<string, unknown>): EveObject {
-  const out: EveObject = {};
-  for (const key in fields) {
-    const value = fields[key];
-    if (value === undefined || value === '') continue;
-    out[key] = Array.isArray(value) ? [...value] : value;
-  }
-  return out;
-}
 
 function volumeObject(v: DicomVolume | undefined): EveObject | undefined {
   if (v === undefined) return undefined;
@@ -61,7 +51,7 @@ const association = defineEvent<DicomAssociationEvent>({
   },
   proves,
   eve: (e) => ({
-    dicom: defined({
+    dicom: eveFields({
       event: 'association',
       called_ae_title: e.calledAeTitle,
       calling_ae_title: e.callingAeTitle,
@@ -80,7 +70,10 @@ const association = defineEvent<DicomAssociationEvent>({
     const what = e.abstractSyntaxes.length > 0 ? ` (${e.abstractSyntaxes.join(', ')})` : '';
     return `DICOM association${who}${what}${e.truncated ? ', truncated' : ''}`;
   },
-  inventory: (e) => ({ host: 'client', speaks: 'DICOM', ...(e.callingAeTitle ? { names: [e.callingAeTitle] } : {}), suspect: false }),
+  names: (e) => [
+    { host: 'client', name: e.callingAeTitle ?? '' },
+    { host: 'server', name: e.calledAeTitle ?? '' },
+  ],
 });
 
 const accepted = defineEvent<DicomAcceptedEvent>({
@@ -101,7 +94,7 @@ const accepted = defineEvent<DicomAcceptedEvent>({
   },
   proves,
   eve: (e) => ({
-    dicom: defined({
+    dicom: eveFields({
       event: 'accepted',
       called_ae_title: e.calledAeTitle,
       calling_ae_title: e.callingAeTitle,
@@ -122,7 +115,7 @@ const accepted = defineEvent<DicomAcceptedEvent>({
     if (e.rejectedContexts > 0) parts.push(`${e.rejectedContexts} context${e.rejectedContexts === 1 ? '' : 's'} rejected`);
     return `DICOM association accepted${by}${parts.length > 0 ? ` (${parts.join(', ')})` : ''}${e.truncated ? ', truncated' : ''}`;
   },
-  inventory: (e) => ({ host: 'server', speaks: 'DICOM', ...(e.calledAeTitle ? { names: [e.calledAeTitle] } : {}), suspect: false }),
+  names: (e) => [{ host: 'server', name: e.calledAeTitle ?? '' }],
 });
 
 const rejected = defineEvent<DicomRejectedEvent>({
@@ -148,7 +141,7 @@ const abort = defineEvent<DicomAbortEvent>({
   summary: 'A DICOM A-ABORT: who aborted the association, and why when the provider did',
   fields: { source: 'string', reason: 'string' },
   proves,
-  eve: (e) => ({ dicom: defined({ event: 'abort', source: e.source, reason: e.reason }) }),
+  eve: (e) => ({ dicom: eveFields({ event: 'abort', source: e.source, reason: e.reason }) }),
   text: (e) => `DICOM abort by ${e.source}${e.reason !== undefined ? ` (${e.reason})` : ''}`,
 });
 
@@ -158,7 +151,7 @@ const summary = defineEvent<DicomSummaryEvent>({
   fields: { associations: 'number', toServer: null, toClient: null },
   proves,
   eve: (e) => ({
-    dicom: defined({ event: 'summary', associations: e.associations, to_server: volumeObject(e.toServer), to_client: volumeObject(e.toClient) }),
+    dicom: eveFields({ event: 'summary', associations: e.associations, to_server: volumeObject(e.toServer), to_client: volumeObject(e.toClient) }),
   }),
   text: (e) => {
     if (e.associations === undefined || e.toServer === undefined || e.toClient === undefined) return 'DICOM protocol';
@@ -174,4 +167,6 @@ export const dicomProtocol: ProtocolDescriptor = {
   events: [association, accepted, rejected, release, abort, summary],
   eveExtensionKeys: ['dicom'],
   anomalies: DICOM_ANOMALIES,
+  // A modality or a PACS: devices the inventory lists with their AE titles, of no concern by themselves.
+  speaker: { label: 'DICOM', concern: 0 },
 };
