@@ -331,8 +331,8 @@ export class Defragmenter {
       to = this.longHeaders[t] = new Uint8Array(length);
       at = 0;
     }
-    if (length < SHORT_COPY / 2) for (let i = 0; i < length; i++) to[at + i] = buf[from + i];
-    else to.set(buf.subarray(from, from + length), at);
+    // Byte by byte: a subarray of a Node Buffer costs more than copying a header.
+    for (let i = 0; i < length; i++) to[at + i] = buf[from + i];
     this.meta[t * META_STRIDE + HEADER_LENGTH] = length;
   }
 
@@ -383,9 +383,11 @@ export class Defragmenter {
     const row = t * META_STRIDE;
     if (length > old.capacity) {
       const moved = this.pool.acquire(length);
-      moved.payload.set(old.payload);
-      moved.received.set(old.received);
-      this.pool.release(old, this.meta[row + LENGTH]);
+      if (old.capacity > 0) {
+        moved.payload.set(old.payload);
+        moved.received.set(old.received);
+        this.pool.release(old, this.meta[row + LENGTH]);
+      }
       this.buffers[t] = moved;
     }
     this.heldBytes += 2 * (length - this.meta[row + LENGTH]);
