@@ -7,16 +7,18 @@
  *   npm run bench -- --profile             also profile one replay (bench-out/prof/) and list
  *                                          the 20 functions with the most self time
  *   npm run bench -- --no-live             skip the live-capture loss section
+ *   npm run bench -- --no-flood            skip the fragment flood
  *
  * Options: --size N[KB|MB|GB] (binary units), --seed N, --out DIR (default bench-out), --keep
  * (keep the capture; a later run with the same seed and size reuses it), --runs N (wardwatch,
  * tcpdump and tshark are timed N times, default 3, and the fastest run counts), --profile,
- * --no-live.
+ * --no-live, --no-flood.
  *
  * Steps: generate a deterministic mixed capture (not timed: many short TCP flows, bulk
  * transfers, DNS, syslog, internal HL7 and LPD, VLAN tags on part of it, and a few planted
  * CMS8000 streams and NFS mounts to 202.114.4.119); replay it with the built CLI
- * (dist/, run `npm run build` first) and the default rules; read it with `tcpdump -w /dev/null`
+ * (dist/, run `npm run build` first) and the default rules; replay a crafted fragment flood
+ * (tools/bench/fragment-flood.ts) for fragments/s and peak RSS; read it with `tcpdump -w /dev/null`
  * and with tshark and a display filter close to the rules; run tools/bench-indicators.ts; when
  * running as root with tcpreplay, send the capture's first packets to `wardwatch live` over a veth
  * pair at increasing rates and count what it lost (tools/bench/live-loss.ts). Prints a table
@@ -31,6 +33,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { generateCapture, planFile, reusablePlan, type AlertCounts, type CapturePlan } from './bench/generate.js';
+import { measureFragmentFlood } from './bench/fragment-flood.js';
 import { LiveRigError, liveLossBlocker, measureLiveLoss, type LiveLossResult } from './bench/live-loss.js';
 import { commandExists, measure, type Measured } from './bench/measure.js';
 import { selfTimes } from './bench/profile.js';
@@ -220,6 +223,7 @@ async function main(): Promise<number> {
       profile: { type: 'boolean', default: false },
       runs: { type: 'string', default: '3' },
       live: { type: 'boolean', default: true },
+      flood: { type: 'boolean', default: true },
     },
     allowNegative: true,
   });
@@ -294,6 +298,20 @@ async function main(): Promise<number> {
     console.log(`  reading ${reader.note}, reading and decoding ${decoder.note}`);
   } catch (err) {
     problems.push((err as Error).message);
+  }
+
+  // 2c. A fragment flood that never completes: how fast the defragmenter sheds it, at what memory.
+  if (values.flood) {
+    const count = 800_000;
+    console.log(`wardwatch replay of a fragment flood (${count.toLocaleString('en-US')} first fragments, none completing; best of ${runs}) ...`);
+    try {
+      const flood = await measureFragmentFlood(CLI, join(outDir, 'fragment-flood.pcap'), count, runs);
+      const note = `${fmt(flood.fragmentsPerSecond / 1e6, 2)} M fragments/s by its own timer, ${fmt(count / flood.seconds / 1e6, 2)} M/s with start-up`;
+      results.push({ tool: 'wardwatch replay, fragment flood', seconds: flood.seconds, packetsPerSecond: count / flood.seconds, mbitPerSecond: (flood.fileBytes * 8) / flood.seconds / 1e6, peakRssMiB: flood.peakRssMiB, note });
+      console.log(`  ${flood.runs.map((t) => fmt(t, 2)).join(' / ')} s: ${note}; peak RSS ${fmt(flood.peakRssMiB, 0)} MiB`);
+    } catch (err) {
+      problems.push((err as Error).message);
+    }
   }
 
   // 3. tcpdump: reading the file in C, the floor.
@@ -469,6 +487,7 @@ async function main(): Promise<number> {
   if (!values.keep) {
     rmSync(capture, { force: true });
     rmSync(planFile(capture), { force: true });
+    rmSync(join(outDir, 'fragment-flood.pcap'), { force: true });
   } else {
     console.log(`capture kept: ${capture}`);
   }

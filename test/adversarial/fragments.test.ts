@@ -11,7 +11,8 @@ import type { FlowConsumer } from '../../src/flow/flow-consumer.js';
 import { statsRecord } from '../../src/output/eve.js';
 import { Detector } from '../../src/pipeline/detector.js';
 import { Pipeline } from '../../src/pipeline/pipeline.js';
-import { ipv4, ipv4Fragment, ipv6, ipv6Fragment, Prng, udp } from '../../tools/craft/index.js';
+import { fragmentIPv4, ipv4, ipv4Fragment, ipv6, ipv6Fragment, Prng, udp } from '../../tools/craft/index.js';
+import { MOUNT, authUnix, call, xdr } from '../analyzers/rpc-fixtures.js';
 import { AlertCounter, MB, capturedPacket, rss, shippedRules } from './support.js';
 
 const START_SEC = 1738231200;
@@ -119,6 +120,49 @@ describe('fragments that never complete', () => {
     expect(pendingAfter[1024]).toBe(0);
     expect(defrag.stats.evicted).toBe(1);
     expect(defrag.stats.reassembled).toBe(0);
+  });
+});
+
+describe('a datagram after a flood of fragments that never complete', () => {
+  it('an NFS MOUNT call over UDP, in IPv4 fragments amid 100 000 bogus ones, still reassembles and raises 1000004', async () => {
+    const counter = new AlertCounter();
+    const detector = new Detector(await shippedRules(), counter, { evidence: 'redacted' });
+    const defrag = detector.pipeline.decoder.defrag;
+    const prng = new Prng(21);
+    // A monitor mounting an external export: long path and Unix credentials, about 1.2 KB of RPC.
+    const cred = authUnix({ stamp: 7, machine: 'cms8000-bed12', uid: 0, gid: 0, gids: [0, 1, 2, 3] });
+    const mnt = call({ xid: 0x5eed, prog: MOUNT, vers: 3, proc: 1, cred, args: xdr().string(`/export/${'p'.repeat(1100)}`).bytes() });
+    const mount = fragmentIPv4(ipv4({ src: '10.20.30.41', dst: '202.114.4.119', id: 0x2222 }, udp({ sport: 801, dport: 20048 }, mnt)), 304);
+    expect(mount.length).toBeGreaterThan(3);
+    // Bogus first fragments from random sources (IPv4 and IPv6), each of its own datagram.
+    const v4 = Buffer.from(ipv4Fragment(datagramV4(1200, 5), { offset: 0, length: 600 }));
+    const v6 = Buffer.from(ipv6Fragment(datagramV6(1200, 6), { offset: 0, length: 600 }, 0));
+    let t = 0;
+    const send = (frame: Uint8Array) => detector.process(capturedPacket(frame, LINKTYPE_RAW, START_SEC + Math.floor(t / 4000), (t % 4000) * 250_000, ++t));
+    const garbage = (count: number) => {
+      for (let i = 0; i < count; i++) {
+        const frame = prng.next() < 0.5 ? v4 : v6;
+        if (frame === v4) {
+          frame.writeUInt32BE(prng.int(0, 0xffffffff), 12);
+          setIpv4Id(frame, prng.int(0, 0xffff));
+        } else {
+          frame.writeUInt32BE(prng.int(0, 0xffffffff), 8 + 12);
+          setIpv6Id(frame, prng.int(0, 0xffffffff));
+        }
+        send(frame);
+      }
+    };
+    garbage(100_000);
+    expect(defrag.pending).toBe(maxDatagrams);
+    // The flood goes on while the call arrives, out of order, a few hundred bogus fragments apart.
+    for (const i of [2, 0, 3, 1, ...mount.keys()].filter((i, at, all) => all.indexOf(i) === at && i < mount.length)) {
+      send(mount[i]);
+      garbage(300);
+    }
+    detector.finish();
+    expect(defrag.stats.reassembled).toBe(1);
+    expect(counter.byRule()['1000004']).toBe(1);
+    expect(defrag.trackers).toBe(maxDatagrams);
   });
 });
 
