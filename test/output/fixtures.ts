@@ -205,7 +205,7 @@ export const EVENTS: Record<AppEvent['type'], AppEvent> = {
 // Schema
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-export const SCHEMA_PATH = resolve(ROOT, '../shared/eve-schema.json');
+export const SCHEMA_PATH = resolve(ROOT, 'test/fixtures/eve-schema/eve-schema.json');
 
 type Validate = ((data: unknown) => boolean) & { errors?: ErrorObject[] | null };
 
