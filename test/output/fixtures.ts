@@ -6,7 +6,7 @@ import AjvModule from 'ajv';
 import type { ErrorObject } from 'ajv';
 import type { AppEvent } from '../../src/analyzers/events.js';
 import { IPPROTO_TCP } from '../../src/decode/packet-view.js';
-import { parseAddress } from '../../src/detect/address-set.js';
+import { parseAddress } from '../../src/lib/ip-text.js';
 import type { Alert, FlowRecord, IndicatorHit } from '../../src/detect/alert.js';
 import type { CompiledRule } from '../../src/detect/rule.js';
 import type { FlowEndReason } from '../../src/flow/flow.js';
