@@ -5,7 +5,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { formatCidr } from '../src/detect/address-set.js';
+import { formatCidr } from '../src/lib/ip-text.js';
 import { loadIndicatorFiles } from '../src/detect/indicators.js';
 
 const ENTRIES = Number(process.argv[2] ?? 1_000_000);

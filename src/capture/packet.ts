@@ -19,16 +19,3 @@ export class CapturedPacket {
   /** Byte offset of the record in the (decompressed) capture. */
   recordOffset = 0;
 }
-
-export function copyPacket(from: CapturedPacket, to: CapturedPacket): void {
-  to.data = from.data;
-  to.offset = from.offset;
-  to.caplen = from.caplen;
-  to.origlen = from.origlen;
-  to.tsSec = from.tsSec;
-  to.tsNsec = from.tsNsec;
-  to.linkType = from.linkType;
-  to.interfaceId = from.interfaceId;
-  to.index = from.index;
-  to.recordOffset = from.recordOffset;
-}

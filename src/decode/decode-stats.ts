@@ -34,7 +34,6 @@ export type InvalidReason =
   | 'gre.wrong_version'
   | 'erspan.header_too_small'
   | 'erspan.unsupported_version'
-  | 'vxlan.header_too_small'
   | 'tunnel.too_deep';
 
 /** Anomalies that do not stop a packet from being analysed. */

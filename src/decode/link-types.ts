@@ -10,20 +10,3 @@ export const LINKTYPE_LINUX_SLL = 113;
 export const LINKTYPE_IPV4 = 228;
 export const LINKTYPE_IPV6 = 229;
 export const LINKTYPE_LINUX_SLL2 = 276;
-
-const NAMES: Record<number, string> = {
-  [LINKTYPE_NULL]: 'null',
-  [LINKTYPE_ETHERNET]: 'ethernet',
-  [DLT_RAW_12]: 'raw',
-  [DLT_RAW_14]: 'raw',
-  [LINKTYPE_RAW]: 'raw',
-  [LINKTYPE_LOOP]: 'loop',
-  [LINKTYPE_LINUX_SLL]: 'linux-sll',
-  [LINKTYPE_IPV4]: 'ipv4',
-  [LINKTYPE_IPV6]: 'ipv6',
-  [LINKTYPE_LINUX_SLL2]: 'linux-sll2',
-};
-
-export function linkTypeName(linkType: number): string {
-  return NAMES[linkType] ?? `linktype-${linkType}`;
-}

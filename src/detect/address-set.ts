@@ -2,22 +2,18 @@
  * Sets of IPv4/IPv6 addresses and CIDR blocks compiled for lookups on the packet path.
  *
  * Addresses are handled as the decoder holds them: four big-endian 32-bit words starting at an
- * index into a Uint32Array, IPv4 in the first word only. A set is compiled once into disjoint
- * sorted ranges per IP version, each naming the most specific entry that covers it, so a lookup is
- * a binary search over a typed array: no strings, no BigInt, no allocation (an entry's object is
- * made the first time a lookup finds it and reused after).
+ * index into a Uint32Array, IPv4 in the first word only (see lib/ip-text.ts, which parses the
+ * entries' text). A set is compiled once into disjoint sorted ranges per IP version, each naming
+ * the most specific entry that covers it, so a lookup is a binary search over a typed array: no
+ * strings, no BigInt, no allocation (an entry's object is made the first time a lookup finds it
+ * and reused after).
  *
  * IPv4-mapped IPv6 addresses (::ffff:a.b.c.d) are IPv6 here: an IPv4 entry does not match them and
  * they are never converted, because the decoder reports such packets as IPv6 and a rule written
  * for ::ffff:0:0/96 must keep meaning exactly that.
- *
- * CIDR text is parsed by hand rather than with the `ip-cidr` package: measured here, its
- * `isValidCIDR` costs about 3 µs per entry and `new IPCIDR()` about 28 µs, i.e. 3 s and 28 s for
- * a million entries, against a 2 s budget for loading and compiling all of them. The tests
- * cross-check this parser and formatter against `ip-cidr` instead.
  */
-
-export type IpVersion = 4 | 6;
+import { formatCidr, HAD_HOST_BITS, INVALID, parseCidrInto, wordMask, type IpVersion } from '../lib/ip-text.js';
+import { isSpecialAddress } from '../lib/special-address.js';
 
 /** One entry of a set; every lookup that finds it returns the same object. */
 export interface Entry<T> {
@@ -28,19 +24,6 @@ export interface Entry<T> {
   /** A single host: /32 for IPv4, /128 for IPv6. */
   readonly exact: boolean;
   readonly value: T;
-}
-
-export interface ParsedAddress {
-  version: IpVersion;
-  /** Four big-endian words; IPv4 uses words[0] and leaves the others 0. */
-  words: Uint32Array;
-}
-
-export interface ParsedCidr extends ParsedAddress {
-  /** Network address with host bits cleared. */
-  prefixLength: number;
-  /** The text had host bits set beyond the prefix (e.g. 10.1.2.3/8); they were cleared. */
-  hadHostBits: boolean;
 }
 
 export const DEFAULT_HOME_NET: readonly string[] = [
@@ -54,257 +37,7 @@ export const DEFAULT_HOME_NET: readonly string[] = [
 ];
 
 // ---------------------------------------------------------------------------------------------
-// Parsing
-
-const INVALID = -1;
-
-/**
- * Parses an IPv4 address from text[start, end) into out[at]. Dotted quad only, no leading zeros
- * (01.2.3.4 is ambiguous: some tools read it as octal). Returns 1 on success, INVALID otherwise.
- */
-function parseV4Into(text: string, start: number, end: number, out: Uint32Array, at: number): number {
-  let value = 0;
-  let parts = 0;
-  let i = start;
-  while (true) {
-    const partStart = i;
-    let part = 0;
-    while (i < end) {
-      const c = text.charCodeAt(i);
-      if (c < 48 || c > 57) break;
-      part = part * 10 + (c - 48);
-      i++;
-    }
-    const digits = i - partStart;
-    if (digits === 0 || digits > 3 || part > 255) return INVALID;
-    if (digits > 1 && text.charCodeAt(partStart) === 48) return INVALID;
-    value = value * 256 + part;
-    parts++;
-    if (i === end) break;
-    if (parts === 4 || text.charCodeAt(i) !== 46) return INVALID;
-    i++;
-  }
-  if (parts !== 4) return INVALID;
-  out[at] = value;
-  return 1;
-}
-
-function hexValue(c: number): number {
-  if (c >= 48 && c <= 57) return c - 48;
-  if (c >= 97 && c <= 102) return c - 87;
-  if (c >= 65 && c <= 70) return c - 55;
-  return -1;
-}
-
-const groupScratch = new Uint16Array(8);
-const v4Scratch = new Uint32Array(1);
-
-/** Parses IPv6 text (with :: and an optional trailing dotted quad) into out[at..at+3]. */
-function parseV6Into(text: string, start: number, end: number, out: Uint32Array, at: number): number {
-  const groups = groupScratch;
-  groups.fill(0);
-  let count = 0;
-  let gapAt = -1;
-  let i = start;
-  if (end - start < 2) return INVALID;
-  if (text.charCodeAt(i) === 58) {
-    if (text.charCodeAt(i + 1) !== 58) return INVALID;
-    gapAt = 0;
-    i += 2;
-  }
-  while (i < end) {
-    if (count === 8) return INVALID;
-    const groupStart = i;
-    let group = 0;
-    while (i < end) {
-      const h = hexValue(text.charCodeAt(i));
-      if (h < 0) break;
-      group = (group << 4) | h;
-      i++;
-    }
-    const digits = i - groupStart;
-    if (i < end && text.charCodeAt(i) === 46) {
-      // Trailing dotted quad: it fills the last two groups.
-      if (count > 6) return INVALID;
-      if (parseV4Into(text, groupStart, end, v4Scratch, 0) === INVALID) return INVALID;
-      groups[count++] = v4Scratch[0] >>> 16;
-      groups[count++] = v4Scratch[0] & 0xffff;
-      i = end;
-      break;
-    }
-    if (digits === 0 || digits > 4) return INVALID;
-    groups[count++] = group;
-    if (i === end) break;
-    if (text.charCodeAt(i) !== 58) return INVALID;
-    i++;
-    if (i < end && text.charCodeAt(i) === 58) {
-      if (gapAt >= 0) return INVALID;
-      gapAt = count;
-      i++;
-    } else if (i === end) {
-      return INVALID; // trailing single colon
-    }
-  }
-  if (gapAt >= 0) {
-    if (count === 8) return INVALID; // :: must stand for at least one group
-    const tail = count - gapAt;
-    for (let k = 0; k < tail; k++) groups[7 - k] = groups[count - 1 - k];
-    for (let k = gapAt; k < 8 - tail; k++) groups[k] = 0;
-  } else if (count !== 8) {
-    return INVALID;
-  }
-  for (let w = 0; w < 4; w++) out[at + w] = ((groups[2 * w] << 16) | groups[2 * w + 1]) >>> 0;
-  return 1;
-}
-
-/** Set by parseCidrInto: the text had host bits set beyond its prefix. */
-let lastHadHostBits = false;
-
-/**
- * Parses "address" or "address/prefix" from text[start, end) into out[at..at+3] with host bits
- * cleared. Returns -1 when invalid, else (version << 8) | prefixLength, and sets lastHadHostBits.
- */
-
-function parseCidrInto(text: string, start: number, end: number, out: Uint32Array, at: number): number {
-  let slash = -1;
-  let colon = false;
-  for (let i = start; i < end; i++) {
-    const c = text.charCodeAt(i);
-    if (c === 47) {
-      slash = i;
-      break;
-    }
-    if (c === 58) colon = true;
-  }
-  const addrEnd = slash < 0 ? end : slash;
-  const version: IpVersion = colon ? 6 : 4;
-  out[at] = 0;
-  out[at + 1] = 0;
-  out[at + 2] = 0;
-  out[at + 3] = 0;
-  const ok = colon ? parseV6Into(text, start, addrEnd, out, at) : parseV4Into(text, start, addrEnd, out, at);
-  if (ok === INVALID) return INVALID;
-  const maxBits = version === 4 ? 32 : 128;
-  let prefix = maxBits;
-  if (slash >= 0) {
-    const digits = end - slash - 1;
-    if (digits < 1 || digits > 3) return INVALID;
-    if (digits > 1 && text.charCodeAt(slash + 1) === 48) return INVALID;
-    prefix = 0;
-    for (let i = slash + 1; i < end; i++) {
-      const c = text.charCodeAt(i);
-      if (c < 48 || c > 57) return INVALID;
-      prefix = prefix * 10 + (c - 48);
-    }
-    if (prefix > maxBits) return INVALID;
-  }
-  lastHadHostBits = false;
-  const words = version === 4 ? 1 : 4;
-  for (let w = 0; w < words; w++) {
-    const mask = wordMask(prefix, w);
-    const masked = (out[at + w] & mask) >>> 0;
-    if (masked !== out[at + w]) lastHadHostBits = true;
-    out[at + w] = masked;
-  }
-  return (version << 8) | prefix;
-}
-
-/** Network mask of word w (0..3) for a prefix length. */
-function wordMask(prefix: number, w: number): number {
-  const bits = prefix - 32 * w;
-  if (bits <= 0) return 0;
-  if (bits >= 32) return 0xffffffff;
-  return (0xffffffff << (32 - bits)) >>> 0;
-}
-
-/** Parses one IPv4 or IPv6 address (no prefix, no zone, no brackets). */
-export function parseAddress(text: string): ParsedAddress | null {
-  const t = text.trim();
-  if (t.indexOf('/') >= 0) return null;
-  const words = new Uint32Array(4);
-  const code = parseCidrInto(t, 0, t.length, words, 0);
-  if (code === INVALID) return null;
-  return { version: (code >> 8) as IpVersion, words };
-}
-
-/** Parses an address or CIDR block; host bits beyond the prefix are cleared and flagged. */
-export function parseCidr(text: string): ParsedCidr | null {
-  const t = text.trim();
-  const words = new Uint32Array(4);
-  const code = parseCidrInto(t, 0, t.length, words, 0);
-  if (code === INVALID) return null;
-  return { version: (code >> 8) as IpVersion, words, prefixLength: code & 0xff, hadHostBits: lastHadHostBits };
-}
-
-// ---------------------------------------------------------------------------------------------
-// Formatting
-
-/** Canonical text: dotted quad, or RFC 5952 IPv6 (lower case, longest zero run as ::, mapped IPv4 mixed). */
-export function formatAddress(version: number, words: ArrayLike<number>, at: number): string {
-  if (version === 4) return formatV4(words[at]);
-  const w0 = words[at];
-  if (w0 === 0 && words[at + 1] === 0 && words[at + 2] === 0xffff) return '::ffff:' + formatV4(words[at + 3]);
-  const group = (i: number): number => {
-    const w = words[at + (i >>> 1)];
-    return i & 1 ? w & 0xffff : w >>> 16;
-  };
-  // RFC 5952 4.2: the longest run of two or more zero groups, the first one on a tie.
-  let bestAt = -1;
-  let bestLen = 1;
-  for (let i = 0; i < 8; ) {
-    if (group(i) !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && group(j) === 0) j++;
-    if (j - i > bestLen) {
-      bestAt = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  let out = '';
-  for (let i = 0; i < 8; i++) {
-    if (i === bestAt) {
-      out += '::';
-      i += bestLen - 1;
-      continue;
-    }
-    if (i > 0 && i !== bestAt + bestLen) out += ':';
-    out += group(i).toString(16);
-  }
-  return out;
-}
-
-function formatV4(w: number): string {
-  return (w >>> 24) + '.' + ((w >>> 16) & 255) + '.' + ((w >>> 8) & 255) + '.' + (w & 255);
-}
-
-/** Canonical entry text: the address alone for a host, else address/prefix. */
-export function formatCidr(version: number, words: ArrayLike<number>, at: number, prefixLength: number): string {
-  const address = formatAddress(version, words, at);
-  return prefixLength === (version === 4 ? 32 : 128) ? address : address + '/' + prefixLength;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Special addresses
-
-/**
- * Multicast (224.0.0.0/4, ff00::/8), limited broadcast, loopback (127.0.0.0/8, ::1) and
- * unspecified (0.0.0.0, ::). Such an address is never an "external" peer.
- */
-export function isSpecialAddress(version: number, words: ArrayLike<number>, at: number): boolean {
-  const w0 = words[at];
-  if (version === 4) {
-    const top = w0 >>> 24;
-    return top === 127 || (top & 0xf0) === 224 || w0 === 0xffffffff || w0 === 0;
-  }
-  if (w0 >>> 24 === 0xff) return true;
-  if (w0 !== 0 || words[at + 1] !== 0 || words[at + 2] !== 0) return false;
-  const w3 = words[at + 3];
-  return w3 === 0 || w3 === 1;
-}
+// External addresses
 
 /** Not in the home networks and not a special address: a peer outside the site. */
 export function isExternalAddress(homeNet: AddressSet<unknown>, version: number, words: ArrayLike<number>, at: number): boolean {
@@ -335,8 +68,13 @@ interface Ranges {
   /** The slot is the 16-bit chunk shifted right by this: fewer slots for fewer ranges. */
   keyShift: number;
   slots: number;
-  /** dir[k]: the range holding the first address of slot k; dir[slots]: the one past the prefix. */
-  dir: Uint32Array;
+  /**
+   * Search windows, slots + 3 range numbers: window s (see narrow) runs from bounds[s] to
+   * bounds[s + 1]. bounds[0] is range 0 (below the prefix), bounds[1 + k] the range holding the
+   * first address of slot k, bounds[1 + slots] the one holding the first address past the prefix,
+   * bounds[2 + slots] the last range.
+   */
+  bounds: Uint32Array;
 }
 
 export class AddressSet<T> {
@@ -424,7 +162,7 @@ export class AddressSet<T> {
     // Canonical text always parses; reading version and prefix back spares two arrays.
     const cidr = this.cidrs[index];
     const code = parseCidrInto(cidr, 0, cidr.length, makeScratch, 0);
-    const version = (code >> 8) as IpVersion;
+    const version = ((code >> 8) & 0xff) as IpVersion;
     const prefixLength = code & 0xff;
     const entry: Entry<T> = {
       cidr,
@@ -440,11 +178,11 @@ export class AddressSet<T> {
 
 const makeScratch = new Uint32Array(4);
 
-// The window [windowLo, windowHi] of ranges that can hold the address; set by narrow().
-let windowLo = 0;
-let windowHi = 0;
-
-function narrow(r: Ranges, words: ArrayLike<number>, at: number): void {
+/**
+ * The search window that can hold the address: 0 below the prefix every range shares, 1 + k in
+ * slot k of the prefix, slots + 1 above it. The window runs from r.bounds[s] to r.bounds[s + 1].
+ */
+function narrow(r: Ranges, words: ArrayLike<number>, at: number): number {
   const prefix = r.prefix;
   const j = r.keyWord;
   let order = 0;
@@ -467,26 +205,17 @@ function narrow(r: Ranges, words: ArrayLike<number>, at: number): void {
       if (high !== prefixHigh) order = high < prefixHigh ? -1 : 1;
     }
   }
-  if (order === 0) {
-    const slot = chunk >>> r.keyShift;
-    windowLo = r.dir[slot];
-    windowHi = r.dir[slot + 1];
-  } else if (order < 0) {
-    windowLo = 0;
-    windowHi = r.dir[0];
-  } else {
-    windowLo = r.dir[r.slots];
-    windowHi = r.count - 1;
-  }
+  if (order === 0) return 1 + (chunk >>> r.keyShift);
+  return order < 0 ? 0 : r.slots + 1;
 }
 
 /** Owner of the last range starting at or before the IPv4 address; the search stays in the window. */
 function findV4(r: Ranges, words: ArrayLike<number>, at: number): number {
-  narrow(r, words, at);
+  const s = narrow(r, words, at);
   const a = words[at] >>> 0;
   const starts = r.starts;
-  let lo = windowLo;
-  let hi = windowHi;
+  let lo = r.bounds[s];
+  let hi = r.bounds[s + 1];
   // Invariant: starts[lo] <= a, and the answer is at most hi.
   while (lo < hi) {
     const mid = (lo + hi + 1) >>> 1;
@@ -497,14 +226,14 @@ function findV4(r: Ranges, words: ArrayLike<number>, at: number): number {
 }
 
 function findV6(r: Ranges, words: ArrayLike<number>, at: number): number {
-  narrow(r, words, at);
+  const s = narrow(r, words, at);
   const a0 = words[at] >>> 0;
   const a1 = words[at + 1] >>> 0;
   const a2 = words[at + 2] >>> 0;
   const a3 = words[at + 3] >>> 0;
   const starts = r.starts;
-  let lo = windowLo;
-  let hi = windowHi;
+  let lo = r.bounds[s];
+  let hi = r.bounds[s + 1];
   while (lo < hi) {
     const mid = (lo + hi + 1) >>> 1;
     const o = mid * 4;
@@ -588,11 +317,11 @@ export class AddressSetBuilder<T> {
     const text = cidr.trim();
     const code = parseCidrInto(text, 0, text.length, this.scratch, 0);
     if (code === INVALID) return null;
-    const version = (code >> 8) as IpVersion;
+    const version = ((code >> 8) & 0xff) as IpVersion;
     const prefixLength = code & 0xff;
     // IPv4 text that parsed cleanly (no leading zeros, no host bits, no /32) is already canonical.
     const canonical =
-      version === 4 && !lastHadHostBits && (prefixLength !== 32 || text.indexOf('/') < 0)
+      version === 4 && (code & HAD_HOST_BITS) === 0 && (prefixLength !== 32 || text.indexOf('/') < 0)
         ? text
         : formatCidr(version, this.scratch, 0, prefixLength);
     const index = this.values.length;
@@ -643,41 +372,42 @@ function compileRanges(src: VersionEntries): Ranges {
   owners[0] = -1;
   let count = 1;
   const next = new Uint32Array(W);
-
-  const emit = (from: Uint32Array, fromAt: number, owner: number): void => {
-    const last = (count - 1) * W;
-    if (sameWords(out, last, from, fromAt, W)) {
-      owners[count - 1] = owner;
-      if (count >= 2 && owners[count - 2] === owner) count--;
-      return;
-    }
-    if (owners[count - 1] === owner) return;
-    for (let w = 0; w < W; w++) out[count * W + w] = from[fromAt + w];
-    owners[count] = owner;
-    count++;
-  };
-
   const stack = new Int32Array(W === 1 ? 33 : 129);
   let depth = 0;
-  const close = (): void => {
-    const top = stack[--depth];
-    if (increment(ends, top * W, next, W)) emit(next, 0, depth > 0 ? src.entryIndex[stack[depth - 1]] : -1);
-  };
 
-  for (let k = 0; k < n; k++) {
-    const i = order[k];
-    while (depth > 0 && compareWords(ends, stack[depth - 1] * W, starts, i * W, W) < 0) close();
+  // Step n closes the blocks still open after the last one.
+  for (let k = 0; k <= n; k++) {
+    const i = k < n ? order[k] : -1;
+    while (depth > 0 && (i < 0 || compareWords(ends, stack[depth - 1] * W, starts, i * W, W) < 0)) {
+      const closed = stack[--depth];
+      if (increment(ends, closed * W, next, W)) count = appendRange(out, owners, count, W, next, 0, depth > 0 ? src.entryIndex[stack[depth - 1]] : -1);
+    }
+    if (i < 0) break;
     if (depth > 0) {
       const top = stack[depth - 1];
       // The same block again: the first one added stays.
       if (prefixes[top] === prefixes[i] && sameWords(starts, top * W, starts, i * W, W)) continue;
     }
     stack[depth++] = i;
-    emit(starts, i * W, src.entryIndex[i]);
+    count = appendRange(out, owners, count, W, starts, i * W, src.entryIndex[i]);
   }
-  while (depth > 0) close();
 
   return withDirectory(W, out.slice(0, count * W), owners.slice(0, count), count);
+}
+
+/**
+ * Appends the range starting at from[fromAt..] to the count ranges in out and owners, merging it
+ * with the last where they start together or have the same owner; returns the new count.
+ */
+function appendRange(out: Uint32Array, owners: Int32Array, count: number, W: number, from: Uint32Array, fromAt: number, owner: number): number {
+  if (sameWords(out, (count - 1) * W, from, fromAt, W)) {
+    owners[count - 1] = owner;
+    return count >= 2 && owners[count - 2] === owner ? count - 1 : count;
+  }
+  if (owners[count - 1] === owner) return count;
+  for (let w = 0; w < W; w++) out[count * W + w] = from[fromAt + w];
+  owners[count] = owner;
+  return count + 1;
 }
 
 /**
@@ -705,26 +435,31 @@ function withDirectory(W: number, starts: Uint32Array, owners: Int32Array, count
   const slotBits = Math.max(0, Math.min(16, Math.floor(Math.log2(count / 8))));
   const keyShift = 16 - slotBits;
   const slots = 1 << slotBits;
-  const ranges: Ranges = { width: W, starts, owners, count, prefix, keyWord, keyInHighHalf, keyShift, slots, dir: new Uint32Array(slots + 1) };
+  const bounds = new Uint32Array(slots + 3);
 
   // Slot addresses rise with k, so one walk over the ranges finds the range holding each.
   const address = new Uint32Array(W);
   let range = 0;
-  const rangeHolding = (a: Uint32Array): number => {
-    while (range + 1 < count && compareWords(starts, (range + 1) * W, a, 0, W) <= 0) range++;
-    return range;
-  };
   for (let k = 0; k < slots; k++) {
     address.set(prefix);
     const chunk = k << keyShift;
     address[keyWord] = (address[keyWord] | (keyInHighHalf ? chunk << 16 : chunk)) >>> 0;
-    ranges.dir[k] = rangeHolding(address);
+    range = rangeHolding(starts, count, W, address, range);
+    bounds[1 + k] = range;
   }
   // One past the prefix block: its last address plus one, unless the block ends the space.
   for (let w = 0; w < W; w++) address[w] = (prefix[w] | ~wordMask(keyBit, w)) >>> 0;
   const past = new Uint32Array(W);
-  ranges.dir[slots] = increment(address, 0, past, W) ? rangeHolding(past) : count - 1;
-  return ranges;
+  bounds[1 + slots] = increment(address, 0, past, W) ? rangeHolding(starts, count, W, past, range) : count - 1;
+  bounds[2 + slots] = count - 1;
+  return { width: W, starts, owners, count, prefix, keyWord, keyInHighHalf, keyShift, slots, bounds };
+}
+
+/** The last of the count ranges starting at or before address a, searching on from range `from`. */
+function rangeHolding(starts: Uint32Array, count: number, W: number, a: Uint32Array, from: number): number {
+  let range = from;
+  while (range + 1 < count && compareWords(starts, (range + 1) * W, a, 0, W) <= 0) range++;
+  return range;
 }
 
 /**
@@ -732,34 +467,52 @@ function withDirectory(W: number, starts: Uint32Array, owners: Int32Array, count
  * sort on 16-bit digits (stable, so insertion order survives), least significant key first.
  */
 function sortedOrder(starts: Uint32Array, prefixes: Uint8Array, n: number, W: number): Uint32Array {
-  let order = new Uint32Array(n);
+  let order: Uint32Array = new Uint32Array(n);
   for (let i = 0; i < n; i++) order[i] = i;
-  let spare = new Uint32Array(n);
+  let spare: Uint32Array = new Uint32Array(n);
   const counts = new Uint32Array(65536);
-  const pass = (keys: Uint32Array | Uint8Array, stride: number, offset: number, shift: number): void => {
-    counts.fill(0);
-    for (let k = 0; k < n; k++) counts[(keys[order[k] * stride + offset] >>> shift) & 0xffff]++;
-    let sum = 0;
-    for (let d = 0; d < 65536; d++) {
-      const c = counts[d];
-      if (c === n) return; // every key has this digit: nothing to reorder
-      counts[d] = sum;
-      sum += c;
+  // Digits from the least significant: the prefix length, then each word's low and high half.
+  const passes: Array<[keys: Uint32Array | Uint8Array, stride: number, offset: number, shift: number]> = [[prefixes, 1, 0, 0]];
+  for (let w = W - 1; w >= 0; w--) passes.push([starts, W, w, 0], [starts, W, w, 16]);
+  for (const [keys, stride, offset, shift] of passes) {
+    const sorted = radixPass(order, spare, counts, keys, stride, offset, shift);
+    if (sorted !== order) {
+      spare = order;
+      order = sorted;
     }
-    for (let k = 0; k < n; k++) {
-      const i = order[k];
-      spare[counts[(keys[i * stride + offset] >>> shift) & 0xffff]++] = i;
-    }
-    const t = order;
-    order = spare;
-    spare = t;
-  };
-  pass(prefixes, 1, 0, 0);
-  for (let w = W - 1; w >= 0; w--) {
-    pass(starts, W, w, 0);
-    pass(starts, W, w, 16);
   }
   return order;
+}
+
+/**
+ * One stable counting pass of the radix sort on the 16-bit digit (keys[i * stride + offset] >>>
+ * shift) of each index in order. Returns the reordered indices, written into spare, or order
+ * itself when every key has the same digit (nothing to reorder).
+ */
+function radixPass(
+  order: Uint32Array,
+  spare: Uint32Array,
+  counts: Uint32Array,
+  keys: Uint32Array | Uint8Array,
+  stride: number,
+  offset: number,
+  shift: number,
+): Uint32Array {
+  const n = order.length;
+  counts.fill(0);
+  for (let k = 0; k < n; k++) counts[(keys[order[k] * stride + offset] >>> shift) & 0xffff]++;
+  let sum = 0;
+  for (let d = 0; d < 65536; d++) {
+    const c = counts[d];
+    if (c === n) return order;
+    counts[d] = sum;
+    sum += c;
+  }
+  for (let k = 0; k < n; k++) {
+    const i = order[k];
+    spare[counts[(keys[i * stride + offset] >>> shift) & 0xffff]++] = i;
+  }
+  return spare;
 }
 
 function compareWords(a: Uint32Array, aAt: number, b: Uint32Array, bAt: number, W: number): number {

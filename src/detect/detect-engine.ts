@@ -3,7 +3,7 @@ import type { AppEvent } from '../analyzers/events.js';
 import type { PacketView } from '../decode/packet-view.js';
 import type { Direction } from '../flow/direction.js';
 import type { Flow, FlowEndReason } from '../flow/flow.js';
-import { formatAddress } from './address-set.js';
+import { formatAddress } from '../lib/ip-text.js';
 import type { Alert, DetectSink, IndicatorHit, PacketContext } from './alert.js';
 import type { CompiledRule, Trigger } from './rule.js';
 import type { IndicatorEntry, RuleSet } from './rule-set.js';

@@ -1,6 +1,7 @@
 import { IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP } from '../decode/packet-view.js';
 import type { AppEvent } from '../analyzers/events.js';
-import { AddressSet, isSpecialAddress, parseCidr } from './address-set.js';
+import { parseCidr } from '../lib/ip-text.js';
+import { AddressSet, isExternalAddress } from './address-set.js';
 import type { LoadedRuleFile, SourceLocation } from './rule-loader.js';
 import { formatLocation } from './rule-loader.js';
 import type { EventMatchSpec, RuleSpec } from './rule-schema.js';
@@ -137,7 +138,7 @@ export function compileAddresses(spec: string | string[], vars: AddressVariables
     let test: AddressTest | null = null;
     if (name === 'any') test = () => true;
     else if (name === '$HOME_NET') test = (v, w, a) => vars.homeNet.has(v as 4 | 6, w, a);
-    else if (name === '$EXTERNAL_NET') test = (v, w, a) => !vars.homeNet.has(v as 4 | 6, w, a) && !isSpecialAddress(v as 4 | 6, w, a);
+    else if (name === '$EXTERNAL_NET') test = (v, w, a) => isExternalAddress(vars.homeNet, v, w, a);
     else if (name.startsWith('$')) {
       fail(`unknown address variable '${name}' (known: $HOME_NET, $EXTERNAL_NET)`);
       return null;

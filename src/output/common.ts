@@ -1,7 +1,7 @@
 /** Formatting shared by the EVE, text and inventory outputs. */
 import { IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP } from '../decode/packet-view.js';
 import type { Alert } from '../detect/alert.js';
-import { formatAddress } from '../detect/address-set.js';
+import { formatAddress } from '../lib/ip-text.js';
 import type { Flow } from '../flow/flow.js';
 
 const IPPROTO_SCTP = 132;

@@ -297,7 +297,6 @@ const SURICATA_DECODER_EVENT: Record<InvalidReason | AnomalyReason, string | nul
   'gre.wrong_version': 'gre.wrong_version',
   'erspan.header_too_small': 'erspan.header_too_small',
   'erspan.unsupported_version': 'erspan.unsupported_version',
-  'vxlan.header_too_small': null,
   'tunnel.too_deep': null,
   // Fragment overlaps are not split by IP version, which Suricata's names are.
   'frag.overlap_conflict': null,

@@ -8,7 +8,7 @@
 import { IPPROTO_TCP, TCP_SYN } from '../decode/packet-view.js';
 import type { Alert, DetectSink, FlowRecord } from '../detect/alert.js';
 import { protocolOf, speakerConcern } from '../analyzers/registry.js';
-import { formatAddress } from '../detect/address-set.js';
+import { formatAddress } from '../lib/ip-text.js';
 import type { Flow } from '../flow/flow.js';
 import { AlertTally, type AlertTallyRow } from './alert-tally.js';
 import { alertHostSide, hasPorts } from './common.js';

@@ -1,9 +1,9 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { epochText, readAll, SHARED_DIR, tsharkFields } from '../support/captures.js';
+import { epochText, FIXTURES_DIR, readAll, tsharkFields } from '../support/captures.js';
 
-const SUITE = join(SHARED_DIR, 'pcapng-conformance');
+const SUITE = join(FIXTURES_DIR, 'pcapng-conformance');
 
 function pcapngFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true })

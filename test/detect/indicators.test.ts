@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { parseAddress, type AddressSet, type Entry } from '../../src/detect/address-set.js';
+import type { AddressSet, Entry } from '../../src/detect/address-set.js';
+import { parseAddress } from '../../src/lib/ip-text.js';
 import {
   MAX_PROBLEMS_PER_FILE,
   csvRecords,

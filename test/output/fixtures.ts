@@ -6,7 +6,7 @@ import AjvModule from 'ajv';
 import type { ErrorObject } from 'ajv';
 import type { AppEvent } from '../../src/analyzers/events.js';
 import { IPPROTO_TCP } from '../../src/decode/packet-view.js';
-import { parseAddress } from '../../src/detect/address-set.js';
+import { parseAddress } from '../../src/lib/ip-text.js';
 import type { Alert, FlowRecord, IndicatorHit } from '../../src/detect/alert.js';
 import type { CompiledRule } from '../../src/detect/rule.js';
 import type { FlowEndReason } from '../../src/flow/flow.js';
@@ -243,7 +243,7 @@ export const EVENTS: Record<AppEvent['type'], AppEvent> = {
 // Schema
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-export const SCHEMA_PATH = resolve(ROOT, '../shared/eve-schema.json');
+export const SCHEMA_PATH = resolve(ROOT, 'test/fixtures/eve-schema/eve-schema.json');
 
 type Validate = ((data: unknown) => boolean) & { errors?: ErrorObject[] | null };
 

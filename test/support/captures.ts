@@ -14,7 +14,7 @@ import { CapturedPacket } from '../../src/capture/packet.js';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const SAMPLES_DIR = join(REPO_ROOT, 'pcaps');
-export const SHARED_DIR = resolve(REPO_ROOT, '../shared');
+export const FIXTURES_DIR = join(REPO_ROOT, 'test/fixtures');
 
 /** A packet as a plain object, its bytes copied out of the reader's buffer. */
 export interface ReadPacket {
