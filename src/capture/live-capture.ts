@@ -18,7 +18,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Logger } from 'pino';
-import type { CaptureCounters } from '../output/eve.js';
+import type { CaptureCounters } from './capture-stats.js';
 import { StreamInput } from './byte-input.js';
 import { ByteWindow } from './byte-window.js';
 import { DeviceListError, listCaptureDevices } from './live-interfaces.js';

@@ -10,11 +10,17 @@ export class MergedSource {
   private readonly heads: CapturedPacket[];
   private readonly ready: boolean[];
   private readonly live: boolean[];
+  private stopped = false;
 
   constructor(readonly sources: readonly PacketSource[]) {
     this.heads = sources.map(() => new CapturedPacket());
     this.ready = sources.map(() => false);
     this.live = sources.map(() => true);
+  }
+
+  /** Ends forEach after the packet being handled. */
+  stop(): void {
+    this.stopped = true;
   }
 
   /**
@@ -25,7 +31,7 @@ export class MergedSource {
   async forEach(handle: (pkt: CapturedPacket, sourceIndex: number) => void | Promise<void>): Promise<void> {
     if (this.sources.length === 1) return this.forEachOfOne(handle);
     for (let i = 0; i < this.sources.length; i++) await this.fill(i);
-    for (;;) {
+    while (!this.stopped) {
       let best = -1;
       for (let i = 0; i < this.sources.length; i++) {
         if (!this.ready[i]) continue;
@@ -49,6 +55,7 @@ export class MergedSource {
       while (source.next(pkt)) {
         const wait = handle(pkt, 0);
         if (wait !== undefined) await wait;
+        if (this.stopped) return;
       }
     } while (await source.refill());
   }

@@ -5,6 +5,7 @@ import { DEFAULT_DEFRAG_OPTIONS } from '../decode/defrag.js';
 import { DEFAULT_DEDUP_OPTIONS } from '../flow/dedup.js';
 import { DEFAULT_FLOW_TABLE_OPTIONS, DEFAULT_TIMEOUTS } from '../flow/flow-table.js';
 import { DEFAULT_REASSEMBLY_OPTIONS } from '../flow/tcp-stream.js';
+import type { OutputSpec } from '../output/registry.js';
 import type { DetectorOptions } from '../pipeline/detector.js';
 import { loadConfig, type Config } from './config.js';
 
@@ -31,8 +32,8 @@ export interface AnalysisSettings {
   homeNet: string[] | undefined;
   indicatorFiles: string[];
   evidence: EvidenceMode;
-  eve: string | null;
-  format: 'text' | 'json';
+  /** Where records go: the config file's `outputs:`, or what --format and --eve say. */
+  outputs: OutputSpec[];
   flows: boolean;
   failOnAlert: boolean;
   logLevel: string;
@@ -57,6 +58,16 @@ export function addSharedOptions(command: Command): Command {
 
 export class UsageError extends Error {}
 
+/**
+ * The outputs --format and --eve ask for: text or EVE JSON on stdout, and EVE to the --eve file
+ * (to stdout only once).
+ */
+function outputsOf(format: 'text' | 'json', eve: string | null): OutputSpec[] {
+  const outputs: OutputSpec[] = [format === 'text' ? { type: 'text', path: '-' } : { type: 'eve', path: '-' }];
+  if (eve !== null && !(eve === '-' && format === 'json')) outputs.push({ type: 'eve', path: eve });
+  return outputs;
+}
+
 /** Merges defaults, the config file and the command line, the last winning. */
 export async function resolveSettings(cli: SharedCliOptions): Promise<AnalysisSettings> {
   const config: Config = cli.config ? await loadConfig(cli.config) : {};
@@ -77,8 +88,8 @@ export async function resolveSettings(cli: SharedCliOptions): Promise<AnalysisSe
     homeNet,
     indicatorFiles: [...(config.indicators ?? []), ...(cli.indicators ?? [])],
     evidence: evidence as EvidenceMode,
-    eve: cli.eve ?? config.eve ?? null,
-    format,
+    // The command line's --format and --eve win over the file's outputs, as every option does.
+    outputs: config.outputs !== undefined && cli.format === undefined && cli.eve === undefined ? config.outputs : outputsOf(format, cli.eve ?? config.eve ?? null),
     flows: cli.flows ?? config.flows ?? false,
     failOnAlert: cli.failOnAlert ?? false,
     logLevel,

@@ -1,10 +1,13 @@
 import { readFile } from 'node:fs/promises';
-import { parse } from 'yaml';
+import { isMap, isNode, isScalar, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
 import { z } from 'zod';
+import { outputSpec } from '../output/registry.js';
 
 /**
  * The configuration file (`--config FILE`, YAML). Every key is optional; command-line options
- * win over the file, and the file wins over the defaults.
+ * win over the file, and the file wins over the defaults. `outputs:` lists where records go (see
+ * output/registry.ts); `format` and `eve` say the same for the usual cases, so a file has one or
+ * the other.
  */
 const configSchema = z.strictObject({
   rules: z.string().optional(),
@@ -14,6 +17,7 @@ const configSchema = z.strictObject({
   eve: z.string().optional(),
   flows: z.boolean().optional(),
   format: z.enum(['text', 'json']).optional(),
+  outputs: z.array(outputSpec).min(1).optional(),
   log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
   flow: z
     .strictObject({
@@ -49,6 +53,14 @@ const configSchema = z.strictObject({
     .optional(),
 });
 
+const checkedConfig = configSchema.superRefine((config, ctx) => {
+  for (const key of ['format', 'eve'] as const) {
+    if (config[key] !== undefined && config.outputs !== undefined) {
+      ctx.addIssue({ code: 'custom', path: [key], message: 'outputs: lists every output, so it replaces format and eve: keep one or the other' });
+    }
+  }
+});
+
 export type Config = z.infer<typeof configSchema>;
 
 export class ConfigError extends Error {}
@@ -60,16 +72,34 @@ export async function loadConfig(path: string): Promise<Config> {
   } catch (err) {
     throw new ConfigError(`${path}: cannot read config: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
-  let data: unknown;
-  try {
-    data = parse(text) ?? {};
-  } catch (err) {
-    throw new ConfigError(`${path}: ${(err as Error).message.split('\n')[0]}`);
-  }
-  const parsed = configSchema.safeParse(data);
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: true });
+  if (doc.errors.length > 0) throw new ConfigError(`${path}: ${doc.errors[0].message.split('\n')[0]}`);
+  const parsed = checkedConfig.safeParse(doc.toJS() ?? {});
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    throw new ConfigError(`${path}: ${issue.path.join('.') || 'config'}: ${issue.message}`);
+    const unknownKey = issue.code === 'unrecognized_keys';
+    const line = lineOf(doc, lineCounter, unknownKey ? [...issue.path, issue.keys[0]] : issue.path, unknownKey);
+    throw new ConfigError(`${path}: ${issue.path.join('.') || 'config'}: ${issue.message}${line === null ? '' : ` (line ${line})`}`);
   }
   return parsed.data;
+}
+
+/** The line of the value at `path` (of the key itself with `atKey`), when the file has it. */
+function lineOf(doc: Document, lineCounter: LineCounter, path: ReadonlyArray<PropertyKey>, atKey: boolean): number | null {
+  let node: unknown = doc.contents;
+  for (let i = 0; i < path.length; i++) {
+    const step = path[i];
+    if (isMap(node)) {
+      const pair = node.items.find((p) => isScalar(p.key) && p.key.value === step);
+      if (pair === undefined) return null;
+      node = (atKey && i === path.length - 1) || pair.value === null ? pair.key : pair.value;
+    } else if (isSeq(node) && typeof step === 'number') {
+      node = node.items[step];
+    } else {
+      return null;
+    }
+  }
+  const range = isNode(node) ? node.range : undefined;
+  return range ? lineCounter.linePos(range[0]).line : null;
 }

@@ -1,6 +1,6 @@
 import { DEFAULT_BUFFER_MB, DEFAULT_SNAPLEN, LiveCapture, LiveCaptureError, type LiveCaptureOptions } from '../capture/live-capture.js';
 import { RuleLoadError } from '../detect/rule-loader.js';
-import { Detector } from '../pipeline/detector.js';
+import type { Detector } from '../pipeline/detector.js';
 import { UsageError, resolveSettings, type SharedCliOptions } from './analysis-options.js';
 import { createLogger } from './logger.js';
 import { EXIT_ALERTS, EXIT_OK, EXIT_USAGE } from './replay-command.js';
@@ -56,10 +56,9 @@ export async function live(cli: LiveCliOptions): Promise<number> {
   process.once('SIGINT', stopEarly);
   process.once('SIGTERM', stopEarly);
 
-  let session: AnalysisSession;
+  let session: AnalysisSession<Detector>;
   try {
-    // SIGHUP may bring rules that watch any flow: every flow is analysed to its end.
-    session = await AnalysisSession.open({ ...settings, detector: { ...settings.detector, rulesMayChange: true } }, log);
+    session = await AnalysisSession.openLive(settings, log);
   } catch (err) {
     capture.kill();
     if (!(err instanceof RuleLoadError)) throw err;
@@ -69,10 +68,7 @@ export async function live(cli: LiveCliOptions): Promise<number> {
     process.off('SIGINT', stopEarly);
     process.off('SIGTERM', stopEarly);
   }
-  const detector = session.detector;
-  // Live analysis runs on this thread (there is no --workers for live), so the clock and rule
-  // reloads reach the one detector.
-  if (!(detector instanceof Detector)) throw new Error('live capture needs the single-threaded detector');
+  const detector = session.analysis;
   detector.context.interfaceName = captureOptions.interfaceName;
 
   let closing = false;
@@ -123,7 +119,7 @@ export async function live(cli: LiveCliOptions): Promise<number> {
   await reloading;
   closing = true;
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  await session.close(
+  const failedOutputs = await session.close(
     [{ name: `${captureOptions.interfaceName} (live)`, format: 'pcap', compressed: false, packets: capture.packets, error: null }],
     seconds,
     capture.counters,
@@ -131,6 +127,7 @@ export async function live(cli: LiveCliOptions): Promise<number> {
   process.off('SIGINT', onStop);
   process.off('SIGTERM', onStop);
   process.off('exit', killOnExit);
+  if (failedOutputs.length > 0) return EXIT_USAGE;
   return settings.failOnAlert && session.alerts > 0 ? EXIT_ALERTS : EXIT_OK;
 }
 

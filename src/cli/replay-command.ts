@@ -2,11 +2,9 @@ import type CliProgress from 'cli-progress';
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { CaptureError } from '../capture/errors.js';
-import { MergedSource } from '../capture/merged-source.js';
 import { openCapture, readAheadFor } from '../capture/open-capture.js';
-import type { PacketSource } from '../capture/capture-reader.js';
 import { RuleLoadError } from '../detect/rule-loader.js';
-import { ShardedReplay } from '../pipeline/sharded-replay.js';
+import type { ReplayInput } from '../pipeline/replay.js';
 import { UsageError, resolveSettings, type SharedCliOptions } from './analysis-options.js';
 import { expandInputs } from './inputs.js';
 import { createLogger } from './logger.js';
@@ -16,14 +14,9 @@ export const EXIT_OK = 0;
 export const EXIT_ALERTS = 1;
 export const EXIT_USAGE = 2;
 
-interface OpenedInput {
-  path: string;
-  source: PacketSource;
+interface OpenedInput extends ReplayInput {
   compressed: boolean;
   sizeOnDisk: number | null;
-  packets: number;
-  /** Damage found in the capture, once it has been read. */
-  error: CaptureError | null;
 }
 
 /**
@@ -56,11 +49,11 @@ export async function replay(inputs: string[], cli: SharedCliOptions): Promise<n
   const opened: OpenedInput[] = [];
   const paths = await expandInputs(inputs);
   // With analysis threads, which open the captures again, this thread only checks their format.
-  const readAhead = session.detector instanceof ShardedReplay ? 1 : readAheadFor(paths.length);
+  const readAhead = settings.workers > 1 ? 1 : readAheadFor(paths.length);
   for (const path of paths) {
     try {
       const { source, compressed, sizeOnDisk } = await openCapture(path, { readAhead });
-      opened.push({ path, source, compressed, sizeOnDisk, packets: 0, error: null });
+      opened.push({ path, name: path === '-' ? '<stdin>' : path, source, compressed, sizeOnDisk });
     } catch (err) {
       if (!(err instanceof CaptureError)) throw err;
       process.stderr.write(`wardwatch: error: ${err.message}\n`);
@@ -74,60 +67,35 @@ export async function replay(inputs: string[], cli: SharedCliOptions): Promise<n
 
   const started = process.hrtime.bigint();
   const progress = startProgress(opened);
-  const showProgress = (done: number) => {
-    const elapsed = Number(process.hrtime.bigint() - started) / 1e9;
-    progress?.update(done, { speed: `${(done / 1e6 / Math.max(elapsed, 1e-3)).toFixed(0)} MB/s` });
-  };
-  const detector = session.detector;
-  if (detector instanceof ShardedReplay) {
-    // The workers open the captures again; here they were only opened to check them.
-    for (const input of opened) await input.source.close().catch(() => undefined);
-    const outcomes = await detector.run(
-      opened.map((o) => ({ path: o.path, name: o.path })),
-      { progress: progress === null ? undefined : showProgress, backpressure: () => session.backpressure() },
-    );
-    opened.forEach((input, i) => {
-      const { packets, error } = outcomes[i];
-      input.packets = packets;
-      input.error = error === null ? null : new CaptureError(input.path, error.offset, error.reason);
-    });
-  } else {
-    let sinceUpdate = 0;
-    await new MergedSource(opened.map((o) => o.source)).forEach((pkt, index) => {
-      const input = opened[index];
-      input.packets++;
-      detector.context.captureFile = input.path === '-' ? '<stdin>' : input.path;
-      if (progress !== null && ++sinceUpdate >= 65536) {
-        sinceUpdate = 0;
-        showProgress(opened.reduce((n, o) => n + o.source.position, 0));
-      }
-      detector.process(pkt);
-      // A slow output makes the reader wait rather than queue records in memory.
-      return session.backpressure();
-    });
-    for (const input of opened) {
-      await input.source.close().catch(() => undefined);
-      input.error = input.source.error;
-    }
-  }
+  const outcomes = await session.analysis.replay(opened, {
+    progress:
+      progress === null
+        ? undefined
+        : (done: number) => {
+            const elapsed = Number(process.hrtime.bigint() - started) / 1e9;
+            progress.update(done, { speed: `${(done / 1e6 / Math.max(elapsed, 1e-3)).toFixed(0)} MB/s` });
+          },
+    backpressure: () => session.backpressure(),
+  });
   progress?.stop();
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
 
-  for (const input of opened) {
-    if (input.error !== null) {
-      process.stderr.write(`wardwatch: warning: ${input.error.message}; analysed the ${input.packets} packets before it\n`);
-    }
-  }
-  await session.close(
-    opened.map((o) => ({
-      name: o.path === '-' ? '<stdin>' : o.path,
+  opened.forEach((input, i) => {
+    const { packets, error } = outcomes[i];
+    if (error !== null) process.stderr.write(`wardwatch: warning: ${error.message}; analysed the ${packets} packets before it\n`);
+  });
+  const failedOutputs = await session.close(
+    opened.map((o, i) => ({
+      name: o.name,
       format: o.source.format,
       compressed: o.compressed,
-      packets: o.packets,
-      error: o.error === null ? null : { offset: o.error.offset ?? 0, message: o.error.reason },
+      packets: outcomes[i].packets,
+      error: outcomes[i].error === null ? null : { offset: outcomes[i].error!.offset ?? 0, message: outcomes[i].error!.reason },
     })),
     seconds,
   );
+  // Records were lost: as much a failure of the run as an unreadable input.
+  if (failedOutputs.length > 0) return EXIT_USAGE;
   if (settings.failOnAlert && session.alerts > 0 && exitCode === EXIT_OK) exitCode = EXIT_ALERTS;
   return exitCode;
 }

@@ -1,75 +1,90 @@
+import type { CaptureCounters } from '../capture/capture-stats.js';
 import type { DetectSink } from '../detect/alert.js';
 import { RuleLoadError } from '../detect/rule-loader.js';
 import { RuleSet } from '../detect/rule-set.js';
-import type { StatsInput } from '../output/eve.js';
 import { Inventory } from '../output/inventory.js';
-import { EveSink, FanOutSink, openOutputFile } from '../output/sinks.js';
-import { TextSink, formatSummary, type CaptureSummary } from '../output/text.js';
+import { FanOutSink, type Output, type OutputHealth } from '../output/output.js';
+import { openOutput } from '../output/registry.js';
+import { formatSummary, type CaptureSummary } from '../output/text.js';
+import type { Analysis } from '../pipeline/analysis.js';
 import { Detector } from '../pipeline/detector.js';
 import { ShardedReplay } from '../pipeline/sharded-replay.js';
+import type { RunStats } from '../stats/run-stats.js';
 import { UsageError, type AnalysisSettings } from './analysis-options.js';
 import type { Logger } from './logger.js';
 
 /**
- * Everything one analysis run needs around the detector, the same for replay and live: the rules,
- * the output sinks (EVE, text, inventory), periodic and final stats, and the summary.
+ * Everything one analysis run needs around the analysis, the same for replay and live: the rules,
+ * the outputs, the inventory, periodic and final stats, and the summary.
  */
-export class AnalysisSession {
+export class AnalysisSession<A extends Analysis = Analysis> {
   private constructor(
     readonly settings: AnalysisSettings,
-    readonly detector: Detector | ShardedReplay,
+    readonly analysis: A,
     readonly inventory: Inventory,
-    private readonly eveSinks: EveSink[],
+    private readonly outputs: Output[],
     private readonly log: Logger,
   ) {}
 
-  /** Loads rules and opens outputs; throws RuleLoadError for bad rules. */
-  static async open(settings: AnalysisSettings, log: Logger): Promise<AnalysisSession> {
-    const ruleSet = await loadRules(settings, log);
-    const text = settings.format === 'text';
-    const eveOptions = { evidence: settings.evidence, flows: settings.flows };
-    const eveSinks: EveSink[] = [];
-    if (!text) eveSinks.push(new EveSink(process.stdout, eveOptions));
-    if (settings.eve !== null && !(settings.eve === '-' && !text)) {
-      // Full evidence can hold patient data: such files are readable by their owner only.
-      let out;
-      try {
-        out = await openOutputFile(settings.eve, { private: settings.evidence === 'full' });
-      } catch (err) {
-        throw new UsageError(`${settings.eve}: cannot write: ${(err as Error).message.replace(/^[A-Z]+: /, '')}`);
-      }
-      eveSinks.push(new EveSink(out, eveOptions));
-    }
-    const inventory = new Inventory();
-    const sinks: DetectSink[] = [inventory, ...eveSinks];
-    if (text) sinks.push(new TextSink(process.stdout, { color: process.stdout.isTTY === true, evidence: settings.evidence }));
-    if (settings.workers > 1 && ruleSet.gate.counts) {
+  /** Replay: on this thread, or across --workers threads. Throws RuleLoadError for bad rules. */
+  static open(settings: AnalysisSettings, log: Logger): Promise<AnalysisSession> {
+    return AnalysisSession.create(settings, log, (ruleSet, sink) => {
+      if (settings.workers === 1) return new Detector(ruleSet, sink, settings.detector);
       // Each worker would count the windows of its own share of the traffic.
-      throw new UsageError('the rules define thresholds, which are counted per analysis thread: run without --workers');
-    }
-    const sink = new FanOutSink(sinks);
-    const detector =
-      settings.workers > 1
-        ? new ShardedReplay(ruleSet, sink, settings.detector, { rulesDir: settings.rulesDir, homeNet: settings.homeNet, indicatorFiles: settings.indicatorFiles }, settings.workers)
-        : new Detector(ruleSet, sink, settings.detector);
-    return new AnalysisSession(settings, detector, inventory, eveSinks, log);
+      if (ruleSet.gate.counts) throw new UsageError('the rules define thresholds, which are counted per analysis thread: run without --workers');
+      const source = { rulesDir: settings.rulesDir, homeNet: settings.homeNet, indicatorFiles: settings.indicatorFiles };
+      return new ShardedReplay(ruleSet, sink, settings.detector, source, settings.workers);
+    });
   }
 
   /**
-   * A promise to wait on when an EVE output has more queued than it can take (a slow disk or a
+   * Live capture: on this thread, which the clock and rule reloads reach. SIGHUP may bring rules
+   * that watch any flow, so every flow is analysed to its end.
+   */
+  static openLive(settings: AnalysisSettings, log: Logger): Promise<AnalysisSession<Detector>> {
+    return AnalysisSession.create(settings, log, (ruleSet, sink) => new Detector(ruleSet, sink, { ...settings.detector, rulesMayChange: true }));
+  }
+
+  private static async create<T extends Analysis>(settings: AnalysisSettings, log: Logger, analysisFor: (ruleSet: RuleSet, sink: DetectSink) => T): Promise<AnalysisSession<T>> {
+    const ruleSet = await loadRules(settings, log);
+    const context = {
+      evidence: settings.evidence,
+      flows: settings.flows,
+      onFailure: (health: OutputHealth) => process.stderr.write(`wardwatch: error: ${failureLine(health)}\n`),
+    };
+    const outputs: Output[] = [];
+    for (const spec of settings.outputs) {
+      try {
+        outputs.push(openOutput(spec, context));
+      } catch (err) {
+        throw new UsageError(`${spec.path}: cannot write: ${(err as Error).message.replace(/^[A-Z]+: /, '')}`);
+      }
+    }
+    const inventory = new Inventory();
+    const analysis = analysisFor(ruleSet, new FanOutSink([inventory, ...outputs]));
+    return new AnalysisSession(settings, analysis, inventory, outputs, log);
+  }
+
+  /**
+   * A promise to wait on when an output has more queued than it can take (a slow disk or a
    * stalled reader), so that replay slows down instead of queueing records in memory.
    */
   backpressure(): Promise<void> | undefined {
-    for (const eve of this.eveSinks) if (eve.backlogged) return eve.drain();
+    for (const output of this.outputs) {
+      const wait = output.drain();
+      if (wait !== undefined) return wait;
+    }
     return undefined;
   }
 
   /** Reloads rules and indicators; a failed reload keeps the rules in force and says why. */
   async reloadRules(): Promise<boolean> {
+    if (!this.analysis.canReload()) {
+      this.log.error('rules cannot be reloaded in this run; keeping the rules in force');
+      return false;
+    }
     try {
-      const ruleSet = await loadRules(this.settings, this.log);
-      if (this.detector instanceof ShardedReplay) throw new Error('reload is not available with workers');
-      this.detector.reload(ruleSet);
+      this.analysis.reload(await loadRules(this.settings, this.log));
       this.log.info('rules reloaded');
       return true;
     } catch (err) {
@@ -79,10 +94,10 @@ export class AnalysisSession {
     }
   }
 
-  /** Writes a stats record to the EVE outputs and the log. */
-  writeStats(capture?: StatsInput['capture']): StatsInput {
-    const stats = this.detector.stats(capture);
-    for (const eve of this.eveSinks) eve.writeStats(stats);
+  /** Writes a stats record to the outputs and the log. */
+  writeStats(capture?: CaptureCounters): RunStats {
+    const stats = this.analysis.stats(capture);
+    for (const output of this.outputs) output.stats(stats);
     this.log.info(
       {
         packets: stats.decode.packets,
@@ -97,23 +112,36 @@ export class AnalysisSession {
     return stats;
   }
 
-  /** Ends the run: flushes flows, writes the final stats and inventory, prints the summary. */
-  async close(captures: CaptureSummary[], seconds: number, capture?: StatsInput['capture']): Promise<void> {
-    await this.detector.finish();
-    const stats = this.detector.stats(capture);
-    for (const eve of this.eveSinks) {
-      eve.writeStats(stats);
-      eve.writeInventory(this.inventory);
-      await eve.end();
+  /**
+   * Ends the run: flushes flows, writes the final stats and inventory, closes the outputs and
+   * prints the summary. Resolves with the outputs that failed (empty when all delivered).
+   */
+  async close(captures: CaptureSummary[], seconds: number, capture?: CaptureCounters): Promise<OutputHealth[]> {
+    this.analysis.finish();
+    const stats = this.analysis.stats(capture);
+    const inventory = this.inventory.snapshot();
+    for (const output of this.outputs) {
+      output.stats(stats);
+      output.inventory(inventory);
     }
+    await Promise.all(this.outputs.map((o) => o.close()));
+    const failed = this.outputs.filter((o) => o.health.error !== null).map((o) => o.health);
     // People read the summary: on stdout beside text alerts, on stderr when stdout carries JSON.
-    const out = this.settings.format === 'text' ? process.stdout : process.stderr;
-    out.write(formatSummary({ ...stats, seconds, captures, inventory: this.inventory }, { color: out.isTTY === true }));
+    const onStdout = (type: string) => this.settings.outputs.some((o) => o.type === type && o.path === '-');
+    const out = onStdout('text') || !onStdout('eve') ? process.stdout : process.stderr;
+    out.write(formatSummary({ ...stats, seconds, captures, inventory, failedOutputs: failed }, { color: out.isTTY === true }));
+    return failed;
   }
 
   get alerts(): number {
-    return this.detector.alerts;
+    return this.analysis.alerts;
   }
+}
+
+/** One line for an output that failed, naming it and the system's error code. */
+function failureLine(health: OutputHealth): string {
+  const err = health.error as NodeJS.ErrnoException | null;
+  return `output ${health.name}: write failed: ${err?.code ?? err?.message ?? 'unknown error'}`;
 }
 
 async function loadRules(settings: AnalysisSettings, log: Logger): Promise<RuleSet> {

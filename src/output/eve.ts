@@ -31,8 +31,7 @@
  * nothing is copied from an event wholesale, so no other mode can leak it.
  */
 import type { EvidenceMode } from '../analyzers/analyzer.js';
-import type { DefragStats } from '../decode/defrag.js';
-import type { AnomalyReason, DecodeStats, InvalidReason } from '../decode/decode-stats.js';
+import type { AnomalyReason, InvalidReason } from '../decode/decode-stats.js';
 import {
   DLT_RAW_12,
   DLT_RAW_14,
@@ -47,13 +46,11 @@ import {
 } from '../decode/link-types.js';
 import { TCP_ACK, TCP_CWR, TCP_ECE, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN, TCP_URG, IPPROTO_TCP } from '../decode/packet-view.js';
 import type { AppEvent } from '../analyzers/events.js';
-import type { AppLayerStats } from '../analyzers/app-layer.js';
 import { descriptorOf, EVE_PROTOCOL_KEYS } from '../analyzers/registry.js';
 import type { Alert, FlowRecord, IndicatorHit } from '../detect/alert.js';
-import type { DetectStats } from '../detect/detect-engine.js';
 import { formatLocation } from '../detect/rule-loader.js';
 import type { Flow, FlowEndReason } from '../flow/flow.js';
-import type { DedupStats, FlowStats, ReassemblyStats } from '../flow/flow-stats.js';
+import { COUNTERS, type RunStats } from '../stats/run-stats.js';
 import { clientAddress, eveTimestamp, eveTimestampOfMs, hasPorts, protoName, serverAddress } from './common.js';
 import type { InventorySnapshot } from './inventory.js';
 
@@ -237,30 +234,6 @@ function tcpObject(flow: Flow): EveRecord {
 // ---------------------------------------------------------------------------------------------
 // Stats
 
-export interface CaptureCounters {
-  kernelPackets: number;
-  kernelDrops: number;
-  ifDrops?: number;
-}
-
-/** Every stage's counters, as the stats record and the summary read them. */
-export interface RunCounters {
-  decode: DecodeStats;
-  defrag: DefragStats;
-  flows: FlowStats;
-  reassembly: ReassemblyStats;
-  dedup: DedupStats;
-  app: AppLayerStats;
-  detect: DetectStats;
-}
-
-export interface StatsInput extends RunCounters {
-  uptimeSec: number;
-  /** Live capture only: what the kernel reports. */
-  capture?: CaptureCounters;
-  memoryRssBytes?: number;
-}
-
 /**
  * Our decoder reasons under Suricata's `decoder.event` names ('layer.name'), or null where
  * Suricata has no such event: those are reported in `wardwatch.decoder_events`.
@@ -318,118 +291,59 @@ const LINK_COUNTER: Record<number, string> = {
   [LINKTYPE_IPV6]: 'raw',
 };
 
-function addNested(root: Record<string, Record<string, number>>, path: string, n: number): void {
-  const dot = path.indexOf('.');
-  const layer = path.slice(0, dot);
-  const name = path.slice(dot + 1);
-  const into = (root[layer] ??= {});
-  into[name] = (into[name] ?? 0) + n;
+/** Adds `n` at a dotted path, making the objects on the way. */
+function addAt(root: EveRecord, path: string, n: number): void {
+  const names = path.split('.');
+  let into = root;
+  for (let i = 0; i < names.length - 1; i++) into = (into[names[i]] ??= {}) as EveRecord;
+  const last = names[names.length - 1];
+  into[last] = ((into[last] as number | undefined) ?? 0) + n;
 }
 
-export function statsRecord(input: StatsInput, nowMs: number = Date.now()): EveRecord {
-  const { decode, defrag, flows, reassembly, dedup, app, detect } = input;
+function objectAt(root: EveRecord, path: string): EveRecord {
+  let into = root;
+  for (const name of path.split('.')) into = (into[name] ??= {}) as EveRecord;
+  return into;
+}
 
-  const decoder: EveRecord = {
-    pkts: decode.packets,
-    bytes: decode.bytes,
-    invalid: decode.invalid,
-    ipv4: decode.ipv4,
-    ipv6: decode.ipv6,
-    tcp: decode.tcp,
-    udp: decode.udp,
-    icmpv4: decode.icmpv4,
-    icmpv6: decode.icmpv6,
-    vlan: decode.vlan,
-    gre: decode.gre,
-    erspan: decode.erspan,
-    vxlan: decode.vxlan,
-    avg_pkt_size: decode.packets > 0 ? Math.round(decode.bytes / decode.packets) : 0,
-  };
-  const otherLinkTypes: Record<string, number> = {};
-  for (const [linkType, n] of decode.byLinkType) {
-    const name = LINK_COUNTER[linkType];
-    if (name !== undefined) decoder[name] = ((decoder[name] as number | undefined) ?? 0) + n;
-    else otherLinkTypes[String(linkType)] = n;
+/** The counters as a stats record: Suricata's `stats` object, and what it has no name for in `wardwatch`. */
+export function statsRecord(input: RunStats, nowMs: number = Date.now()): EveRecord {
+  const roots: Record<'stats' | 'wardwatch', EveRecord> = { stats: {}, wardwatch: {} };
+  for (const counter of COUNTERS) {
+    const value = counter.value(input);
+    if (value === undefined) continue;
+    const place = counter.eve;
+    if (place.in === 'stats' || place.in === 'wardwatch') {
+      if (typeof value === 'number') addAt(roots[place.in], place.path, value);
+      else {
+        const into = objectAt(roots[place.in], place.path);
+        for (const [key, n] of value) into[String(key)] = n;
+      }
+    } else if (typeof value !== 'number') {
+      if (place.in === 'link-types') addLinkTypes(roots, value);
+      else addDecoderEvents(roots, value);
+    }
   }
-  const suricataEvents: Record<string, Record<string, number>> = {};
-  const ownEvents: Record<string, number> = {};
-  const reasons: Array<[string, number]> = [...decode.invalidByReason, ...decode.anomalies];
-  for (const [reason, n] of reasons) {
-    const name = (SURICATA_DECODER_EVENT as Record<string, string | null | undefined>)[reason];
-    if (name) addNested(suricataEvents, name, n);
-    else ownEvents[reason] = (ownEvents[reason] ?? 0) + n;
+  return { timestamp: eveTimestampOfMs(nowMs), event_type: 'stats', stats: roots.stats, wardwatch: roots.wardwatch };
+}
+
+/** Packets per link type under Suricata's decoder names; types it has no name for in `wardwatch.decoder.link_types`. */
+function addLinkTypes(roots: Record<'stats' | 'wardwatch', EveRecord>, counts: ReadonlyMap<string | number, number>): void {
+  for (const [linkType, n] of counts) {
+    const name = LINK_COUNTER[Number(linkType)];
+    if (name !== undefined) addAt(roots.stats, `decoder.${name}`, n);
+    else objectAt(roots.wardwatch, 'decoder.link_types')[String(linkType)] = n;
   }
-  if (Object.keys(suricataEvents).length > 0) decoder.event = suricataEvents;
+}
 
-  const stats: EveRecord = {
-    uptime: Math.max(0, Math.round(input.uptimeSec)),
-    decoder,
-    flow: { total: flows.total, tcp: flows.tcp, udp: flows.udp, active: flows.active },
-    tcp: {
-      midstream_pickups: flows.midstream,
-      reassembly_gap: reassembly.gaps,
-      overlap: reassembly.overlaps,
-      overlap_diff_data: reassembly.overlapConflicts,
-      segment_memcap_drop: reassembly.segmentsDroppedMemcap,
-      stream_depth_reached: reassembly.depthReached,
-    },
-    detect: { alert: detect.alerts, alerts_suppressed: detect.suppressed },
-  };
-  if (input.capture) {
-    stats.capture = {
-      kernel_packets: input.capture.kernelPackets,
-      kernel_drops: input.capture.kernelDrops,
-      ...(input.capture.ifDrops !== undefined && { kernel_ifdrops: input.capture.ifDrops }),
-    };
+/** Decoder reasons as Suricata's `decoder.event` counters; those it has no name for in `wardwatch.decoder_events`. */
+function addDecoderEvents(roots: Record<'stats' | 'wardwatch', EveRecord>, counts: ReadonlyMap<string | number, number>): void {
+  const own = objectAt(roots.wardwatch, 'decoder_events');
+  for (const [reason, n] of counts) {
+    const name = (SURICATA_DECODER_EVENT as Record<string, string | null | undefined>)[String(reason)];
+    if (name) addAt(roots.stats, `decoder.event.${name}`, n);
+    else own[String(reason)] = ((own[String(reason)] as number | undefined) ?? 0) + n;
   }
-
-  const alertsByRule: Record<string, number> = {};
-  for (const [id, n] of detect.alertsByRule) alertsByRule[String(id)] = n;
-  const wardwatch: EveRecord = {
-    decoder: {
-      non_ip: decode.nonIp,
-      other_ip_proto: decode.otherIpProto,
-      truncated_by_snaplen: decode.truncatedBySnaplen,
-      ...(Object.keys(otherLinkTypes).length > 0 && { link_types: otherLinkTypes }),
-    },
-    decoder_events: ownEvents,
-    defrag: {
-      fragments: defrag.fragments,
-      reassembled: defrag.reassembled,
-      timeouts: defrag.timeouts,
-      evicted: defrag.evicted,
-      overlap_conflicts: defrag.overlapConflicts,
-      too_large: defrag.tooLarge,
-    },
-    flow: {
-      icmp: flows.icmp,
-      other: flows.other,
-      ended: { timeout: flows.endedTimeout, closed: flows.endedClosed, evicted: flows.endedEvicted, end_of_input: flows.endedEndOfInput },
-      refused: flows.refused,
-      tcp_invalid_flags: flows.tcpInvalidFlags,
-    },
-    reassembly: {
-      bytes_delivered: reassembly.bytesDelivered,
-      gap_bytes: reassembly.gapBytes,
-      out_of_order: reassembly.outOfOrder,
-      retransmissions: reassembly.retransmissions,
-      sequence_jumps: reassembly.sequenceJumps,
-      buffered_bytes: reassembly.bufferedBytes,
-    },
-    dedup: { checked: dedup.checked, suppressed: dedup.suppressed },
-    app_layer: {
-      // Suricata's app_layer.flow names are per protocol and transport (nfs_tcp...) and forbid others.
-      flow: Object.fromEntries(app.flowsByProto),
-      events: app.events,
-      analyzer_errors: app.analyzerErrors,
-      expectations_learnt: app.expectationsLearnt,
-      expectations_used: app.expectationsUsed,
-    },
-    detect: { alerts_by_rule: alertsByRule },
-  };
-  if (input.memoryRssBytes !== undefined) wardwatch.memory_rss_bytes = input.memoryRssBytes;
-
-  return { timestamp: eveTimestampOfMs(nowMs), event_type: 'stats', stats, wardwatch };
 }
 
 // ---------------------------------------------------------------------------------------------

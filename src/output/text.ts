@@ -2,15 +2,15 @@
  * Output for people: one line per alert, and the end-of-run summary. Text never carries patient
  * data, whatever the evidence mode: terminals and their scroll-back end up in logs and tickets.
  */
-import type { Writable } from 'node:stream';
 import type { EvidenceMode } from '../analyzers/analyzer.js';
 import type { AppEvent } from '../analyzers/events.js';
 import { descriptorOf, speakerConcern } from '../analyzers/registry.js';
-import type { Alert, DetectSink, FlowRecord } from '../detect/alert.js';
+import type { Alert } from '../detect/alert.js';
 import type { AlertTallyRow } from './alert-tally.js';
-import type { RunCounters } from './eve.js';
+import { COUNTERS, type RunStats, type SummaryList } from '../stats/run-stats.js';
 import { clientAddress, hasPorts, protoName, serverAddress, severityName, utcSeconds } from './common.js';
 import { Inventory, type InventorySnapshot, type SuspectedDevice } from './inventory.js';
+import type { OutputHealth } from './output.js';
 
 export interface TextOptions {
   color: boolean;
@@ -74,20 +74,6 @@ export function describeEvent(event: AppEvent): string {
   return descriptorOf(event).text(event);
 }
 
-/** Writes one line per alert; flow ends are not shown. */
-export class TextSink implements DetectSink {
-  constructor(
-    private readonly out: Writable,
-    private readonly options: TextOptions,
-  ) {}
-
-  alert(alert: Alert): void {
-    this.out.write(formatAlertLine(alert, this.options) + '\n');
-  }
-
-  flowEnd(_record: FlowRecord): void {}
-}
-
 // ---------------------------------------------------------------------------------------------
 // Summary
 
@@ -100,26 +86,58 @@ export interface CaptureSummary {
   error: { offset: number; message: string } | null;
 }
 
-export interface SummaryInput extends RunCounters {
+/** The run's counters (its uptime aside: the summary gives the run's own time) and what else the summary tells. */
+export interface SummaryInput extends Omit<RunStats, 'uptimeSec'> {
   captures: CaptureSummary[];
   /** Wall-clock run time. */
   seconds: number;
   /** Alerts per rule; by default the inventory's tally. */
   alerts?: AlertTallyRow[];
   inventory?: Inventory | InventorySnapshot;
+  /** Outputs that failed during the run, with what they could not deliver. */
+  failedOutputs?: OutputHealth[];
 }
 
-function list(entries: Iterable<[string, number]>, skipZero = true): string {
-  const parts: string[] = [];
-  for (const [name, n] of entries) if (!skipZero || n > 0) parts.push(`${name} ${n}`);
-  return parts.join(', ');
+/**
+ * The summary's lists, from the counter table: `label N` (or the label with `#` replaced by N)
+ * for every counter that is not zero, counts by name largest first (ties by name).
+ */
+function summaryLists(stats: RunStats): Map<SummaryList, string[]> {
+  const lists = new Map<SummaryList, string[]>();
+  const named = new Map<SummaryList, Array<[string, number]>>();
+  for (const counter of COUNTERS) {
+    if (counter.summary === null) continue;
+    const { list, label } = counter.summary;
+    const value = counter.value(stats);
+    if (value === undefined) continue;
+    if (typeof value === 'number') {
+      if (value === 0) continue;
+      const items = lists.get(list) ?? [];
+      items.push(label.includes('#') ? label.replace('#', String(value)) : `${label} ${value}`);
+      lists.set(list, items);
+    } else {
+      const entries = named.get(list) ?? [];
+      for (const [name, n] of value) if (n > 0) entries.push([String(name), n]);
+      named.set(list, entries);
+    }
+  }
+  for (const [list, entries] of named) {
+    entries.sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+    lists.set(list, [...(lists.get(list) ?? []), ...entries.map(([name, n]) => `${name} ${n}`)]);
+  }
+  return lists;
 }
 
 export function formatSummary(input: SummaryInput, options: { color: boolean } = { color: false }): string {
   const c = options.color;
   const head = (label: string) => paint(c, ANSI.bold, label.padEnd(9));
-  const { decode: s, defrag: d, flows: f, reassembly: r, dedup, app, detect } = input;
+  const { decode: s, defrag: d, flows: f, reassembly: r, dedup, detect } = input;
   const inventory = input.inventory instanceof Inventory ? input.inventory.snapshot() : input.inventory;
+  const lists = summaryLists({ ...input, uptimeSec: input.seconds });
+  const list = (name: SummaryList, before = '') => {
+    const items = lists.get(name);
+    return items === undefined || items.length === 0 ? '' : before + items.join(', ');
+  };
   const lines: string[] = [];
 
   for (const cap of input.captures) {
@@ -131,64 +149,19 @@ export function formatSummary(input: SummaryInput, options: { color: boolean } =
   const pps = seconds > 0 ? Math.round(s.packets / seconds) : 0;
   const mbps = seconds > 0 ? (s.bytes * 8) / seconds / 1e6 : 0;
   lines.push(`${head('traffic')}${s.packets} packets, ${s.bytes} bytes in ${seconds.toFixed(3)} s (${pps} packets/s, ${mbps.toFixed(1)} Mbit/s)`);
-  const protocols = list([
-    ['ipv4', s.ipv4],
-    ['ipv6', s.ipv6],
-    ['tcp', s.tcp],
-    ['udp', s.udp],
-    ['icmp', s.icmpv4],
-    ['icmpv6', s.icmpv6],
-    ['other-ip', s.otherIpProto],
-    ['non-ip', s.nonIp],
-    ['vlan', s.vlan],
-    ['gre', s.gre],
-    ['erspan', s.erspan],
-    ['vxlan', s.vxlan],
-  ]);
-  if (protocols !== '') lines.push(`${head('packets')}${protocols}`);
-
-  const ended = list([
-    ['timeout', f.endedTimeout],
-    ['closed', f.endedClosed],
-    ['evicted', f.endedEvicted],
-    ['end of input', f.endedEndOfInput],
-  ]);
-  const flowExtras = [f.active > 0 ? `${f.active} active` : '', f.midstream > 0 ? `${f.midstream} picked up mid-stream` : '', f.refused > 0 ? `${f.refused} refused (table full)` : '']
-    .filter((x) => x !== '')
-    .join(', ');
-  lines.push(
-    `${head('flows')}${f.total} (tcp ${f.tcp}, udp ${f.udp}${f.icmp > 0 ? `, icmp ${f.icmp}` : ''}${f.other > 0 ? `, other ${f.other}` : ''})` +
-      (ended !== '' ? `; ended by ${ended}` : '') +
-      (flowExtras !== '' ? `; ${flowExtras}` : ''),
-  );
-  const apps = [...app.flowsByProto].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
-  if (apps.length > 0) lines.push(`${head('apps')}${list(apps)}${app.analyzerErrors > 0 ? `; analyzer faults ${app.analyzerErrors}` : ''}`);
-
-  const stream = list([
-    ['gaps', r.gaps],
-    ['gap bytes', r.gapBytes],
-    ['out of order', r.outOfOrder],
-    ['retransmissions', r.retransmissions],
-    ['overlaps', r.overlaps],
-    ['conflicting overlaps', r.overlapConflicts],
-    ['memcap drops', r.segmentsDroppedMemcap],
-    ['sequence jumps', r.sequenceJumps],
-    ['depth reached', r.depthReached],
-  ]);
-  lines.push(`${head('tcp')}${r.bytesDelivered} bytes reassembled${stream !== '' ? `; ${stream}` : ''}`);
+  if (list('packets') !== '') lines.push(`${head('packets')}${list('packets')}`);
+  lines.push(`${head('flows')}${f.total} (tcp ${f.tcp}, udp ${f.udp}${list('flows', ', ')})${list('flows.ended', '; ended by ')}${list('flows.notes', '; ')}`);
+  if (list('apps') !== '') lines.push(`${head('apps')}${list('apps')}${list('apps.notes', '; ')}`);
+  lines.push(`${head('tcp')}${r.bytesDelivered} bytes reassembled${list('tcp', '; ')}`);
   lines.push(`${head('dedup')}${dedup.suppressed} duplicates suppressed of ${dedup.checked} checked`);
-  if (d.fragments > 0) {
-    const frag = list([
-      ['timed out', d.timeouts],
-      ['evicted', d.evicted],
-      ['overlap conflicts', d.overlapConflicts],
-      ['too large', d.tooLarge],
-    ]);
-    lines.push(`${head('frags')}${d.fragments} fragments, ${d.reassembled} reassembled${frag !== '' ? `; ${frag}` : ''}`);
+  if (d.fragments > 0) lines.push(`${head('frags')}${d.fragments} fragments, ${d.reassembled} reassembled${list('frags', '; ')}`);
+  if (s.invalid > 0) lines.push(`${head('errors')}${s.invalid} undecodable: ${list('errors')}`);
+  if (list('anomaly') !== '') lines.push(`${head('anomaly')}${list('anomaly')}`);
+  if (list('snaplen') !== '') lines.push(`${head('snaplen')}${list('snaplen')}`);
+  for (const o of input.failedOutputs ?? []) {
+    const failure = paint(c, ANSI.red, `${o.name} failed: ${o.error?.message ?? 'unknown error'}`);
+    lines.push(`${head('output')}${failure}; ${o.written} records written, ${o.dropped} not delivered`);
   }
-  if (s.invalid > 0) lines.push(`${head('errors')}${s.invalid} undecodable: ${list([...s.invalidByReason].sort((a, b) => b[1] - a[1]))}`);
-  if (s.anomalies.size > 0) lines.push(`${head('anomaly')}${list([...s.anomalies].sort((a, b) => b[1] - a[1]))}`);
-  if (s.truncatedBySnaplen > 0) lines.push(`${head('snaplen')}${s.truncatedBySnaplen} packets cut by the snap length`);
 
   lines.push(`${head('alerts')}${detect.alerts}${detect.suppressed > 0 ? ` (${detect.suppressed} suppressed)` : ''}`);
   const rows = input.alerts ?? inventory?.alerts;

@@ -1,12 +1,15 @@
 import type { AnalyzerFactory, EvidenceMode } from '../analyzers/analyzer.js';
 import { AppLayer } from '../analyzers/app-layer.js';
 import { ANALYZERS } from '../analyzers/registry.js';
+import type { CaptureCounters } from '../capture/capture-stats.js';
 import type { CapturedPacket } from '../capture/packet.js';
 import type { DetectSink, PacketContext } from '../detect/alert.js';
 import { DetectEngine } from '../detect/detect-engine.js';
 import type { RuleSet } from '../detect/rule-set.js';
-import type { StatsInput } from '../output/eve.js';
+import type { RunStats } from '../stats/run-stats.js';
+import type { Analysis } from './analysis.js';
 import { Pipeline, type PipelineOptions } from './pipeline.js';
+import { replay, type InputOutcome, type PacketAnalysis, type ReplayHooks, type ReplayInput } from './replay.js';
 
 export interface DetectorOptions extends PipelineOptions {
   evidence: EvidenceMode;
@@ -22,7 +25,7 @@ export interface DetectorOptions extends PipelineOptions {
  * The whole analysis path, from captured frames to alerts: decoding, flows, analyzers, rules.
  * Replay and live capture both drive one of these.
  */
-export class Detector {
+export class Detector implements Analysis, PacketAnalysis {
   readonly context: PacketContext = { captureFile: null, packetNumber: 0, interfaceName: null };
   readonly engine: DetectEngine;
   readonly appLayer: AppLayer;
@@ -36,7 +39,13 @@ export class Detector {
     this.pipeline = new Pipeline(this.appLayer, options);
   }
 
-  process(pkt: CapturedPacket): void {
+  replay(inputs: readonly ReplayInput[], hooks?: ReplayHooks): Promise<InputOutcome[]> {
+    return replay(inputs, this, hooks);
+  }
+
+  /** One packet; `captureFile` names the capture it came from in alerts (null when live). */
+  process(pkt: CapturedPacket, captureFile: string | null = null): void {
+    this.context.captureFile = captureFile;
     this.context.packetNumber = pkt.index;
     this.pipeline.process(pkt);
   }
@@ -50,6 +59,10 @@ export class Detector {
     this.pipeline.advanceClock(nowSec);
   }
 
+  canReload(): boolean {
+    return true;
+  }
+
   reload(ruleSet: RuleSet): void {
     this.engine.reload(ruleSet);
   }
@@ -58,7 +71,7 @@ export class Detector {
     return this.engine.stats.alerts;
   }
 
-  stats(capture?: StatsInput['capture']): StatsInput {
+  stats(capture?: CaptureCounters): RunStats {
     const p = this.pipeline;
     return {
       uptimeSec: Number(process.hrtime.bigint() - this.startedAt) / 1e9,

@@ -1,18 +1,14 @@
 import { Worker } from 'node:worker_threads';
+import type { CaptureCounters } from '../capture/capture-stats.js';
+import { CaptureError } from '../capture/errors.js';
 import type { DetectSink } from '../detect/alert.js';
 import type { CompiledRule } from '../detect/rule.js';
 import type { RuleSet } from '../detect/rule-set.js';
-import type { StatsInput } from '../output/eve.js';
+import type { RunStats } from '../stats/run-stats.js';
+import type { Analysis } from './analysis.js';
 import type { DetectorOptions } from './detector.js';
-import { CaptureError } from '../capture/errors.js';
-import { addCounters, restoreAlert, restoreFlowRecord, type Finding, type FromWorker, type InputOutcome, type RuleSource, type ToWorker, type WorkerSetup } from './worker-messages.js';
-
-export interface ReplayHooks {
-  /** Bytes of input the first worker has read, now and then. */
-  progress?(position: number): void;
-  /** A promise to wait on before taking more findings (a slow output). */
-  backpressure?(): Promise<void> | undefined;
-}
+import type { InputOutcome, ReplayHooks, ReplayInput } from './replay.js';
+import { addCounters, restoreAlert, restoreFlowRecord, type Finding, type FromWorker, type InputReport, type RuleSource, type ToWorker, type WorkerSetup } from './worker-messages.js';
 
 /**
  * Replay across worker threads. Every worker reads all the captures and analyses the packets
@@ -21,9 +17,9 @@ export interface ReplayHooks {
  * in one thread. This thread only hands findings to the sinks, so outputs, inventory and summary
  * are the same code as single-threaded. Nothing per packet crosses threads.
  */
-export class ShardedReplay {
+export class ShardedReplay implements Analysis {
   private readonly rules: Map<number, CompiledRule>;
-  private merged: StatsInput | null = null;
+  private merged: RunStats | null = null;
   alerts = 0;
 
   constructor(
@@ -36,8 +32,14 @@ export class ShardedReplay {
     this.rules = new Map(ruleSet.rules.map((r) => [r.id, r]));
   }
 
-  /** Analyses the captures; resolves with what was read of each once every worker is done. */
-  async run(inputs: WorkerSetup['inputs'], hooks: ReplayHooks = {}): Promise<InputOutcome[]> {
+  /**
+   * Analyses the captures; resolves with what was read of each once every worker is done. The
+   * workers open the captures again: here they were only opened to check them, and are closed.
+   * Progress is the first worker's; the backpressure hook holds back every worker's findings.
+   */
+  async replay(opened: readonly ReplayInput[], hooks: ReplayHooks = {}): Promise<InputOutcome[]> {
+    for (const input of opened) await input.source.close().catch(() => undefined);
+    const inputs = opened.map((o) => ({ path: o.path, name: o.name }));
     const workers: Worker[] = [];
     try {
       const outcomes = await Promise.all(
@@ -45,17 +47,20 @@ export class ShardedReplay {
           const setup: WorkerSetup = { index, count: this.workers, ...this.source, options: this.options, inputs };
           const worker = new Worker(new URL('./replay-worker.js', import.meta.url), { workerData: setup });
           workers.push(worker);
-          return this.follow(worker, index === 0 ? hooks : { backpressure: hooks.backpressure });
+          return this.follow(worker, index === 0 ? hooks : { backpressure: hooks.backpressure, interrupted: hooks.interrupted });
         }),
       );
       const totals: Record<string, unknown> = {};
       for (const o of outcomes) addCounters(totals, o.stats as Record<string, unknown>);
       // Time and memory are not sums: the run's uptime, and this process's resident memory.
-      totals.uptimeSec = Math.max(...outcomes.map((o) => (o.stats as StatsInput).uptimeSec));
+      totals.uptimeSec = Math.max(...outcomes.map((o) => (o.stats as RunStats).uptimeSec));
       totals.memoryRssBytes = process.memoryUsage.rss();
-      this.merged = totals as unknown as StatsInput;
+      this.merged = totals as unknown as RunStats;
       // Every worker read every packet: any one of them tells what the captures held.
-      return outcomes[0].inputs;
+      return outcomes[0].inputs.map((report, i) => ({
+        packets: report.packets,
+        error: report.error === null ? null : new CaptureError(inputs[i].path, report.error.offset, report.error.reason),
+      }));
     } finally {
       await Promise.all(workers.map((w) => w.terminate()));
     }
@@ -64,9 +69,14 @@ export class ShardedReplay {
   /** Nothing left to do once run() is over: each worker ended its own flows. */
   finish(): void {}
 
-  stats(capture?: StatsInput['capture']): StatsInput {
+  stats(capture?: CaptureCounters): RunStats {
     if (this.merged === null) throw new Error('worker statistics are only known once the run has finished');
     return { ...this.merged, capture };
+  }
+
+  /** Each worker loaded the rules itself. */
+  canReload(): boolean {
+    return false;
   }
 
   reload(): void {
@@ -74,7 +84,7 @@ export class ShardedReplay {
   }
 
   /** Delivers one worker's findings until it finishes; rejects if it fails or stops early. */
-  private follow(worker: Worker, hooks: ReplayHooks): Promise<{ stats: unknown; inputs: InputOutcome[] }> {
+  private follow(worker: Worker, hooks: ReplayHooks): Promise<{ stats: unknown; inputs: InputReport[] }> {
     return new Promise((resolve, reject) => {
       let done = false;
       worker.on('message', (message: FromWorker) => {
@@ -82,6 +92,7 @@ export class ShardedReplay {
           case 'batch': {
             this.deliver(message.findings);
             hooks.progress?.(message.position);
+            if (hooks.interrupted?.() === true) worker.postMessage({ type: 'stop' } satisfies ToWorker);
             const wait = hooks.backpressure?.();
             const ack = () => worker.postMessage({ type: 'ack' } satisfies ToWorker);
             if (wait === undefined) ack();

@@ -24,18 +24,20 @@ export interface WorkerSetup extends RuleSource {
   inputs: Array<{ path: string; name: string }>;
 }
 
-export interface InputOutcome {
+/** What a worker read of one capture, as plain data. */
+export interface InputReport {
   packets: number;
   /** Where and why the capture was found damaged, if it was. */
   error: { offset: number | null; reason: string } | null;
 }
 
-export type ToWorker = { type: 'ack' };
+/** `stop`: read no further (the run was interrupted); what was read is still reported. */
+export type ToWorker = { type: 'ack' } | { type: 'stop' };
 
 export type FromWorker =
   /** `position`: bytes of input read so far, for progress. */
   | { type: 'batch'; findings: Finding[]; position: number }
-  | { type: 'finished'; findings: Finding[]; position: number; stats: unknown; inputs: InputOutcome[] }
+  | { type: 'finished'; findings: Finding[]; position: number; stats: unknown; inputs: InputReport[] }
   /** A capture this worker could not open (the main thread's check and the worker's open differ in time). */
   | { type: 'capture-failed'; file: string; offset: number | null; reason: string }
   | { type: 'failed'; message: string };

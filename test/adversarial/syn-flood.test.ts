@@ -7,7 +7,8 @@ import { describe, expect, it } from 'vitest';
 import { LINKTYPE_ETHERNET } from '../../src/decode/link-types.js';
 import { DEFAULT_FLOW_TABLE_OPTIONS } from '../../src/flow/flow-table.js';
 import { statsRecord } from '../../src/output/eve.js';
-import { EveSink, FanOutSink } from '../../src/output/sinks.js';
+import { EveOutput } from '../../src/output/eve-output.js';
+import { FanOutSink } from '../../src/output/output.js';
 import { Detector } from '../../src/pipeline/detector.js';
 import { ethernet, ipv4, tcp } from '../../tools/craft/index.js';
 import { AlertCounter, MB, capturedPacket, expectedAlerts, nullStream, rss, samplePackets, shippedRules } from './support.js';
@@ -23,7 +24,7 @@ describe('a million distinct SYNs around a real CMS8000 exfiltration stream', ()
   it('keeps the flow table at its cap by evicting half-open flows, and still raises 1000001 and 1000002', async () => {
     const ruleSet = await shippedRules();
     const counter = new AlertCounter();
-    const detector = new Detector(ruleSet, new FanOutSink([counter, new EveSink(nullStream(), { evidence: 'redacted', flows: false })]), {
+    const detector = new Detector(ruleSet, new FanOutSink([counter, new EveOutput('eve:null', nullStream(), { evidence: 'redacted', flows: false })]), {
       evidence: 'redacted',
       flows: { ...DEFAULT_FLOW_TABLE_OPTIONS, maxFlows: MAX_FLOWS },
     });

@@ -1,4 +1,4 @@
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -104,9 +104,13 @@ describe('a worker that cannot open a capture', () => {
     const { RuleSet } = await import(join(REPO_ROOT, 'dist/detect/rule-set.js'));
     const rules = { rulesDir: join(REPO_ROOT, 'rules'), homeNet: undefined, indicatorFiles: [] };
     const { ruleSet } = await RuleSet.load(rules);
+    const { openCapture } = await import(join(REPO_ROOT, 'dist/capture/open-capture.js'));
     const replay = new ShardedReplay(ruleSet, { alert() {}, flowEnd() {} }, { evidence: 'redacted' }, rules, 2);
-    const missing = dir.file('present.pcap', Buffer.alloc(0)).replace('present', 'gone');
-    const failure = await replay.run([{ path: missing, name: missing }]).catch((err: Error) => err);
+    // Checked here, then gone by the time the workers open it.
+    const missing = dir.file('vanishing.pcap', readFileSync(join(REPO_ROOT, 'pcaps/link-ethernet.pcap')));
+    const { source } = await openCapture(missing, { readAhead: 1 });
+    rmSync(missing);
+    const failure = await replay.replay([{ path: missing, name: missing, source }]).catch((err: Error) => err);
     expect(failure).toBeInstanceOf(Error);
     expect((failure as Error).name).toBe('CaptureError');
     expect((failure as Error).message).toContain(missing);

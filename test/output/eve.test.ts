@@ -7,7 +7,8 @@ import { LINKTYPE_ETHERNET, LINKTYPE_LINUX_SLL, LINKTYPE_NULL } from '../../src/
 import { IPPROTO_ICMP, IPPROTO_UDP } from '../../src/decode/packet-view.js';
 import { DetectStats } from '../../src/detect/detect-engine.js';
 import { DedupStats, FlowStats, ReassemblyStats } from '../../src/flow/flow-stats.js';
-import { alertRecord, EVE_EXTENSION_KEYS, flowRecord, type StatsInput, statsRecord } from '../../src/output/eve.js';
+import { alertRecord, EVE_EXTENSION_KEYS, flowRecord, statsRecord } from '../../src/output/eve.js';
+import type { RunStats } from '../../src/stats/run-stats.js';
 import { EVENTS, INDICATOR, makeAlert, makeFlow, makeFlowRecord, PATIENT_STRINGS, schemaErrors, T0 } from './fixtures.js';
 
 const MODES: EvidenceMode[] = ['none', 'redacted', 'full'];
@@ -251,7 +252,7 @@ describe('EVE flow records', () => {
 });
 
 describe('EVE stats records', () => {
-  function counters(): StatsInput {
+  function counters(): RunStats {
     const decode = new DecodeStats();
     decode.packets = 5000;
     decode.bytes = 2_500_000;

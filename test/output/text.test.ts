@@ -8,7 +8,8 @@ import { DetectStats } from '../../src/detect/detect-engine.js';
 import { DedupStats, FlowStats, ReassemblyStats } from '../../src/flow/flow-stats.js';
 import { Inventory } from '../../src/output/inventory.js';
 import { AlertTally } from '../../src/output/alert-tally.js';
-import { formatAlertLine, formatSummary, type SummaryInput, TextSink } from '../../src/output/text.js';
+import { formatAlertLine, formatSummary, type SummaryInput } from '../../src/output/text.js';
+import { TextOutput } from '../../src/output/text-output.js';
 import { EVENTS, INDICATOR, makeAlert, makeFlow, makeFlowRecord, makeRule, PATIENT_STRINGS } from './fixtures.js';
 
 const plain = { color: false };
@@ -82,11 +83,11 @@ describe('alert lines', () => {
     expect(formatAlertLine(makeAlert(), { color: true })).toContain('\x1b[31m');
   });
 
-  it('TextSink writes one line per alert and nothing for flow ends', () => {
+  it('the text output writes one line per alert and nothing for flow ends', () => {
     const out = new PassThrough();
     let written = '';
     out.on('data', (chunk: Buffer) => (written += chunk.toString()));
-    const sink = new TextSink(out, plain);
+    const sink = new TextOutput('text:test', out, plain);
     sink.alert(makeAlert());
     sink.alert(makeAlert({ event: EVENTS['mount.call'] }));
     sink.flowEnd(makeFlowRecord(makeFlow()));

@@ -1,7 +1,7 @@
 /**
  * Runs one capture file through the real analysis path, as `wardwatch replay` does: openCapture,
- * the merged pull loop, the Detector with the given rules, EVE, text and inventory outputs
- * written to a null stream, finish, the final stats and the summary. Exceptions propagate to the
+ * the replay loop, the Detector with the given rules, EVE, text and inventory outputs written to
+ * a null stream, finish, the final stats and the summary. Exceptions propagate to the
  * caller; broken invariants (caps exceeded, counters gone negative, state left after the end,
  * analyzer faults) come back as problems.
  */
@@ -9,16 +9,18 @@ import { Writable } from 'node:stream';
 import type { Analyzer, AnalyzerFactory, EvidenceMode } from '../../src/analyzers/analyzer.js';
 import { ANALYZERS } from '../../src/analyzers/registry.js';
 import { CaptureError } from '../../src/capture/errors.js';
-import { MergedSource } from '../../src/capture/merged-source.js';
 import { openCapture } from '../../src/capture/open-capture.js';
 import { DEFAULT_DEFRAG_OPTIONS, type DefragOptions } from '../../src/decode/defrag.js';
 import type { RuleSet } from '../../src/detect/rule-set.js';
 import { statsRecord } from '../../src/output/eve.js';
 import { Inventory } from '../../src/output/inventory.js';
-import { EveSink, FanOutSink } from '../../src/output/sinks.js';
-import { TextSink, formatSummary } from '../../src/output/text.js';
+import { EveOutput } from '../../src/output/eve-output.js';
+import { FanOutSink } from '../../src/output/output.js';
+import { formatSummary } from '../../src/output/text.js';
+import { TextOutput } from '../../src/output/text-output.js';
 import { DEFAULT_FLOW_TABLE_OPTIONS, type FlowTableOptions } from '../../src/flow/flow-table.js';
 import { Detector, type DetectorOptions } from '../../src/pipeline/detector.js';
+import { replay } from '../../src/pipeline/replay.js';
 
 export interface RunOptions {
   evidence: EvidenceMode;
@@ -72,28 +74,27 @@ export async function runCapture(path: string, ruleSet: RuleSet, options: RunOpt
   const { source } = opened;
   const detOptions = detectorOptions(options);
   const inventory = new Inventory();
-  const eve = new EveSink(nullStream(), { evidence: options.evidence, flows: true });
-  const sink = new FanOutSink([inventory, eve, new TextSink(nullStream(), { color: false, evidence: options.evidence })]);
+  const eve = new EveOutput('eve:null', nullStream(), { evidence: options.evidence, flows: true });
+  const text = new TextOutput('text:null', nullStream(), { color: false, evidence: options.evidence });
+  const sink = new FanOutSink([inventory, eve, text]);
   const detector = new Detector(ruleSet, sink, detOptions, analyzers);
   const problems: string[] = [];
   const caps = new CapChecker(detector, detOptions, problems);
   let packets = 0;
   const started = process.hrtime.bigint();
-  try {
-    await new MergedSource([source]).forEach((pkt) => {
+  await replay([{ path, name: path, source }], {
+    process(pkt, captureFile) {
       packets++;
-      detector.context.captureFile = path;
-      detector.process(pkt);
+      detector.process(pkt, captureFile);
       caps.check(packets);
-    });
-  } finally {
-    await source.close().catch(() => undefined);
-  }
+    },
+  });
   detector.finish();
   const stats = detector.stats();
-  eve.writeStats(stats);
-  eve.writeInventory(inventory);
-  await eve.end();
+  eve.stats(stats);
+  eve.inventory(inventory.snapshot());
+  await Promise.all([eve.close(), text.close()]);
+  for (const output of [eve, text]) if (output.health.error !== null) problems.push(`${output.name} failed: ${output.health.error.message}`);
   formatSummary({
     ...stats,
     seconds: Number(process.hrtime.bigint() - started) / 1e9,

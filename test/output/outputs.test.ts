@@ -4,8 +4,10 @@ import { join } from 'node:path';
 import { PassThrough, Writable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Alert, DetectSink, FlowRecord } from '../../src/detect/alert.js';
+import { EveOutput } from '../../src/output/eve-output.js';
 import { Inventory } from '../../src/output/inventory.js';
-import { EveSink, FanOutSink, openOutputFile } from '../../src/output/sinks.js';
+import { FanOutSink, openOutputFile, type OutputHealth } from '../../src/output/output.js';
+import { openOutput } from '../../src/output/registry.js';
 import { EVENTS, INDICATOR, makeAlert, makeFlow, makeFlowRecord, PATIENT_STRINGS, schemaErrors } from './fixtures.js';
 import { AppLayerStats } from '../../src/analyzers/app-layer.js';
 import { DecodeStats } from '../../src/decode/decode-stats.js';
@@ -28,13 +30,13 @@ function collect(): { out: PassThrough; text: () => string } {
   return { out, text: () => written };
 }
 
-describe('EveSink', () => {
+describe('the EVE output', () => {
   it('writes one schema-valid JSON record per line: alerts, flows, stats and inventory', () => {
     const { out, text } = collect();
-    const sink = new EveSink(out, { evidence: 'redacted', flows: true });
+    const sink = new EveOutput('eve:test', out, { evidence: 'redacted', flows: true });
     sink.alert(makeAlert({ event: EVENTS['cms8000.detected'] }));
     sink.flowEnd(makeFlowRecord(makeFlow({ appProto: 'cms8000' }), 'end-of-input', [[1000001, 1]], true));
-    sink.writeStats({
+    sink.stats({
       uptimeSec: 3,
       decode: new DecodeStats(),
       defrag: new DefragStats(),
@@ -46,7 +48,7 @@ describe('EveSink', () => {
     });
     const inventory = new Inventory();
     inventory.flowEnd(makeFlowRecord(makeFlow({ appProto: 'cms8000' })));
-    sink.writeInventory(inventory);
+    sink.inventory(inventory.snapshot());
     const lines = text().split('\n');
     expect(lines.pop()).toBe('');
     const records = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
@@ -56,7 +58,7 @@ describe('EveSink', () => {
 
   it('leaves flow records out unless asked', () => {
     const { out, text } = collect();
-    const sink = new EveSink(out, { evidence: 'redacted', flows: false });
+    const sink = new EveOutput('eve:test', out, { evidence: 'redacted', flows: false });
     sink.flowEnd(makeFlowRecord(makeFlow()));
     expect(text()).toBe('');
   });
@@ -64,14 +66,14 @@ describe('EveSink', () => {
   it('writes patient data only with full evidence', () => {
     for (const evidence of ['none', 'redacted', 'full'] as const) {
       const { out, text } = collect();
-      const sink = new EveSink(out, { evidence, flows: true });
+      const sink = new EveOutput('eve:test', out, { evidence, flows: true });
       sink.alert(makeAlert({ event: EVENTS['hl7.message'] }));
       sink.alert(makeAlert({ event: EVENTS['cms8000.patient'] }));
       for (const secret of PATIENT_STRINGS) expect(text().includes(secret), `${evidence} ${secret}`).toBe(evidence === 'full');
     }
   });
 
-  it('keeps the first write error and stops writing instead of throwing', async () => {
+  it('keeps the first write error, reports it once and counts what it could not deliver', async () => {
     let writes = 0;
     const failing = new Writable({
       write(_chunk, _enc, cb) {
@@ -79,13 +81,39 @@ describe('EveSink', () => {
         cb(new Error('ENOSPC: no space left on device'));
       },
     });
-    const sink = new EveSink(failing, { evidence: 'redacted', flows: true });
+    const reports: OutputHealth[] = [];
+    const sink = new EveOutput('eve:failing', failing, { evidence: 'redacted', flows: true }, (h) => reports.push({ ...h }));
     sink.alert(makeAlert());
     await new Promise((r) => setImmediate(r));
-    expect(sink.error?.message).toContain('ENOSPC');
+    expect(sink.health.error?.message).toContain('ENOSPC');
     sink.alert(makeAlert());
+    sink.flowEnd(makeFlowRecord(makeFlow()));
     expect(writes).toBe(1);
-    await expect(sink.end()).rejects.toThrow('ENOSPC');
+    await sink.close();
+    expect(reports).toHaveLength(1);
+    expect(reports[0].name).toBe('eve:failing');
+    expect(sink.health).toMatchObject({ written: 0, dropped: 3 });
+  });
+
+  it('on a full disk, counts every record as not delivered and closes without hanging', async () => {
+    const reports: OutputHealth[] = [];
+    const sink = openOutput({ type: 'eve', path: '/dev/full' }, { evidence: 'redacted', flows: true, onFailure: (h) => reports.push(h) });
+    for (let i = 0; i < 5; i++) sink.alert(makeAlert());
+    await sink.close();
+    expect(reports.map((r) => r.name)).toEqual(['eve:/dev/full']);
+    expect((sink.health.error as NodeJS.ErrnoException).code).toBe('ENOSPC');
+    expect(sink.health).toMatchObject({ written: 0, dropped: 5 });
+  });
+
+  it('counts the records it delivered to a file', async () => {
+    const path = join(dir, 'counted.json');
+    const sink = openOutput({ type: 'eve', path }, { evidence: 'redacted', flows: false, onFailure: () => undefined });
+    sink.alert(makeAlert());
+    sink.flowEnd(makeFlowRecord(makeFlow()));
+    sink.alert(makeAlert());
+    await sink.close();
+    expect(sink.health).toEqual({ name: `eve:${path}`, written: 2, dropped: 0, error: null });
+    expect(readFileSync(path, 'utf8').trim().split('\n')).toHaveLength(2);
   });
 });
 
@@ -106,9 +134,9 @@ describe('FanOutSink', () => {
 describe('openOutputFile', () => {
   it('creates a private file with mode 0600 and writes records to it', async () => {
     const path = join(dir, 'eve.json');
-    const sink = new EveSink(openOutputFile(path, { private: true }), { evidence: 'full', flows: false });
+    const sink = new EveOutput('eve:test', openOutputFile(path, { private: true }), { evidence: 'full', flows: false });
     sink.alert(makeAlert());
-    await sink.end();
+    await sink.close();
     expect(statSync(path).mode & 0o777).toBe(0o600);
     const lines = readFileSync(path, 'utf8').trim().split('\n');
     expect(lines).toHaveLength(1);

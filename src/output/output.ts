@@ -1,0 +1,191 @@
+/**
+ * An output: where alerts, flow records, stats and the inventory go, with one lifecycle for every
+ * kind (EVE JSON, text...). Outputs know records, never packets. Writing never throws on the
+ * packet path: an output that fails keeps its first error, reports it once, and counts what it
+ * could not deliver; the run ends with that error on record (see OutputHealth).
+ */
+import { closeSync, createWriteStream, fchmodSync, openSync } from 'node:fs';
+import type { Writable } from 'node:stream';
+import type { z } from 'zod';
+import type { EvidenceMode } from '../analyzers/analyzer.js';
+import type { Alert, DetectSink, FlowRecord } from '../detect/alert.js';
+import type { RunStats } from '../stats/run-stats.js';
+import type { InventorySnapshot } from './inventory.js';
+
+/** How an output is doing: what it delivered, what it could not, and why. */
+export interface OutputHealth {
+  /** The output's type and destination, e.g. `eve:/var/log/wardwatch/eve.json`, `text:-`. */
+  name: string;
+  /** Records handed on to the destination. */
+  written: number;
+  /** Records it could not deliver (after a write error). */
+  dropped: number;
+  /** The first write error; the output writes nothing more after it. */
+  error: Error | null;
+}
+
+export interface Output extends DetectSink {
+  readonly name: string;
+  alert(alert: Alert): void;
+  flowEnd(record: FlowRecord): void;
+  stats(stats: RunStats): void;
+  inventory(inventory: InventorySnapshot): void;
+  /**
+   * A promise while the output holds more than it should (a slow disk, a stalled reader): wait on
+   * it before producing more. Undefined when the output can take more now.
+   */
+  drain(): Promise<void> | undefined;
+  /** Delivers what is queued and releases the destination; never rejects (see health). */
+  close(): Promise<void>;
+  readonly health: OutputHealth;
+}
+
+/** Told of an output's first failure, once. */
+export type FailureListener = (health: OutputHealth) => void;
+
+/** What every output of a run shares. */
+export interface OutputContext {
+  evidence: EvidenceMode;
+  /** Flow records by default (the EVE output's `flows`). */
+  flows: boolean;
+  onFailure: FailureListener;
+}
+
+/**
+ * A kind of output: the schema of its entries in the config file's `outputs:` list (`type` names
+ * the kind) and how to open one. Opening throws the system's error when the destination cannot
+ * be opened.
+ */
+export interface OutputWriter<Spec extends z.ZodObject<{ type: z.ZodLiteral<string> }> = z.ZodObject<{ type: z.ZodLiteral<string> }>> {
+  spec: Spec;
+  open(spec: z.infer<Spec>, context: OutputContext): Output;
+}
+
+/** Hands every alert and flow end to each sink in turn. */
+export class FanOutSink implements DetectSink {
+  constructor(readonly sinks: readonly DetectSink[]) {}
+
+  alert(alert: Alert): void {
+    for (const sink of this.sinks) sink.alert(alert);
+  }
+
+  flowEnd(record: FlowRecord): void {
+    for (const sink of this.sinks) sink.flowEnd(record);
+  }
+}
+
+/**
+ * Lines to a Node stream, as the stream outputs write them: counts what was delivered and what
+ * was not, keeps the first error (whether `write` throws it, as a synchronous stdout on a full
+ * disk does, or the stream reports it later) and drops everything after it.
+ */
+export class LineStream {
+  readonly health: OutputHealth;
+  private pending = 0;
+  private settled: (() => void) | null = null;
+  private reported = false;
+
+  constructor(
+    name: string,
+    private readonly out: Writable,
+    private readonly onFailure: FailureListener,
+  ) {
+    this.health = { name, written: 0, dropped: 0, error: null };
+    out.on('error', (err: Error) => this.fail(err));
+  }
+
+  write(line: string): void {
+    if (this.health.error !== null || this.out.destroyed) {
+      this.health.dropped++;
+      return;
+    }
+    this.pending++;
+    try {
+      this.out.write(line, this.written);
+    } catch (err) {
+      this.written(err as Error);
+    }
+  }
+
+  drain(): Promise<void> | undefined {
+    const out = this.out;
+    if (!out.writableNeedDrain || this.health.error !== null || out.destroyed) return undefined;
+    return new Promise((resolve) => {
+      const done = () => {
+        out.off('drain', done);
+        out.off('error', done);
+        out.off('close', done);
+        resolve();
+      };
+      out.on('drain', done);
+      out.on('error', done);
+      out.on('close', done);
+    });
+  }
+
+  /** Waits for every write to be delivered or to fail; then ends the stream unless it is stdout or stderr. */
+  async close(): Promise<void> {
+    const out = this.out;
+    // A destroyed stream has called back every write by the time it closes.
+    if (this.pending > 0 && !out.closed) {
+      await new Promise<void>((resolve) => {
+        this.settled = resolve;
+        out.once('close', resolve);
+      });
+    }
+    if (out === process.stdout || out === process.stderr || out.closed || this.health.error !== null) return;
+    await new Promise<void>((resolve) => {
+      out.once('close', resolve);
+      out.end();
+    });
+  }
+
+  private readonly written = (err?: Error | null): void => {
+    this.pending--;
+    if (err) {
+      this.health.dropped++;
+      this.fail(err);
+    } else {
+      this.health.written++;
+    }
+    if (this.pending === 0 && this.settled !== null) {
+      const resolve = this.settled;
+      this.settled = null;
+      resolve();
+    }
+  };
+
+  private fail(err: Error): void {
+    this.health.error ??= err;
+    if (this.reported) return;
+    this.reported = true;
+    this.onFailure(this.health);
+  }
+}
+
+export interface OutputFileOptions {
+  /** The file may hold patient data: created, or reset, to mode 0600 (owner only). */
+  private: boolean;
+  /** Append to an existing file instead of truncating it. */
+  append?: boolean;
+}
+
+/**
+ * Opens an output file for writing; `-` is stdout. Opening is synchronous so that a bad path
+ * fails at start-up with the system's message, not on the first record.
+ */
+export function openOutputFile(path: string, options: OutputFileOptions): Writable {
+  if (path === '-') return process.stdout;
+  const flags = options.append ? 'a' : 'w';
+  const fd = openSync(path, flags, options.private ? 0o600 : 0o644);
+  if (options.private) {
+    // The mode given to open applies only when the file is created.
+    try {
+      fchmodSync(fd, 0o600);
+    } catch (err) {
+      closeSync(fd);
+      throw err;
+    }
+  }
+  return createWriteStream(path, { fd, flags });
+}

@@ -1,0 +1,59 @@
+/** The text output: one line per alert for people, to a terminal, stdout or a file. */
+import type { Writable } from 'node:stream';
+import { z } from 'zod';
+import type { Alert, FlowRecord } from '../detect/alert.js';
+import type { RunStats } from '../stats/run-stats.js';
+import type { InventorySnapshot } from './inventory.js';
+import { LineStream, openOutputFile, type Output, type OutputContext, type OutputHealth, type OutputWriter } from './output.js';
+import { formatAlertLine, type TextOptions } from './text.js';
+
+const schema = z.strictObject({
+  type: z.literal('text'),
+  /** A file, or - for stdout. */
+  path: z.string().min(1).default('-'),
+});
+
+/** Alert lines only: flow ends are not shown, and the stats and inventory are the summary's. */
+export class TextOutput implements Output {
+  private readonly lines: LineStream;
+
+  constructor(
+    readonly name: string,
+    out: Writable,
+    private readonly options: TextOptions,
+    onFailure: (health: OutputHealth) => void = () => undefined,
+  ) {
+    this.lines = new LineStream(name, out, onFailure);
+  }
+
+  get health(): OutputHealth {
+    return this.lines.health;
+  }
+
+  alert(alert: Alert): void {
+    this.lines.write(formatAlertLine(alert, this.options) + '\n');
+  }
+
+  flowEnd(_record: FlowRecord): void {}
+
+  stats(_stats: RunStats): void {}
+
+  inventory(_inventory: InventorySnapshot): void {}
+
+  drain(): Promise<void> | undefined {
+    return this.lines.drain();
+  }
+
+  close(): Promise<void> {
+    return this.lines.close();
+  }
+}
+
+/** Text never carries patient data, so its files are not made private. Colour only on a terminal. */
+function open(spec: z.infer<typeof schema>, context: OutputContext): Output {
+  const out = openOutputFile(spec.path, { private: false });
+  const color = spec.path === '-' && process.stdout.isTTY === true;
+  return new TextOutput(`text:${spec.path}`, out, { color, evidence: context.evidence }, context.onFailure);
+}
+
+export const textWriter: OutputWriter<typeof schema> = { spec: schema, open };
