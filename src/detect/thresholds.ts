@@ -33,8 +33,6 @@ const MAX_TRACKED = 65536;
 export class AlertGate {
   private readonly suppressions = new Map<number, Suppression[]>();
   private readonly thresholds = new Map<number, Threshold>();
-  suppressed = 0;
-  thresholded = 0;
 
   constructor(suppressions: readonly SuppressionSpec[], thresholds: readonly ThresholdSpec[], vars: AddressVariables, fail: (index: number, message: string) => void) {
     suppressions.forEach((s, index) => {
@@ -51,22 +49,17 @@ export class AlertGate {
     return this.thresholds.size > 0;
   }
 
-  /** True when an alert for this rule may go out. */
+  /** True when an alert for this rule may go out; the detect engine counts those that may not. */
   allow(ruleId: number, ends: AlertEnds): boolean {
     const sups = this.suppressions.get(ruleId);
     if (sups !== undefined) {
       for (const s of sups) {
-        if (this.suppresses(s, ends)) {
-          this.suppressed++;
-          return false;
-        }
+        if (this.suppresses(s, ends)) return false;
       }
     }
     const t = this.thresholds.get(ruleId);
     if (t === undefined) return true;
-    const ok = this.pass(t, ends);
-    if (!ok) this.thresholded++;
-    return ok;
+    return this.pass(t, ends);
   }
 
   private suppresses(s: Suppression, e: AlertEnds): boolean {
