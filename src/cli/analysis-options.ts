@@ -15,7 +15,8 @@ export const DEFAULT_RULES_DIR = fileURLToPath(new URL('../../rules', import.met
 /** Options shared by `replay` and `live`, as commander parses them. */
 export interface SharedCliOptions {
   rules?: string;
-  homeNet?: string;
+  /** Each --home-net given, as written; their entries are joined. */
+  homeNet?: string[];
   indicators?: string[];
   eve?: string;
   format?: 'text' | 'json';
@@ -40,13 +41,15 @@ export interface AnalysisSettings {
   /** Analysis threads; 1 analyses on the reading thread. */
   workers: number;
   detector: DetectorOptions;
+  /** The config file's `live:` keys, which the live command's own options override. */
+  live: NonNullable<Config['live']>;
 }
 
 export function addSharedOptions(command: Command): Command {
   return command
     .option('--rules <dir>', 'rule directory (YAML rules, indicators/ beside them)')
-    .option('--home-net <cidrs>', 'comma-separated HOME_NET, e.g. 10.0.0.0/8,192.168.0.0/16')
-    .option('--indicators <file>', 'extra indicator list (txt, csv or STIX 2.1 JSON); repeatable', (value: string, previous: string[] = []) => [...previous, value])
+    .option('--home-net <cidrs>', 'comma-separated HOME_NET, e.g. 10.0.0.0/8,192.168.0.0/16; repeatable (the networks are joined)', collect)
+    .option('--indicators <file>', 'extra indicator list (txt, csv or STIX 2.1 JSON); repeatable', collect)
     .option('--eve <file>', 'write EVE JSON records to a file (- for stdout)')
     .option('--format <format>', 'stdout: text for people, json for EVE lines (default: text on a terminal, else json)')
     .option('--evidence <mode>', 'redacted (default): structure only; full: include patient data; none: no evidence')
@@ -57,6 +60,22 @@ export function addSharedOptions(command: Command): Command {
 }
 
 export class UsageError extends Error {}
+
+/** Commander's accumulator for a repeatable option. */
+export function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}
+
+/**
+ * The networks of every --home-net, each a comma-separated list. Naming none (`--home-net ""`)
+ * would make every address external and silence the patient-data rules: an error.
+ */
+export function homeNetOption(values: readonly string[] | undefined): string[] | undefined {
+  if (values === undefined) return undefined;
+  const cidrs = values.flatMap((v) => v.split(',')).map((s) => s.trim()).filter(Boolean);
+  if (cidrs.length === 0) throw new UsageError(`--home-net names no network (${values.map((v) => JSON.stringify(v)).join(' ')}): give one or more CIDRs, e.g. 10.0.0.0/8`);
+  return [...new Set(cidrs)];
+}
 
 /**
  * The outputs --format and --eve ask for: text or EVE JSON on stdout, and EVE to the --eve file
@@ -75,23 +94,26 @@ export async function resolveSettings(cli: SharedCliOptions): Promise<AnalysisSe
   if (format !== 'text' && format !== 'json') throw new UsageError(`--format must be text or json, not '${format}'`);
   const evidence = cli.evidence ?? config.evidence ?? 'redacted';
   if (!['redacted', 'full', 'none'].includes(evidence)) throw new UsageError(`--evidence must be redacted, full or none, not '${evidence}'`);
-  const logLevel = cli.logLevel ?? config.log_level ?? 'info';
+  // A terminal is for alerts and the summary: routine operational lines only when asked for.
+  const logLevel = cli.logLevel ?? config.log_level ?? (process.stderr.isTTY ? 'warn' : 'info');
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) throw new UsageError(`--log-level: unknown level '${logLevel}'`);
-  const workers = cli.workers === undefined ? 1 : Number(cli.workers);
+  const workers = cli.workers === undefined ? (config.workers ?? 1) : Number(cli.workers);
   if (!Number.isInteger(workers) || workers < 1 || workers > 64) throw new UsageError(`--workers must be a whole number from 1 to 64, not '${cli.workers}'`);
-  const homeNet = cli.homeNet !== undefined ? cli.homeNet.split(',').map((s) => s.trim()).filter(Boolean) : config.home_net;
+  const homeNet = homeNetOption(cli.homeNet) ?? config.home_net;
   const t = config.flow?.timeouts ?? {};
   const s = config.stream ?? {};
   const d = config.defrag ?? {};
+  const eve = cli.eve ?? config.eve ?? null;
+  if (format === 'text' && eve === '-') throw new UsageError('--eve - and --format text would both write to stdout, mixing JSON lines into the text: give --eve a file, or use --format json');
   return {
     rulesDir: cli.rules ?? config.rules ?? DEFAULT_RULES_DIR,
     homeNet,
     indicatorFiles: [...(config.indicators ?? []), ...(cli.indicators ?? [])],
     evidence: evidence as EvidenceMode,
     // The command line's --format and --eve win over the file's outputs, as every option does.
-    outputs: config.outputs !== undefined && cli.format === undefined && cli.eve === undefined ? config.outputs : outputsOf(format, cli.eve ?? config.eve ?? null),
+    outputs: config.outputs !== undefined && cli.format === undefined && cli.eve === undefined ? config.outputs : outputsOf(format, eve),
     flows: cli.flows ?? config.flows ?? false,
-    failOnAlert: cli.failOnAlert ?? false,
+    failOnAlert: cli.failOnAlert ?? config.fail_on_alert ?? false,
     logLevel,
     workers,
     detector: {
@@ -109,7 +131,8 @@ export async function resolveSettings(cli: SharedCliOptions): Promise<AnalysisSe
         },
         reassembly: {
           ...DEFAULT_REASSEMBLY_OPTIONS,
-          depth: s.depth ?? DEFAULT_REASSEMBLY_OPTIONS.depth,
+          // 0 is no limit, as Suricata's stream.reassembly.depth.
+          depth: s.depth === 0 ? Number.POSITIVE_INFINITY : (s.depth ?? DEFAULT_REASSEMBLY_OPTIONS.depth),
           memcap: s.memcap ?? DEFAULT_REASSEMBLY_OPTIONS.memcap,
           maxBufferedPerStream: s.max_buffered_per_stream ?? DEFAULT_REASSEMBLY_OPTIONS.maxBufferedPerStream,
           maxSegmentsPerStream: s.max_segments_per_stream ?? DEFAULT_REASSEMBLY_OPTIONS.maxSegmentsPerStream,
@@ -125,5 +148,6 @@ export async function resolveSettings(cli: SharedCliOptions): Promise<AnalysisSe
         maxBytes: d.max_bytes ?? DEFAULT_DEFRAG_OPTIONS.maxBytes,
       },
     },
+    live: config.live ?? {},
   };
 }

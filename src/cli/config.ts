@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { dirname, isAbsolute, resolve } from 'node:path';
 import { isMap, isNode, isScalar, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
 import { z } from 'zod';
 import { outputSpec } from '../output/registry.js';
@@ -7,11 +8,13 @@ import { outputSpec } from '../output/registry.js';
  * The configuration file (`--config FILE`, YAML). Every key is optional; command-line options
  * win over the file, and the file wins over the defaults. `outputs:` lists where records go (see
  * output/registry.ts); `format` and `eve` say the same for the usual cases, so a file has one or
- * the other.
+ * the other. Every command-line option has its key (`live:` holds those only `live` takes);
+ * relative paths in the file are taken from the file's own directory.
  */
 const configSchema = z.strictObject({
   rules: z.string().optional(),
-  home_net: z.array(z.string()).optional(),
+  // An empty HOME_NET makes every address external: no patient-data rule could fire.
+  home_net: z.array(z.string().trim().min(1, 'an empty entry names no network')).min(1, 'names no network: list one or more CIDRs').optional(),
   indicators: z.array(z.string()).optional(),
   evidence: z.enum(['redacted', 'full', 'none']).optional(),
   eve: z.string().optional(),
@@ -19,6 +22,19 @@ const configSchema = z.strictObject({
   format: z.enum(['text', 'json']).optional(),
   outputs: z.array(outputSpec).min(1).optional(),
   log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
+  fail_on_alert: z.boolean().optional(),
+  /** replay only: analysis threads. */
+  workers: z.number().int().min(1).max(64).optional(),
+  live: z
+    .strictObject({
+      interface: z.string().min(1).optional(),
+      filter: z.string().optional(),
+      snaplen: z.number().int().min(64).max(262144).optional(),
+      buffer_mb: z.number().int().min(1).max(65536).optional(),
+      promisc: z.boolean().optional(),
+      stats_interval: z.number().positive().optional(),
+    })
+    .optional(),
   flow: z
     .strictObject({
       max_flows: z.number().int().min(1).optional(),
@@ -82,7 +98,19 @@ export async function loadConfig(path: string): Promise<Config> {
     const line = lineOf(doc, lineCounter, unknownKey ? [...issue.path, issue.keys[0]] : issue.path, unknownKey);
     throw new ConfigError(`${path}: ${issue.path.join('.') || 'config'}: ${issue.message}${line === null ? '' : ` (line ${line})`}`);
   }
-  return parsed.data;
+  return withPathsFrom(dirname(path), parsed.data);
+}
+
+/** The file's relative paths, resolved from its directory rather than wherever wardwatch was started. */
+function withPathsFrom(dir: string, config: Config): Config {
+  const at = (p: string) => (p === '-' || isAbsolute(p) ? p : resolve(dir, p));
+  return {
+    ...config,
+    ...(config.rules !== undefined && { rules: at(config.rules) }),
+    ...(config.indicators !== undefined && { indicators: config.indicators.map(at) }),
+    ...(config.eve !== undefined && { eve: at(config.eve) }),
+    ...(config.outputs !== undefined && { outputs: config.outputs.map((o) => ('path' in o && typeof o.path === 'string' ? { ...o, path: at(o.path) } : o)) }),
+  };
 }
 
 /** The line of the value at `path` (of the key itself with `atKey`), when the file has it. */

@@ -10,7 +10,7 @@ export const DEFAULT_STATS_INTERVAL_SEC = 60;
 
 /** Options of `wardwatch live` as commander parses them. */
 export interface LiveCliOptions extends SharedCliOptions {
-  interface: string;
+  interface?: string;
   filter?: string;
   snaplen?: string;
   bufferMb?: string;
@@ -26,14 +26,18 @@ export interface LiveCliOptions extends SharedCliOptions {
  */
 export async function live(cli: LiveCliOptions): Promise<number> {
   const settings = await resolveSettings(cli);
+  const fromFile = settings.live;
+  const interfaceName = cli.interface ?? fromFile.interface;
+  if (interfaceName === undefined) throw new UsageError("live needs an interface: -i IFACE, or live.interface in --config (see 'wardwatch interfaces')");
   const captureOptions: LiveCaptureOptions = {
-    interfaceName: cli.interface,
-    filter: cli.filter ?? null,
-    snapLen: integerOption('--snaplen', cli.snaplen, DEFAULT_SNAPLEN, 64, 262144),
-    bufferMb: integerOption('--buffer-mb', cli.bufferMb, DEFAULT_BUFFER_MB, 1, 65536),
-    promiscuous: cli.promisc !== false,
+    interfaceName,
+    filter: cli.filter ?? fromFile.filter ?? null,
+    snapLen: integerOption('--snaplen', cli.snaplen, fromFile.snaplen ?? DEFAULT_SNAPLEN, 64, 262144),
+    bufferMb: integerOption('--buffer-mb', cli.bufferMb, fromFile.buffer_mb ?? DEFAULT_BUFFER_MB, 1, 65536),
+    // --no-promisc sets false; without it commander leaves true, so the file decides.
+    promiscuous: cli.promisc === false ? false : (fromFile.promisc ?? true),
   };
-  const statsIntervalSec = cli.statsInterval === undefined ? DEFAULT_STATS_INTERVAL_SEC : Number(cli.statsInterval);
+  const statsIntervalSec = cli.statsInterval === undefined ? (fromFile.stats_interval ?? DEFAULT_STATS_INTERVAL_SEC) : Number(cli.statsInterval);
   if (!(statsIntervalSec > 0)) throw new UsageError(`--stats-interval must be a positive number of seconds, not '${cli.statsInterval}'`);
   const log = createLogger(settings.logLevel as 'info');
 

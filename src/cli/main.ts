@@ -3,7 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
 import { CaptureError } from '../capture/errors.js';
 import { DEFAULT_BUFFER_MB, DEFAULT_SNAPLEN } from '../capture/live-capture.js';
-import { DEFAULT_RULES_DIR, UsageError, addSharedOptions, type SharedCliOptions } from './analysis-options.js';
+import { DEFAULT_RULES_DIR, UsageError, addSharedOptions, collect, homeNetOption, type SharedCliOptions } from './analysis-options.js';
 import { ConfigError } from './config.js';
 import { interfaces } from './interfaces-command.js';
 import { live, type LiveCliOptions } from './live-command.js';
@@ -65,7 +65,7 @@ addSharedOptions(
   program
     .command('live')
     .description('analyse traffic live from a network interface, typically a mirror (SPAN) port; runs until SIGINT or SIGTERM')
-    .requiredOption('-i, --interface <name>', 'interface to capture on (see wardwatch interfaces)')
+    .option('-i, --interface <name>', 'interface to capture on (see wardwatch interfaces); required here or as live.interface in --config')
     .option('-f, --filter <bpf>', 'capture filter in tcpdump (BPF) syntax')
     .option('--snaplen <bytes>', `bytes kept of each packet (default: ${DEFAULT_SNAPLEN})`)
     .option('--buffer-mb <MiB>', `kernel capture buffer; raise it when stats show kernel drops (default: ${DEFAULT_BUFFER_MB})`)
@@ -108,11 +108,11 @@ rules
   .command('check')
   .description('validate rule files, thresholds and indicator lists; exit 2 on any error')
   .option('--rules <dir>', 'rule directory', DEFAULT_RULES_DIR)
-  .option('--home-net <cidrs>', 'comma-separated HOME_NET')
-  .option('--indicators <file>', 'extra indicator list; repeatable', (value: string, previous: string[] = []) => [...previous, value])
+  .option('--home-net <cidrs>', 'comma-separated HOME_NET; repeatable', collect)
+  .option('--indicators <file>', 'extra indicator list; repeatable', collect)
   .addHelpText('after', '\nExample:\n  wardwatch rules check --rules ./rules')
-  .action(async (options: { rules: string; homeNet?: string; indicators?: string[] }) => {
-    process.exitCode = await rulesCheck({ rules: options.rules, homeNet: splitList(options.homeNet), indicators: options.indicators });
+  .action(async (options: { rules: string; homeNet?: string[]; indicators?: string[] }) => {
+    process.exitCode = await rulesCheck({ rules: options.rules, homeNet: homeNetOption(options.homeNet), indicators: options.indicators });
   });
 rules
   .command('list')
@@ -122,10 +122,6 @@ rules
   .action(async (options: { rules: string }) => {
     process.exitCode = await rulesList({ rules: options.rules });
   });
-
-function splitList(text: string | undefined): string[] | undefined {
-  return text === undefined ? undefined : text.split(',').map((s) => s.trim()).filter(Boolean);
-}
 
 program.parseAsync().catch((err: unknown) => {
   if (err instanceof CommanderError) {

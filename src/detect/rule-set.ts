@@ -31,6 +31,7 @@ export class RuleSet {
    */
   static async load(options: RuleSetOptions): Promise<{ ruleSet: RuleSet; warnings: string[]; indicatorCounts: Array<{ file: string; loaded: number; skipped: number }> }> {
     let homeNet: AddressSet<true>;
+    if (options.homeNet !== undefined && options.homeNet.length === 0) throw new RuleLoadError(['HOME_NET is empty: every address would be external and no patient-data rule could fire']);
     try {
       homeNet = addressSetOf(options.homeNet ?? DEFAULT_HOME_NET);
     } catch (err) {
