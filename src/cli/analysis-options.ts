@@ -5,7 +5,7 @@ import { DEFAULT_DEFRAG_OPTIONS } from '../decode/defrag.js';
 import { DEFAULT_DEDUP_OPTIONS } from '../flow/dedup.js';
 import { DEFAULT_FLOW_TABLE_OPTIONS, DEFAULT_TIMEOUTS } from '../flow/flow-table.js';
 import { DEFAULT_REASSEMBLY_OPTIONS } from '../flow/tcp-stream.js';
-import type { OutputSpec } from '../output/registry.js';
+import { checkOutput, outputFromUrl, outputLabel, type OutputSpec } from '../output/registry.js';
 import type { DetectorOptions } from '../pipeline/detector.js';
 import { loadConfig, type Config } from './config.js';
 
@@ -18,6 +18,7 @@ export interface SharedCliOptions {
   homeNet?: string;
   indicators?: string[];
   eve?: string;
+  output?: string[];
   format?: 'text' | 'json';
   evidence?: EvidenceMode;
   flows?: boolean;
@@ -48,6 +49,11 @@ export function addSharedOptions(command: Command): Command {
     .option('--home-net <cidrs>', 'comma-separated HOME_NET, e.g. 10.0.0.0/8,192.168.0.0/16')
     .option('--indicators <file>', 'extra indicator list (txt, csv or STIX 2.1 JSON); repeatable', (value: string, previous: string[] = []) => [...previous, value])
     .option('--eve <file>', 'write EVE JSON records to a file (- for stdout)')
+    .option(
+      '--output <url>',
+      'also send EVE records to file:PATH, syslog+tcp://HOST:PORT, syslog+tls://HOST:PORT, syslog+udp://HOST:PORT or redis://HOST:PORT/KEY?mode=list|rpush|channel|stream; repeatable',
+      (value: string, previous: string[] = []) => [...previous, value],
+    )
     .option('--format <format>', 'stdout: text for people, json for EVE lines (default: text on a terminal, else json)')
     .option('--evidence <mode>', 'redacted (default): structure only; full: include patient data; none: no evidence')
     .option('--flows', 'also write flow records to the EVE output')
@@ -80,6 +86,25 @@ export async function resolveSettings(cli: SharedCliOptions): Promise<AnalysisSe
   const workers = cli.workers === undefined ? 1 : Number(cli.workers);
   if (!Number.isInteger(workers) || workers < 1 || workers > 64) throw new UsageError(`--workers must be a whole number from 1 to 64, not '${cli.workers}'`);
   const homeNet = cli.homeNet !== undefined ? cli.homeNet.split(',').map((s) => s.trim()).filter(Boolean) : config.home_net;
+  const outputs = [
+    // The command line's --format and --eve win over the file's outputs, as every option does.
+    ...(config.outputs !== undefined && cli.format === undefined && cli.eve === undefined ? config.outputs : outputsOf(format, cli.eve ?? config.eve ?? null)),
+    ...(cli.output ?? []).map((url) => {
+      try {
+        return outputFromUrl(url);
+      } catch (err) {
+        throw new UsageError(`--output: ${(err as Error).message}`);
+      }
+    }),
+  ];
+  // Before anything starts: a CA file that cannot be read, a spool that cannot be written.
+  for (const spec of outputs) {
+    try {
+      checkOutput(spec);
+    } catch (err) {
+      throw new UsageError(`output ${outputLabel(spec)}: ${(err as Error).message}`);
+    }
+  }
   const t = config.flow?.timeouts ?? {};
   const s = config.stream ?? {};
   const d = config.defrag ?? {};
@@ -88,8 +113,7 @@ export async function resolveSettings(cli: SharedCliOptions): Promise<AnalysisSe
     homeNet,
     indicatorFiles: [...(config.indicators ?? []), ...(cli.indicators ?? [])],
     evidence: evidence as EvidenceMode,
-    // The command line's --format and --eve win over the file's outputs, as every option does.
-    outputs: config.outputs !== undefined && cli.format === undefined && cli.eve === undefined ? config.outputs : outputsOf(format, cli.eve ?? config.eve ?? null),
+    outputs,
     flows: cli.flows ?? config.flows ?? false,
     failOnAlert: cli.failOnAlert ?? false,
     logLevel,

@@ -29,10 +29,10 @@ Examples:
 Run 'wardwatch <command> --help' for each command's options.`,
   );
 
-// A reader that goes away (wardwatch ... | head) ends the output, not with a stack trace.
+// A reader that goes away (wardwatch ... | head) ends the output, not with a stack trace. Any
+// other failure of stdout (a full disk) is the output's to report: it names itself and the errno.
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {
   if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
-  throw err;
 });
 
 addSharedOptions(

@@ -4,7 +4,7 @@ import { RuleLoadError } from '../detect/rule-loader.js';
 import { RuleSet } from '../detect/rule-set.js';
 import { Inventory } from '../output/inventory.js';
 import { FanOutSink, type Output, type OutputHealth } from '../output/output.js';
-import { openOutput } from '../output/registry.js';
+import { openOutput, outputLabel } from '../output/registry.js';
 import { formatSummary, type CaptureSummary } from '../output/text.js';
 import type { Analysis } from '../pipeline/analysis.js';
 import { Detector } from '../pipeline/detector.js';
@@ -51,13 +51,14 @@ export class AnalysisSession<A extends Analysis = Analysis> {
       evidence: settings.evidence,
       flows: settings.flows,
       onFailure: (health: OutputHealth) => process.stderr.write(`wardwatch: error: ${failureLine(health)}\n`),
+      log,
     };
     const outputs: Output[] = [];
     for (const spec of settings.outputs) {
       try {
         outputs.push(openOutput(spec, context));
       } catch (err) {
-        throw new UsageError(`${spec.path}: cannot write: ${(err as Error).message.replace(/^[A-Z]+: /, '')}`);
+        throw new UsageError(`${outputLabel(spec)}: cannot write: ${(err as Error).message.replace(/^[A-Z]+: /, '')}`);
       }
     }
     const inventory = new Inventory();
@@ -96,7 +97,8 @@ export class AnalysisSession<A extends Analysis = Analysis> {
 
   /** Writes a stats record to the outputs and the log. */
   writeStats(capture?: CaptureCounters): RunStats {
-    const stats = this.analysis.stats(capture);
+    const stats = this.statsNow(capture);
+    this.remindFailures();
     for (const output of this.outputs) output.stats(stats);
     this.log.info(
       {
@@ -118,7 +120,7 @@ export class AnalysisSession<A extends Analysis = Analysis> {
    */
   async close(captures: CaptureSummary[], seconds: number, capture?: CaptureCounters): Promise<OutputHealth[]> {
     this.analysis.finish();
-    const stats = this.analysis.stats(capture);
+    const stats = this.statsNow(capture);
     const inventory = this.inventory.snapshot();
     for (const output of this.outputs) {
       output.stats(stats);
@@ -126,12 +128,40 @@ export class AnalysisSession<A extends Analysis = Analysis> {
     }
     await Promise.all(this.outputs.map((o) => o.close()));
     const failed = this.outputs.filter((o) => o.health.error !== null).map((o) => o.health);
-    // People read the summary: on stdout beside text alerts, on stderr when stdout carries JSON.
-    const onStdout = (type: string) => this.settings.outputs.some((o) => o.type === type && o.path === '-');
-    const out = onStdout('text') || !onStdout('eve') ? process.stdout : process.stderr;
-    out.write(formatSummary({ ...stats, seconds, captures, inventory, failedOutputs: failed }, { color: out.isTTY === true }));
+    // People read the summary: on stdout beside text alerts, on stderr when stdout carries JSON
+    // or has failed.
+    const onStdout = (type: string) => this.settings.outputs.some((o) => o.type === type && 'path' in o && o.path === '-');
+    const stdoutFailed = this.outputs.some((o) => o.health.error !== null && /^[a-z]+:-$/.test(o.name));
+    const out = !stdoutFailed && (onStdout('text') || !onStdout('eve')) ? process.stdout : process.stderr;
+    const outputs = this.outputs.map((o) => ({ ...o.health }));
+    out.write(formatSummary({ ...stats, outputs, seconds, captures, inventory, failedOutputs: failed }, { color: out.isTTY === true }));
     return failed;
   }
+
+  /** The analysis's counters with each output's. */
+  private statsNow(capture?: CaptureCounters): RunStats {
+    return { ...this.analysis.stats(capture), outputs: this.outputs.map((o) => ({ ...o.health })) };
+  }
+
+  /**
+   * An output that keeps failing is named again with what it could not deliver since, at most
+   * once a minute (its first failure was reported at once).
+   */
+  private remindFailures(): void {
+    const now = Date.now();
+    for (const output of this.outputs) {
+      const h = output.health;
+      if (h.error === null) continue;
+      const last = this.reminded.get(output);
+      // The first failure was reported when it happened.
+      if (last === undefined) this.reminded.set(output, { at: now, dropped: h.dropped });
+      if (last === undefined || h.dropped === last.dropped || now - last.at < 60_000) continue;
+      this.reminded.set(output, { at: now, dropped: h.dropped });
+      this.log.error({ output: h.name, dropped: h.dropped, reason: (h.error as NodeJS.ErrnoException).code ?? h.error.message }, 'output still failing: records dropped');
+    }
+  }
+
+  private readonly reminded = new Map<Output, { at: number; dropped: number }>();
 
   get alerts(): number {
     return this.analysis.alerts;

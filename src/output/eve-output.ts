@@ -73,4 +73,9 @@ function open(spec: z.infer<typeof schema>, context: OutputContext): Output {
   return new EveOutput(`eve:${spec.path}`, out, { evidence: context.evidence, flows: spec.flows ?? context.flows }, context.onFailure);
 }
 
-export const eveWriter: OutputWriter<typeof schema> = { spec: schema, open };
+/** `file:PATH` (or `file://PATH`): EVE JSON lines to a file. */
+function fromUrl(text: string): z.input<typeof schema> {
+  return { type: 'eve', path: text.replace(/^file:(\/\/)?/i, '') };
+}
+
+export const eveWriter: OutputWriter<typeof schema> = { spec: schema, schemes: ['file'], fromUrl, open };

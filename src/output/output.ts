@@ -22,6 +22,23 @@ export interface OutputHealth {
   dropped: number;
   /** The first write error; the output writes nothing more after it. */
   error: Error | null;
+  /** Network outputs only: records waiting in memory and in the spool now. */
+  queued?: number;
+  /** Network outputs only: records written to the on-disk spool in this run. */
+  spooled?: number;
+  /** Network outputs only: connections re-established after a loss. */
+  reconnects?: number;
+  /** Syslog over UDP only: records longer than a datagram may safely be, not sent there (never cut). */
+  oversize?: number;
+  /** Network outputs only: whether the server is reachable now. */
+  connected?: boolean;
+}
+
+/** The operational log (pino's shape), for outputs that report more than their first failure. */
+export interface OutputLog {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
 }
 
 export interface Output extends DetectSink {
@@ -49,6 +66,8 @@ export interface OutputContext {
   /** Flow records by default (the EVE output's `flows`). */
   flows: boolean;
   onFailure: FailureListener;
+  /** Where network outputs say that their server went down or came back. */
+  log?: OutputLog;
 }
 
 /**
@@ -58,6 +77,15 @@ export interface OutputContext {
  */
 export interface OutputWriter<Spec extends z.ZodObject<{ type: z.ZodLiteral<string> }> = z.ZodObject<{ type: z.ZodLiteral<string> }>> {
   spec: Spec;
+  /** The URL schemes of `--output URL` this kind answers. */
+  schemes?: readonly string[];
+  /** The config entry a URL of those schemes stands for; throws an Error saying what is wrong with it. */
+  fromUrl?(url: string): z.input<Spec>;
+  /**
+   * Checks what can be checked before the run starts (a readable CA file, a writable spool):
+   * throws an Error whose message is one line for the user.
+   */
+  check?(spec: z.infer<Spec>): void;
   open(spec: z.infer<Spec>, context: OutputContext): Output;
 }
 

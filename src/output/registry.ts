@@ -1,23 +1,72 @@
 /**
  * The kinds of output, each in its own file. A new kind (syslog, Redis...) is its file and one
- * line here: the config file's `outputs:` entries are checked against the writers' schemas.
+ * line here: the config file's `outputs:` entries are checked against the writers' schemas, and
+ * `--output URL` (or a URL as an `outputs:` entry) is read by the writer of its scheme.
  */
 import { z } from 'zod';
 import { eveWriter } from './eve-output.js';
-import type { Output, OutputContext } from './output.js';
+import type { Output, OutputContext, OutputWriter } from './output.js';
+import { redisWriter } from './redis-output.js';
+import { syslogWriter } from './syslog-output.js';
 import { textWriter } from './text-output.js';
 
-const WRITERS = [eveWriter, textWriter] as const;
+const WRITERS = [eveWriter, textWriter, syslogWriter, redisWriter] as const;
 
 type Spec = (typeof WRITERS)[number]['spec'];
 
-/** One entry of the `outputs:` list. */
-export const outputSpec = z.discriminatedUnion('type', WRITERS.map((w) => w.spec) as unknown as [Spec, ...Spec[]]);
+const entrySpec = z.discriminatedUnion('type', WRITERS.map((w) => w.spec) as unknown as [Spec, ...Spec[]]);
 
-export type OutputSpec = z.infer<typeof outputSpec>;
+/** One entry of the `outputs:` list: an object with its `type`, or a URL as `--output` takes it. */
+export const outputSpec = z.union([
+  entrySpec,
+  z.string().transform((text, ctx) => {
+    try {
+      const parsed = entrySpec.safeParse(entryOfUrl(text));
+      if (parsed.success) return parsed.data;
+      const issue = parsed.error.issues[0];
+      ctx.addIssue({ code: 'custom', message: `'${text}': ${issue.path.length > 0 ? `${issue.path.join('.')}: ` : ''}${issue.message}` });
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: (err as Error).message });
+    }
+    return z.NEVER;
+  }),
+]);
+
+export type OutputSpec = z.output<typeof entrySpec>;
+
+function writerOf(type: string): OutputWriter {
+  return WRITERS.find((w) => w.spec.shape.type.value === type)! as unknown as OutputWriter;
+}
+
+/** The entry a URL stands for, not yet checked against its kind's schema; throws for an unknown scheme. */
+function entryOfUrl(text: string): unknown {
+  const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(text)?.[1]?.toLowerCase();
+  const writer = WRITERS.find((w) => scheme !== undefined && (w as OutputWriter).schemes?.includes(scheme)) as OutputWriter | undefined;
+  if (writer === undefined) {
+    const known = WRITERS.flatMap((w) => (w as OutputWriter).schemes ?? []).join(', ');
+    throw new Error(scheme === undefined ? `'${text}' is not an output URL (${known})` : `'${text}': unknown output scheme '${scheme}' (known: ${known})`);
+  }
+  return writer.fromUrl!(text);
+}
+
+/** The output `--output URL` asks for; throws an Error naming what is wrong with the URL. */
+export function outputFromUrl(text: string): OutputSpec {
+  const parsed = outputSpec.safeParse(text);
+  if (!parsed.success) throw new Error(parsed.error.issues[0].message);
+  return parsed.data as OutputSpec;
+}
+
+/** What an output's destination is, for messages: its path or URL. */
+export function outputLabel(spec: OutputSpec): string {
+  return 'path' in spec ? spec.path : spec.url;
+}
+
+/** Checks what can be checked before the run starts; throws an Error whose message is one line. */
+export function checkOutput(spec: OutputSpec): void {
+  writerOf(spec.type).check?.(spec as never);
+}
 
 /** Opens an output; throws the system's error when its destination cannot be opened. */
 export function openOutput(spec: OutputSpec, context: OutputContext): Output {
-  const writer = WRITERS.find((w) => w.spec.shape.type.value === spec.type)!;
-  return writer.open(spec as never, context);
+  return writerOf(spec.type).open(spec as never, context);
 }
