@@ -94,7 +94,8 @@ export abstract class NetworkOutput implements Output {
   private everUp = false;
   private readonly evidence: EvidenceMode;
   private readonly flows: boolean;
-  private lossReported = { other: 0, alert: 0, at: 0 };
+  /** When each kind of loss was last logged. */
+  private lossReported = { other: 0, alert: 0 };
   private alertsDropped = 0;
   private idle: (() => void) | null = null;
 
@@ -202,20 +203,21 @@ export abstract class NetworkOutput implements Output {
     else this.lose([e], `spool full (${this.options.spool_max_bytes} bytes)`);
   }
 
-  /** Counts lost records and says so: at once for the first of each kind, then at most once a minute. */
+  /** Counts lost records and says so: at once for the first of each kind (alerts, others), then at most once a minute. */
   private lose(records: readonly Envelope[], why: string): void {
     const alerts = records.filter(isAlert).length;
     this.health.dropped += records.length;
     this.alertsDropped += alerts;
     if (alerts > 0) this.health.error ??= new Error(`alerts lost: ${why}`);
     const now = Date.now();
-    const firstAlert = alerts > 0 && this.lossReported.alert === 0;
-    const firstOther = records.length > alerts && this.lossReported.other === 0;
-    if (firstAlert || firstOther || now - this.lossReported.at >= REMINDER_MS) {
-      this.lossReported = { alert: this.alertsDropped, other: this.health.dropped - this.alertsDropped, at: now };
-      const fields = { output: this.name, dropped: this.health.dropped, alertsDropped: this.alertsDropped, spool: this.spool.dir };
-      if (this.alertsDropped > 0) this.log.error(fields, `${why}: alerts are being lost`);
-      else this.log.warn(fields, `${why}: flow, stats and inventory records are being dropped to keep alerts`);
+    const fields = { output: this.name, dropped: this.health.dropped, alertsDropped: this.alertsDropped, spool: this.spool.dir };
+    if (alerts > 0 && now - this.lossReported.alert >= REMINDER_MS) {
+      this.lossReported.alert = now;
+      this.log.error(fields, `${why}: alerts are being lost`);
+    }
+    if (records.length > alerts && now - this.lossReported.other >= REMINDER_MS) {
+      this.lossReported.other = now;
+      this.log.warn(fields, `${why}: flow, stats and inventory records are being dropped to keep alerts`);
     }
   }
 
