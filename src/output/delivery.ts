@@ -358,7 +358,7 @@ export function endpointOf(text: string, defaultPort?: number): { url: URL; host
   // Checked on the text: URL rejects a port above 65535 as a malformed URL, which says less.
   const portText = /^[a-z][a-z0-9+.-]*:\/\/(?:[^@/?#]*@)?(?:\[[^\]]*\]|[^/:?#]*)(?::([^/?#]*))?/i.exec(text)?.[1];
   if (portText !== undefined && portText !== '' && !(/^\d+$/.test(portText) && Number(portText) >= 1 && Number(portText) <= 65535)) {
-    throw new Error(`'${text}': port ${portText} is out of range (1-65535)`);
+    throw new Error(`'${text}': port '${portText}' is not a number from 1 to 65535`);
   }
   let url: URL;
   try {

@@ -17,20 +17,22 @@ type Spec = (typeof WRITERS)[number]['spec'];
 const entrySpec = z.discriminatedUnion('type', WRITERS.map((w) => w.spec) as unknown as [Spec, ...Spec[]]);
 
 /** One entry of the `outputs:` list: an object with its `type`, or a URL as `--output` takes it. */
-export const outputSpec = z.union([
-  entrySpec,
-  z.string().transform((text, ctx) => {
-    try {
-      const parsed = entrySpec.safeParse(entryOfUrl(text));
-      if (parsed.success) return parsed.data;
-      const issue = parsed.error.issues[0];
-      ctx.addIssue({ code: 'custom', message: `'${text}': ${issue.path.length > 0 ? `${issue.path.join('.')}: ` : ''}${issue.message}` });
-    } catch (err) {
-      ctx.addIssue({ code: 'custom', message: (err as Error).message });
-    }
+export const outputSpec = z.unknown().transform((value, ctx): OutputSpec => {
+  let parsed: ReturnType<typeof entrySpec.safeParse>;
+  try {
+    parsed = entrySpec.safeParse(typeof value === 'string' ? entryOfUrl(value) : value);
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: (err as Error).message });
     return z.NEVER;
-  }),
-]);
+  }
+  if (parsed.success) return parsed.data;
+  for (const issue of parsed.error.issues) {
+    // A URL's options are named in the message: the entry has no keys to point at.
+    const where = typeof value === 'string' ? `'${value}': ${issue.path.length > 0 ? `${issue.path.join('.')}: ` : ''}` : '';
+    ctx.addIssue({ code: 'custom', message: where + issue.message, path: typeof value === 'string' ? [] : issue.path });
+  }
+  return z.NEVER;
+});
 
 export type OutputSpec = z.output<typeof entrySpec>;
 
@@ -44,7 +46,7 @@ function entryOfUrl(text: string): unknown {
   const writer = WRITERS.find((w) => scheme !== undefined && (w as OutputWriter).schemes?.includes(scheme)) as OutputWriter | undefined;
   if (writer === undefined) {
     const known = WRITERS.flatMap((w) => (w as OutputWriter).schemes ?? []).join(', ');
-    throw new Error(scheme === undefined ? `'${text}' is not an output URL (${known})` : `'${text}': unknown output scheme '${scheme}' (known: ${known})`);
+    throw new Error(scheme === undefined ? `'${text}' is not an output URL (known schemes: ${known})` : `'${text}': unknown output scheme '${scheme}' (known: ${known})`);
   }
   return writer.fromUrl!(text);
 }

@@ -66,7 +66,7 @@ describe('the Redis output', () => {
           got = await eventually(() => (received.length >= expected.length ? received : undefined), 'published records');
         } else {
           got = await withClient(async (client) => {
-            if (mode === 'stream') return (await client.xRange(key, '-', '+')).map((entry) => entry.message.eve as string);
+            if (mode === 'stream') return (await client.xRange(key, '-', '+'))!.map((entry) => (entry as unknown as { message: Record<string, string> }).message.eve);
             const items = await client.lRange(key, 0, -1);
             // LPUSH puts the newest first: a consumer takes the oldest with RPOP.
             return mode === 'list' ? items.reverse() : items;
