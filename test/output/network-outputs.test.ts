@@ -29,6 +29,38 @@ function comparable(records: readonly EveRecord[]): EveRecord[] {
   return records.map((r) => (r.event_type === 'stats' || r.event_type === 'inventory' ? { ...r, timestamp: undefined } : r));
 }
 
+/**
+ * A replay of `pcap` from standard input in three parts, the server down during the second:
+ * `stop` is called once the first part's alerts have reached the server, `start` once the second
+ * part's alerts were raised. Resolves with what the command wrote.
+ */
+async function replayAcrossAnOutage(
+  pcap: Buffer,
+  url: string,
+  server: { delivered: () => Promise<number>; stop: () => Promise<void>; start: () => Promise<void> },
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const cut = [0, Math.floor(pcap.length / 3), Math.floor((2 * pcap.length) / 3), pcap.length];
+  const child = spawn(process.execPath, [CLI_MAIN, 'replay', '-', '--format', 'json', '--output', url, '--log-level', 'info'], { cwd: REPO_ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
+  child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  const raised = () => ofType(parseEveLines(stdout), 'alert').length;
+
+  child.stdin.write(pcap.subarray(cut[0], cut[1]));
+  const first = await eventually(() => (raised() > 0 ? raised() : undefined), 'alerts of the first part');
+  await eventually(async () => ((await server.delivered()) >= first ? true : undefined), 'the first alerts at the server');
+  await server.stop();
+  child.stdin.write(pcap.subarray(cut[1], cut[2]));
+  await eventually(() => (raised() > first ? true : undefined), 'alerts while the server is down');
+  await eventually(() => (/output unreachable/.test(stderr) ? true : undefined), 'the output to say the server is unreachable');
+  await server.start();
+  await eventually(() => (/output reachable again/.test(stderr) ? true : undefined), 'the output to say the server is back', 20_000);
+  child.stdin.end(pcap.subarray(cut[2], cut[3]));
+  return { code: await exited, stdout, stderr };
+}
+
 function outputLine(summary: string, name: string): string {
   return summary.split('\n').find((l) => l.startsWith('output') && l.includes(name)) ?? '';
 }
@@ -81,29 +113,10 @@ describe('the Redis output', () => {
   }
 
   it('loses no alert when the server stops in the middle of a run and starts again, and says what was spooled', async () => {
-    const pcap = streams(12);
-    // The capture arrives on standard input in three parts; Redis is down during the second.
-    const cut = [0, Math.floor(pcap.length / 3), Math.floor((2 * pcap.length) / 3), pcap.length];
     const url = `redis://127.0.0.1:${redis.port}/eve?mode=rpush&spool_dir=${join(tmp.path, 'spool')}`;
-    const child = spawn(process.execPath, [CLI_MAIN, 'replay', '-', '--format', 'json', '--output', url, '--log-level', 'info'], { cwd: REPO_ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
-    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
-    const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-    const alertsInRedis = () => withClient(async (c) => (await c.lRange('eve', 0, -1)).filter((j) => JSON.parse(j).event_type === 'alert').length);
-
-    child.stdin.write(pcap.subarray(cut[0], cut[1]));
-    const firstAlerts = await eventually(() => (ofType(parseEveLines(stdout), 'alert').length > 0 ? ofType(parseEveLines(stdout), 'alert').length : undefined), 'alerts of the first part');
-    await eventually(async () => ((await alertsInRedis()) >= firstAlerts ? true : undefined), 'the first alerts in Redis');
-    await redis.stop();
-    child.stdin.write(pcap.subarray(cut[1], cut[2]));
-    await eventually(() => (/output unreachable/.test(stderr) ? true : undefined), 'the output to say the server is unreachable');
-    await eventually(() => (ofType(parseEveLines(stdout), 'alert').length > firstAlerts ? true : undefined), 'alerts while the server is down');
-    await redis.start();
-    await eventually(() => (/output reachable again/.test(stderr) ? true : undefined), 'the output to say the server is back', 20_000);
-    child.stdin.end(pcap.subarray(cut[2], cut[3]));
-    expect(await exited).toBe(0);
+    const delivered = () => withClient(async (c) => (await c.lRange('eve', 0, -1)).filter((j) => JSON.parse(j).event_type === 'alert').length);
+    const { code, stdout, stderr } = await replayAcrossAnOutage(streams(12), url, { delivered, stop: () => redis.stop(), start: () => redis.start() });
+    expect(code).toBe(0);
 
     const expected = ofType(parseEveLines(stdout), 'alert');
     expect(expected).toHaveLength(24);
@@ -232,6 +245,23 @@ describe('the syslog output', () => {
       expectSyslog(await rsyslog.waitForLines(expected.length), expected);
     });
   }
+
+  it('loses no alert when rsyslog stops in the middle of a run and starts again (syslog+tcp)', async () => {
+    const server = await Rsyslog.start(tmp.path);
+    rsyslog = server;
+    const url = `syslog+tcp://127.0.0.1:${server.tcpPort}?spool_dir=${join(tmp.path, 'spool')}`;
+    const delivered = async () => server.lines().filter((l) => l.msgid === 'alert').length;
+    const { code, stdout, stderr } = await replayAcrossAnOutage(streams(12), url, { delivered, stop: () => server.stop(), start: () => server.restart() });
+    expect(code).toBe(0);
+    const expected = ofType(parseEveLines(stdout), 'alert');
+    expect(expected).toHaveLength(24);
+    const received = await eventually(() => {
+      const alerts = server.lines().filter((l) => l.msgid === 'alert');
+      return alerts.length >= expected.length ? alerts : undefined;
+    }, 'every alert in rsyslog');
+    expect(received.map((l) => JSON.parse(l.msg) as EveRecord)).toEqual(expected);
+    expect(outputLine(stderr, 'syslog+tcp://')).toMatch(/ [1-9]\d* spooled, 0 dropped, 1 reconnects$/);
+  }, 60_000);
 
   it('refuses a TLS server whose certificate does not chain to the configured CA, and spools instead', async () => {
     const ca = makeTestCa(tmp.path);

@@ -135,9 +135,14 @@ export class Rsyslog {
       `action(type="omfile" file="${server.out}" template="fields")`,
     ].join('\n');
     writeFileSync(join(dir, 'rsyslog.conf'), conf + '\n');
-    server.child = spawn('rsyslogd', ['-n', '-f', join(dir, 'rsyslog.conf'), '-i', join(dir, 'rsyslogd.pid')], { stdio: 'ignore' });
-    await waitForPort(server.tcpPort);
+    await server.restart();
     return server;
+  }
+
+  /** Starts it again after stop(), on the same ports, appending to the same file. */
+  async restart(): Promise<void> {
+    this.child = spawn('rsyslogd', ['-n', '-f', join(this.dir, 'rsyslog.conf'), '-i', join(this.dir, 'rsyslogd.pid')], { stdio: 'ignore' });
+    await waitForPort(this.tcpPort);
   }
 
   lines(): SyslogLine[] {
