@@ -162,13 +162,15 @@ export const COUNTERS: readonly Counter[] = [
   derived('memoryRssBytes', (s) => s.memoryRssBytes, own('memory_rss_bytes')),
 
   // Per output, by its name (`redis://host:6379/eve`...): records delivered, waiting (in memory
-  // and the spool), written to the spool, lost, and connections re-made.
+  // and the spool), written to the spool, lost, connections re-made, and whether the server is
+  // reachable now (1 or 0).
   perOutput('output.sent', (h) => h.written),
   perOutput('output.queued', (h) => h.queued),
   perOutput('output.spooled', (h) => h.spooled),
   perOutput('output.dropped', (h) => h.dropped),
   perOutput('output.reconnects', (h) => h.reconnects),
   perOutput('output.oversize', (h) => h.oversize),
+  perOutput('output.connected', (h) => (h.connected === undefined ? undefined : h.connected ? 1 : 0)),
 ];
 
 function perOutput(name: string, value: (h: OutputHealth) => number | undefined): Counter {
