@@ -18,7 +18,7 @@
  */
 import type { Analyzer, AnalyzerContext, AnalyzerFactory, Direction, Verdict } from '../analyzer.js';
 import { TO_CLIENT, TO_SERVER } from '../analyzer.js';
-import type { DicomEvent, DicomVolume } from './events.js';
+import type { DicomAcceptedEvent, DicomAssociationEvent, DicomEvent, DicomVolume } from './events.js';
 import {
   checkHeader,
   CONTEXT_ACCEPTED,
@@ -453,18 +453,7 @@ class DicomAnalyzer implements Analyzer {
       ...(parse.maxPduLength !== null && { maxPduLength: parse.maxPduLength }),
       ...(parse.truncated && { truncated: true as const }),
     };
-    if (this.ctx.evidence === 'none') {
-      this.emit(base);
-      return;
-    }
-    this.emit({
-      ...base,
-      calledAeTitle: parse.calledAeTitle,
-      callingAeTitle: parse.callingAeTitle,
-      ...(parse.applicationContext !== null && { applicationContext: uidName(parse.applicationContext) }),
-      ...(parse.implementationClassUid !== null && { implementationClassUid: parse.implementationClassUid }),
-      ...(parse.implementationVersion !== null && { implementationVersion: parse.implementationVersion }),
-    });
+    this.emitWithTitles(base, parse, parse.applicationContext === null ? {} : { applicationContext: uidName(parse.applicationContext) });
   }
 
   private associationAccept(parse: AssociateParse, dir: Direction): void {
@@ -482,17 +471,7 @@ class DicomAnalyzer implements Analyzer {
       ...(parse.maxPduLength !== null && { maxPduLength: parse.maxPduLength }),
       ...(parse.truncated && { truncated: true as const }),
     };
-    if (this.ctx.evidence === 'none') {
-      this.emit(base);
-      return;
-    }
-    this.emit({
-      ...base,
-      calledAeTitle: parse.calledAeTitle,
-      callingAeTitle: parse.callingAeTitle,
-      ...(parse.implementationClassUid !== null && { implementationClassUid: parse.implementationClassUid }),
-      ...(parse.implementationVersion !== null && { implementationVersion: parse.implementationVersion }),
-    });
+    this.emitWithTitles(base, parse);
   }
 
   /**
@@ -579,6 +558,22 @@ class DicomAnalyzer implements Analyzer {
 
   private emit(event: DicomEvent): void {
     this.ctx.emit(event);
+  }
+
+  /** An association event with the AE titles, implementation names and `details`, unless the evidence mode is `none`. */
+  private emitWithTitles(base: DicomAssociationEvent | DicomAcceptedEvent, parse: AssociateParse, details: Partial<DicomAssociationEvent> = {}): void {
+    if (this.ctx.evidence === 'none') {
+      this.emit(base);
+      return;
+    }
+    this.emit({
+      ...base,
+      calledAeTitle: parse.calledAeTitle,
+      callingAeTitle: parse.callingAeTitle,
+      ...(parse.implementationClassUid !== null && { implementationClassUid: parse.implementationClassUid }),
+      ...(parse.implementationVersion !== null && { implementationVersion: parse.implementationVersion }),
+      ...details,
+    });
   }
 }
 
