@@ -120,6 +120,7 @@ export async function resolveSettings(cli: SharedCliOptions): Promise<AnalysisSe
     workers,
     detector: {
       evidence: evidence as EvidenceMode,
+      disabledProtocols: Object.entries(config.app_layer ?? {}).flatMap(([name, protocol]) => (protocol?.enabled === false ? [name] : [])),
       flows: {
         maxFlows: config.flow?.max_flows ?? DEFAULT_FLOW_TABLE_OPTIONS.maxFlows,
         timeouts: {

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { isMap, isNode, isScalar, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
 import { z } from 'zod';
+import { ANALYZED_PROTOCOLS } from '../analyzers/registry.js';
 import { outputSpec } from '../output/registry.js';
 
 /**
@@ -9,6 +10,9 @@ import { outputSpec } from '../output/registry.js';
  * output/registry.ts); `format` and `eve` say the same for the usual cases, so a file has one or
  * the other.
  */
+/** `app_layer.<protocol>`: what each analyzer takes from the file (Suricata's `app-layer.protocols`). */
+const appLayerSchema = z.strictObject(Object.fromEntries(ANALYZED_PROTOCOLS.map((name) => [name, z.strictObject({ enabled: z.boolean().optional() }).optional()])));
+
 const configSchema = z.strictObject({
   rules: z.string().optional(),
   home_net: z.array(z.string()).optional(),
@@ -43,6 +47,7 @@ const configSchema = z.strictObject({
       max_segments_per_stream: z.number().int().min(1).optional(),
     })
     .optional(),
+  app_layer: appLayerSchema.optional(),
   dedup: z.strictObject({ enabled: z.boolean().optional(), window_ms: z.number().min(0).optional() }).optional(),
   defrag: z
     .strictObject({
