@@ -121,8 +121,9 @@ export class Rsyslog {
 
   static async start(dir: string, options: RsyslogOptions = {}): Promise<Rsyslog> {
     requireCommand('rsyslogd');
-    const server = new Rsyslog(dir, await freePort(), await freePort());
     const tls = options.tls;
+    if (tls !== undefined && !hasOpensslDriver()) throw new Error("rsyslog's OpenSSL driver (lmnsd_ossl) is needed for the TLS tests: apt-get install rsyslog-openssl");
+    const server = new Rsyslog(dir, await freePort(), await freePort());
     const conf = [
       `global(workDirectory="${dir}" maxMessageSize="4m"${
         tls ? ` defaultNetstreamDriver="ossl" defaultNetstreamDriverCAFile="${tls.ca}" defaultNetstreamDriverCertFile="${tls.serverCert}" defaultNetstreamDriverKeyFile="${tls.serverKey}"` : ''
@@ -167,6 +168,15 @@ export class Rsyslog {
   async stop(): Promise<void> {
     if (this.child !== null) await stopChild(this.child);
     this.child = null;
+  }
+}
+
+function hasOpensslDriver(): boolean {
+  try {
+    execFileSync('sh', ['-c', 'ls /usr/lib/*/rsyslog/lmnsd_ossl.so /usr/lib/rsyslog/lmnsd_ossl.so 2>/dev/null | grep -q .'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
   }
 }
 
