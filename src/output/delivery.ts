@@ -353,23 +353,28 @@ function errorText(err: Error): string {
   return code !== undefined ? `${code}${err.message.includes(code) ? '' : `: ${err.message}`}` : err.message;
 }
 
+/** A URL as messages show it: without the password it may carry. */
+export function shown(text: string): string {
+  return text.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:@/]*):[^@/]*@/i, '$1:***@');
+}
+
 /** Host and port of `scheme://HOST:PORT...`; throws an Error naming what is wrong. */
 export function endpointOf(text: string, defaultPort?: number): { url: URL; host: string; port: number } {
   // Checked on the text: URL rejects a port above 65535 as a malformed URL, which says less.
   const portText = /^[a-z][a-z0-9+.-]*:\/\/(?:[^@/?#]*@)?(?:\[[^\]]*\]|[^/:?#]*)(?::([^/?#]*))?/i.exec(text)?.[1];
   if (portText !== undefined && portText !== '' && !(/^\d+$/.test(portText) && Number(portText) >= 1 && Number(portText) <= 65535)) {
-    throw new Error(`'${text}': port '${portText}' is not a number from 1 to 65535`);
+    throw new Error(`'${shown(text)}': port '${portText}' is not a number from 1 to 65535`);
   }
   let url: URL;
   try {
     url = new URL(text);
   } catch {
-    throw new Error(`'${text}' is not a valid URL`);
+    throw new Error(`'${shown(text)}' is not a valid URL`);
   }
   const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
-  if (host === '') throw new Error(`'${text}': no host`);
+  if (host === '') throw new Error(`'${shown(text)}': no host`);
   // URL drops a port outside 0-65535 with an error above, and the scheme's default port silently.
   const port = url.port === '' ? defaultPort : Number(url.port);
-  if (port === undefined) throw new Error(`'${text}': no port (HOST:PORT)`);
+  if (port === undefined) throw new Error(`'${shown(text)}': no port (HOST:PORT)`);
   return { url, host, port };
 }

@@ -7,7 +7,7 @@
  */
 import { createRequire } from 'node:module';
 import { z } from 'zod';
-import { checkSpool, deliveryOptions, endpointOf, NetworkOutput, type Transport } from './delivery.js';
+import { checkSpool, deliveryOptions, endpointOf, NetworkOutput, shown, type Transport } from './delivery.js';
 import type { Output, OutputContext, OutputWriter } from './output.js';
 import type { Envelope } from './spool.js';
 
@@ -42,9 +42,9 @@ interface RedisEndpoint {
 }
 
 function redisEndpoint(text: string): RedisEndpoint {
-  if (!text.startsWith('redis://')) throw new Error(`'${text}': the scheme must be redis`);
+  if (!text.startsWith('redis://')) throw new Error(`'${shown(text)}': the scheme must be redis`);
   const { url, host, port } = endpointOf(text, 6379);
-  if (url.search !== '') throw new Error(`'${text}': a Redis URL in an entry is redis://HOST:PORT/KEY (options go in the entry)`);
+  if (url.search !== '') throw new Error(`'${shown(text)}': a Redis URL in an entry is redis://HOST:PORT/KEY (options go in the entry)`);
   const key = decodeURIComponent(url.pathname.replace(/^\//, ''));
   return {
     host,

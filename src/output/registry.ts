@@ -4,6 +4,7 @@
  * `--output URL` (or a URL as an `outputs:` entry) is read by the writer of its scheme.
  */
 import { z } from 'zod';
+import { shown } from './delivery.js';
 import { eveWriter } from './eve-output.js';
 import type { Output, OutputContext, OutputWriter } from './output.js';
 import { redisWriter } from './redis-output.js';
@@ -28,7 +29,7 @@ export const outputSpec = z.unknown().transform((value, ctx): OutputSpec => {
   if (parsed.success) return parsed.data;
   for (const issue of parsed.error.issues) {
     // A URL's options are named in the message: the entry has no keys to point at.
-    const where = typeof value === 'string' ? `'${value}': ${issue.path.length > 0 ? `${issue.path.join('.')}: ` : ''}` : '';
+    const where = typeof value === 'string' ? `'${shown(value)}': ${issue.path.length > 0 ? `${issue.path.join('.')}: ` : ''}` : '';
     ctx.addIssue({ code: 'custom', message: where + issue.message, path: typeof value === 'string' ? [] : issue.path });
   }
   return z.NEVER;
@@ -46,7 +47,7 @@ function entryOfUrl(text: string): unknown {
   const writer = WRITERS.find((w) => scheme !== undefined && (w as OutputWriter).schemes?.includes(scheme)) as OutputWriter | undefined;
   if (writer === undefined) {
     const known = WRITERS.flatMap((w) => (w as OutputWriter).schemes ?? []).join(', ');
-    throw new Error(scheme === undefined ? `'${text}' is not an output URL (known schemes: ${known})` : `'${text}': unknown output scheme '${scheme}' (known: ${known})`);
+    throw new Error(scheme === undefined ? `'${shown(text)}' is not an output URL (known schemes: ${known})` : `'${shown(text)}': unknown output scheme '${scheme}' (known: ${known})`);
   }
   return writer.fromUrl!(text);
 }
@@ -60,7 +61,7 @@ export function outputFromUrl(text: string): OutputSpec {
 
 /** What an output's destination is, for messages: its path or URL. */
 export function outputLabel(spec: OutputSpec): string {
-  return 'path' in spec ? spec.path : spec.url;
+  return 'path' in spec ? spec.path : shown(spec.url);
 }
 
 /** Checks what can be checked before the run starts; throws an Error whose message is one line. */

@@ -11,7 +11,7 @@ import { isIP, connect as netConnect, type Socket } from 'node:net';
 import { hostname } from 'node:os';
 import { connect as tlsConnect } from 'node:tls';
 import { z } from 'zod';
-import { deliveryOptions, endpointOf, NetworkOutput, checkSpool, type Transport } from './delivery.js';
+import { checkSpool, deliveryOptions, endpointOf, NetworkOutput, shown, type Transport } from './delivery.js';
 import type { Output, OutputContext, OutputWriter } from './output.js';
 import type { Envelope } from './spool.js';
 
@@ -53,9 +53,9 @@ type SyslogSpec = z.infer<typeof schema>;
 function syslogEndpoint(text: string): { transport: SyslogTransport; host: string; port: number } {
   const scheme = /^[^:]*:/.exec(text)?.[0] ?? '';
   const transport = TRANSPORTS[scheme as keyof typeof TRANSPORTS];
-  if (transport === undefined) throw new Error(`'${text}': the scheme must be syslog+tcp, syslog+tls or syslog+udp`);
+  if (transport === undefined) throw new Error(`'${shown(text)}': the scheme must be syslog+tcp, syslog+tls or syslog+udp`);
   const { url, host, port } = endpointOf(text, DEFAULT_PORT[transport]);
-  if ((url.pathname !== '' && url.pathname !== '/') || url.search !== '') throw new Error(`'${text}': a syslog URL is ${scheme}//HOST:PORT (options go in the entry)`);
+  if ((url.pathname !== '' && url.pathname !== '/') || url.search !== '') throw new Error(`'${shown(text)}': a syslog URL is ${scheme}//HOST:PORT (options go in the entry)`);
   return { transport, host, port };
 }
 

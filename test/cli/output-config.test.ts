@@ -48,6 +48,13 @@ describe('a bad output configuration', () => {
     });
   }
 
+  it('never shows the password a Redis URL carries', async () => {
+    const run = await runCli(['replay', SAMPLE, '--format', 'json', '--output', 'redis://sensor:s3cret@127.0.0.1:70000/eve']);
+    expect(run.code).toBe(2);
+    expect(errorLines(run.stderr)).toEqual([expect.stringMatching(/'redis:\/\/sensor:\*\*\*@127\.0\.0\.1:70000\/eve': port '70000'/)]);
+    expect(run.stderr).not.toContain('s3cret');
+  });
+
   it('is refused by live before the capture starts', async () => {
     // The interface does not exist: had the capture started first, that would be the message.
     const run = await runCli(['live', '-i', 'wardwatch-none0', '--output', 'syslog+tcp://127.0.0.1:99999']);
