@@ -49,12 +49,36 @@ export function decodeLine(line: string): Envelope | null {
   return { seq: Number(parts[1]), kind: parts[2], severity: parts[3] === '-' ? null : Number(parts[3]), timeMs: Number(parts[4]), json: parts[5] };
 }
 
-/** Checks that the directory exists or can be made, and that a file can be written in it; throws the system's error. */
+/**
+ * Checks that the directory exists or can be made, that a file can be written in it, and that no
+ * running process (this one included) spools there; throws the system's error, or one saying who
+ * holds it.
+ */
 export function checkSpoolDir(dir: string): void {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const probe = join(dir, `.probe-${process.pid}`);
   writeFileSync(probe, '');
   rmSync(probe);
+  const holder = lockHolder(dir);
+  if (holder !== null) throw new Error(`in use by process ${holder}`);
+}
+
+/** The live process whose lock is on the directory, if any; a lock left by a process that died is stale. */
+function lockHolder(dir: string): number | null {
+  let pid: number;
+  try {
+    pid = Number(readFileSync(join(dir, 'lock'), 'utf8').trim());
+  } catch {
+    return null;
+  }
+  if (!Number.isInteger(pid) || pid <= 0) return null;
+  if (pid === process.pid) return pid;
+  try {
+    process.kill(pid, 0);
+    return pid;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM' ? pid : null;
+  }
 }
 
 export class Spool {
@@ -74,6 +98,8 @@ export class Spool {
     readonly maxBytes: number,
   ) {
     checkSpoolDir(dir);
+    // Two writers would send the same records twice, or lose each other's.
+    writeFileSync(join(dir, 'lock'), `${process.pid}\n`, { mode: 0o600 });
     let lastSeq = -1;
     const names = readdirSync(dir)
       .filter((n) => SEGMENT.test(n))
@@ -195,6 +221,7 @@ export class Spool {
   close(): void {
     if (this.tailFd !== null) fsyncSync(this.tailFd);
     this.closeTail();
+    rmSync(join(this.dir, 'lock'), { force: true });
   }
 
   private dropHead(): void {

@@ -4,7 +4,7 @@
  * written before them), a full spool keeps alerts before other records, and the octet count is
  * the message's length in bytes.
  */
-import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -63,11 +63,22 @@ describe('the spool', () => {
     expect(drainAll(second, 10)).toEqual([2, 3, 4, 5, 6]);
   });
 
+  it('is refused to a second writer while the first holds it, and taken over from one that died', () => {
+    const first = new Spool(dir, 1 << 20);
+    expect(() => new Spool(dir, 1 << 20)).toThrow(`in use by process ${process.pid}`);
+    first.close();
+    new Spool(dir, 1 << 20).close();
+    // A process that no longer runs: its lock is stale.
+    writeFileSync(join(dir, 'lock'), '2147483646\n');
+    expect(() => new Spool(dir, 1 << 20).close()).not.toThrow();
+  });
+
   it('files are readable by their owner only: records can hold patient data', () => {
     const spool = new Spool(join(dir, 'new'), 1 << 20);
     spool.append(record(0));
     expect(statSync(join(dir, 'new')).mode & 0o777).toBe(0o700);
     for (const name of readdirSync(join(dir, 'new'))) expect(statSync(join(dir, 'new', name)).mode & 0o777).toBe(0o600);
+    spool.close();
   });
 
   it('when full, refuses other records, removes them to make room for alerts, and refuses alerts last', () => {
