@@ -197,7 +197,7 @@ describe('the Redis output', () => {
   });
 });
 
-const newClient = (port: number) => createClient({ socket: { host: '127.0.0.1', port } });
+const newClient = (port: number, password?: string) => createClient({ socket: { host: '127.0.0.1', port }, password });
 type RedisTestClient = ReturnType<typeof newClient>;
 
 async function withClientOn<T>(port: number, use: (client: RedisTestClient) => Promise<T>): Promise<T> {
@@ -209,6 +209,33 @@ async function withClientOn<T>(port: number, use: (client: RedisTestClient) => P
     client.destroy();
   }
 }
+
+describe('the Redis output to a server that asks for a password', () => {
+  it('authenticates with the password of the URL, which no message shows', async () => {
+    const port = await freePort();
+    const server = await RedisServer.start(tmp.path, port, 'w4rd-s3cret');
+    try {
+      const url = `redis://:w4rd-s3cret@127.0.0.1:${port}/eve?mode=rpush&spool_dir=${join(tmp.path, 'spool')}`;
+      const run = await runCli(['replay', tmp.file('one.pcap', streams(1)), '--format', 'json', '--output', url]);
+      expect(run.code).toBe(0);
+      expect(run.stderr).not.toContain('w4rd-s3cret');
+      const client = newClient(port, 'w4rd-s3cret');
+      await client.connect();
+      try {
+        expect(comparable((await client.lRange('eve', 0, -1)).map((j) => JSON.parse(j) as EveRecord))).toEqual(comparable(parseEveLines(run.stdout)));
+      } finally {
+        client.destroy();
+      }
+      // A wrong password is a server that does not take the records: they wait in the spool.
+      const wrong = await runCli(['replay', tmp.file('two.pcap', streams(1, 41000)), '--format', 'json', '--output', url.replace('w4rd-s3cret', 'wrong')]);
+      expect(wrong.code).toBe(0);
+      expect(wrong.stderr).toMatch(/output unreachable/);
+      expect(outputLine(wrong.stderr, 'redis://')).toMatch(/0 sent, \d+ spooled/);
+    } finally {
+      await server.stop();
+    }
+  });
+});
 
 describe('the syslog output', () => {
   let rsyslog: Rsyslog | null = null;

@@ -73,17 +73,20 @@ export class RedisServer {
   constructor(
     readonly dir: string,
     readonly port: number,
+    readonly password?: string,
   ) {}
 
-  static async start(dir: string, port?: number): Promise<RedisServer> {
+  /** With a password, clients must AUTH as the default user. */
+  static async start(dir: string, port?: number, password?: string): Promise<RedisServer> {
     requireCommand('redis-server');
-    const server = new RedisServer(dir, port ?? (await freePort()));
+    const server = new RedisServer(dir, port ?? (await freePort()), password);
     await server.start();
     return server;
   }
 
   async start(): Promise<void> {
-    this.child = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'yes', '--appendfsync', 'always', '--dir', this.dir], { stdio: 'ignore' });
+    const auth = this.password === undefined ? [] : ['--requirepass', this.password];
+    this.child = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'yes', '--appendfsync', 'always', '--dir', this.dir, ...auth], { stdio: 'ignore' });
     await waitForPort(this.port);
   }
 
