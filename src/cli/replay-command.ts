@@ -82,6 +82,7 @@ export async function replay(inputs: string[], cli: SharedCliOptions): Promise<n
 
   opened.forEach((input, i) => {
     const { packets, error } = outcomes[i];
+    for (const skipped of input.source.warnings) process.stderr.write(`wardwatch: warning: ${skipped.message}\n`);
     if (error !== null) process.stderr.write(`wardwatch: warning: ${error.message}; analysed the ${packets} packets before it\n`);
   });
   const failedOutputs = await session.close(
