@@ -18,6 +18,7 @@ export interface SharedCliOptions {
   homeNet?: string;
   indicators?: string[];
   eve?: string;
+  report?: string;
   format?: 'text' | 'json';
   evidence?: EvidenceMode;
   flows?: boolean;
@@ -48,6 +49,7 @@ export function addSharedOptions(command: Command): Command {
     .option('--home-net <cidrs>', 'comma-separated HOME_NET, e.g. 10.0.0.0/8,192.168.0.0/16')
     .option('--indicators <file>', 'extra indicator list (txt, csv or STIX 2.1 JSON); repeatable', (value: string, previous: string[] = []) => [...previous, value])
     .option('--eve <file>', 'write EVE JSON records to a file (- for stdout)')
+    .option('--report <file>', 'also write an incident report, one self-contained HTML page, when the run ends')
     .option('--format <format>', 'stdout: text for people, json for EVE lines (default: text on a terminal, else json)')
     .option('--evidence <mode>', 'redacted (default): structure only; full: include patient data; none: no evidence')
     .option('--flows', 'also write flow records to the EVE output')
@@ -89,7 +91,10 @@ export async function resolveSettings(cli: SharedCliOptions): Promise<AnalysisSe
     indicatorFiles: [...(config.indicators ?? []), ...(cli.indicators ?? [])],
     evidence: evidence as EvidenceMode,
     // The command line's --format and --eve win over the file's outputs, as every option does.
-    outputs: config.outputs !== undefined && cli.format === undefined && cli.eve === undefined ? config.outputs : outputsOf(format, cli.eve ?? config.eve ?? null),
+    outputs: [
+      ...(config.outputs !== undefined && cli.format === undefined && cli.eve === undefined ? config.outputs : outputsOf(format, cli.eve ?? config.eve ?? null)),
+      ...(cli.report !== undefined ? [{ type: 'report' as const, path: cli.report }] : []),
+    ],
     flows: cli.flows ?? config.flows ?? false,
     failOnAlert: cli.failOnAlert ?? false,
     logLevel,

@@ -5,9 +5,10 @@
 import { z } from 'zod';
 import { eveWriter } from './eve-output.js';
 import type { Output, OutputContext } from './output.js';
+import { reportWriter } from './report/report-output.js';
 import { textWriter } from './text-output.js';
 
-const WRITERS = [eveWriter, textWriter] as const;
+const WRITERS = [eveWriter, textWriter, reportWriter] as const;
 
 type Spec = (typeof WRITERS)[number]['spec'];
 
