@@ -31,7 +31,7 @@ describe('incident report', () => {
         page.on('console', (m) => { if (m.type() === 'error' || m.type() === 'warn') problems.push(m.text()); });
         page.on('request', (r) => { if (r.url() !== 'file://' + html) problems.push('request ' + r.url()); });
         await page.goto('file://' + html);
-        const text = await page.evaluate(() => document.body.innerText);
+        const text = await page.$eval('body', (body) => (body as unknown as { innerText: string }).innerText);
         for (const fact of ['10.20.30.40', '202.114.4.119', '1000001', '1000002', '1000004', ...shas]) expect(text).toContain(fact);
         expect(problems).toEqual([]);
         if (scripts) {
