@@ -57,4 +57,21 @@ describe('incident report', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/no EVE records/);
   }, 60_000);
+
+  it('skips bad EVE lines with one warning per file naming the first, and says how many in the page', async () => {
+    const dir = tempDir();
+    const eve = join(dir.path, 'eve.json');
+    expect((await runCli(['replay', CAPTURES[0], '--eve', eve, '--format', 'json'])).code).toBe(0);
+    const good = readFileSync(eve, 'utf8');
+    const bad = join(dir.path, 'bad.json');
+    const cut = good.trimEnd().split('\n').pop()!.slice(0, 20);
+    (await import('node:fs')).writeFileSync(bad, 'not json\n' + good + '{"event_type":"dns"}\n' + cut);
+    const r = await runCli(['report', bad, '-o', join(dir.path, 'r.html')]);
+    expect(r.code).toBe(0);
+    const warnings = r.stderr.split('\n').filter((l) => l.includes('warning'));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(/skipped 3 bad lines, the first at line 1/);
+    expect(readFileSync(join(dir.path, 'r.html'), 'utf8')).toMatch(/EVE lines skipped[^<]*<\/td><td class="num">3</);
+    dir.remove();
+  }, 60_000);
 });
