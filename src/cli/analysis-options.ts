@@ -19,6 +19,7 @@ export interface SharedCliOptions {
   indicators?: string[];
   eve?: string;
   output?: string[];
+  report?: string;
   format?: 'text' | 'json';
   evidence?: EvidenceMode;
   flows?: boolean;
@@ -54,6 +55,7 @@ export function addSharedOptions(command: Command): Command {
       'also send EVE records to file:PATH, syslog+tcp://HOST:PORT, syslog+tls://HOST:PORT, syslog+udp://HOST:PORT or redis://HOST:PORT/KEY?mode=list|rpush|channel|stream; repeatable',
       (value: string, previous: string[] = []) => [...previous, value],
     )
+    .option('--report <file>', 'also write an incident report, one self-contained HTML page, when the run ends')
     .option('--format <format>', 'stdout: text for people, json for EVE lines (default: text on a terminal, else json)')
     .option('--evidence <mode>', 'redacted (default): structure only; full: include patient data; none: no evidence')
     .option('--flows', 'also write flow records to the EVE output')
@@ -96,6 +98,7 @@ export async function resolveSettings(cli: SharedCliOptions): Promise<AnalysisSe
         throw new UsageError(`--output: ${(err as Error).message}`);
       }
     }),
+    ...(cli.report !== undefined ? [{ type: 'report' as const, path: cli.report }] : []),
   ];
   // Before anything starts: a CA file that cannot be read, a spool that cannot be written.
   for (const spec of outputs) {

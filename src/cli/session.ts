@@ -12,6 +12,10 @@ import { ShardedReplay } from '../pipeline/sharded-replay.js';
 import type { RunStats } from '../stats/run-stats.js';
 import { UsageError, type AnalysisSettings } from './analysis-options.js';
 import type { Logger } from './logger.js';
+import { DEFAULT_HOME_NET } from '../detect/address-set.js';
+import { rulePackRevision } from '../detect/rule-pack.js';
+import { VERSION } from '../lib/version.js';
+import type { CaptureFacts, RunFacts } from '../output/run-facts.js';
 
 /**
  * Everything one analysis run needs around the analysis, the same for replay and live: the rules,
@@ -24,6 +28,7 @@ export class AnalysisSession<A extends Analysis = Analysis> {
     readonly inventory: Inventory,
     private readonly outputs: Output[],
     private readonly log: Logger,
+    private rulePack: RunFacts['rules'],
   ) {}
 
   /** Replay: on this thread, or across --workers threads. Throws RuleLoadError for bad rules. */
@@ -63,7 +68,7 @@ export class AnalysisSession<A extends Analysis = Analysis> {
     }
     const inventory = new Inventory();
     const analysis = analysisFor(ruleSet, new FanOutSink([inventory, ...outputs]));
-    return new AnalysisSession(settings, analysis, inventory, outputs, log);
+    return new AnalysisSession(settings, analysis, inventory, outputs, log, await rulePackOf(settings, ruleSet));
   }
 
   /**
@@ -85,7 +90,9 @@ export class AnalysisSession<A extends Analysis = Analysis> {
       return false;
     }
     try {
-      this.analysis.reload(await loadRules(this.settings, this.log));
+      const ruleSet = await loadRules(this.settings, this.log);
+      this.analysis.reload(ruleSet);
+      this.rulePack = await rulePackOf(this.settings, ruleSet);
       this.log.info('rules reloaded');
       return true;
     } catch (err) {
@@ -93,6 +100,24 @@ export class AnalysisSession<A extends Analysis = Analysis> {
       this.log.error({ problems: err.problems }, 'rule reload failed; keeping the rules in force');
       return false;
     }
+  }
+
+  /** Whether an output keeps what the run analysed on record (a report, an EVE file): worth a pass to hash the captures. */
+  get recordsRun(): boolean {
+    return this.settings.outputs.some((o) => o.type === 'report' || (o.type === 'eve' && o.path !== '-'));
+  }
+
+  /** Tells the outputs what the run analysed and how; call once, before close. */
+  describeRun(captures: CaptureFacts[], interfaceName: string | null = null): void {
+    const facts: RunFacts = {
+      version: VERSION,
+      rules: this.rulePack,
+      homeNet: this.settings.homeNet ?? DEFAULT_HOME_NET,
+      evidence: this.settings.evidence,
+      captures,
+      interfaceName,
+    };
+    for (const output of this.outputs) output.run?.(facts);
   }
 
   /** Writes a stats record to the outputs and the log. */
@@ -172,6 +197,14 @@ export class AnalysisSession<A extends Analysis = Analysis> {
 function failureLine(health: OutputHealth): string {
   const err = health.error as NodeJS.ErrnoException | null;
   return `output ${health.name}: write failed: ${err?.code ?? err?.message ?? 'unknown error'}`;
+}
+
+async function rulePackOf(settings: AnalysisSettings, ruleSet: RuleSet): Promise<RunFacts['rules']> {
+  return {
+    dir: settings.rulesDir,
+    revision: await rulePackRevision(settings.rulesDir, settings.indicatorFiles),
+    rules: ruleSet.rules.map((r) => ({ id: r.id, rev: r.rev })),
+  };
 }
 
 async function loadRules(settings: AnalysisSettings, log: Logger): Promise<RuleSet> {

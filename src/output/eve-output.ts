@@ -3,7 +3,8 @@ import { z } from 'zod';
 import type { EvidenceMode } from '../analyzers/analyzer.js';
 import type { Alert, FlowRecord } from '../detect/alert.js';
 import type { RunStats } from '../stats/run-stats.js';
-import { alertRecord, type EveRecord, flowRecord, inventoryRecord, statsRecord } from './eve.js';
+import { alertRecord, type EveRecord, flowRecord, inventoryRecord, runRecord, statsRecord } from './eve.js';
+import type { RunFacts } from './run-facts.js';
 import type { InventorySnapshot } from './inventory.js';
 import { LineStream, openOutputFile, type Output, type OutputContext, type OutputHealth, type OutputWriter } from './output.js';
 import type { Writable } from 'node:stream';
@@ -52,6 +53,10 @@ export class EveOutput implements Output {
 
   inventory(inventory: InventorySnapshot): void {
     this.write(inventoryRecord(inventory));
+  }
+
+  run(facts: RunFacts): void {
+    this.write(runRecord(facts));
   }
 
   drain(): Promise<void> | undefined {

@@ -11,6 +11,7 @@ import type { EvidenceMode } from '../analyzers/analyzer.js';
 import type { Alert, DetectSink, FlowRecord } from '../detect/alert.js';
 import type { RunStats } from '../stats/run-stats.js';
 import type { InventorySnapshot } from './inventory.js';
+import type { RunFacts } from './run-facts.js';
 
 /** How an output is doing: what it delivered, what it could not, and why. */
 export interface OutputHealth {
@@ -47,6 +48,8 @@ export interface Output extends DetectSink {
   flowEnd(record: FlowRecord): void;
   stats(stats: RunStats): void;
   inventory(inventory: InventorySnapshot): void;
+  /** What the run analysed, once, at its end (before the final stats); outputs that keep no such record leave it out. */
+  run?(facts: RunFacts): void;
   /**
    * A promise while the output holds more than it should (a slow disk, a stalled reader): wait on
    * it before producing more. Undefined when the output can take more now.

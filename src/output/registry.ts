@@ -8,10 +8,11 @@ import { shown } from './delivery.js';
 import { eveWriter } from './eve-output.js';
 import type { Output, OutputContext, OutputWriter } from './output.js';
 import { redisWriter } from './redis-output.js';
+import { reportWriter } from './report/report-output.js';
 import { syslogWriter } from './syslog-output.js';
 import { textWriter } from './text-output.js';
 
-const WRITERS = [eveWriter, textWriter, syslogWriter, redisWriter] as const;
+const WRITERS = [eveWriter, textWriter, syslogWriter, redisWriter, reportWriter] as const;
 
 type Spec = (typeof WRITERS)[number]['spec'];
 
