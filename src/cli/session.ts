@@ -110,6 +110,7 @@ export class AnalysisSession<A extends Analysis = Analysis> {
   /** Tells the outputs what the run analysed and how; call once, before close. */
   describeRun(captures: CaptureFacts[], interfaceName: string | null = null): void {
     const facts: RunFacts = {
+      recordedAtMs: Date.now(),
       version: VERSION,
       rules: this.rulePack,
       homeNet: this.settings.homeNet ?? DEFAULT_HOME_NET,

@@ -12,7 +12,8 @@ import { z } from 'zod';
 import type { EvidenceMode } from '../analyzers/analyzer.js';
 import type { Alert, FlowRecord } from '../detect/alert.js';
 import type { RunStats } from '../stats/run-stats.js';
-import { alertRecord, flowRecord, inventoryRecord, statsRecord, type EveRecord } from './eve.js';
+import { alertRecord, flowRecord, inventoryRecord, runRecord, statsRecord, type EveRecord } from './eve.js';
+import type { RunFacts } from './run-facts.js';
 import type { InventorySnapshot } from './inventory.js';
 import type { Output, OutputContext, OutputHealth, OutputLog } from './output.js';
 import { checkSpoolDir, isAlert, Spool, type Envelope } from './spool.js';
@@ -144,6 +145,10 @@ export abstract class NetworkOutput implements Output {
 
   inventory(inventory: InventorySnapshot): void {
     this.enqueue('inventory', null, inventoryRecord(inventory));
+  }
+
+  run(facts: RunFacts): void {
+    this.enqueue('run', null, runRecord(facts));
   }
 
   /** Never holds the analysis back: what the server cannot take goes to the spool. */

@@ -389,10 +389,10 @@ export function inventoryRecord(inventory: InventorySnapshot, nowMs: number = Da
 // Run
 
 /** What the run analysed and how: an event type of wardwatch's own, its facts in `wardwatch.run`. */
-export function runRecord(facts: RunFacts, nowMs: number = Date.now()): EveRecord {
+export function runRecord(facts: RunFacts): EveRecord {
   const time = (t: [number, number] | null) => (t === null ? null : eveTimestamp(t[0], t[1]));
   return {
-    timestamp: eveTimestampOfMs(nowMs),
+    timestamp: eveTimestampOfMs(facts.recordedAtMs),
     event_type: 'run',
     wardwatch: {
       run: {

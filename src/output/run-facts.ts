@@ -30,4 +30,6 @@ export interface RunFacts {
   captures: CaptureFacts[];
   /** Live capture: the interface. */
   interfaceName: string | null;
+  /** When the facts were gathered: every output gives the run record this one time. */
+  recordedAtMs: number;
 }
