@@ -108,7 +108,8 @@ describe('an output that fails during replay', () => {
     const run = await runCli(['replay', SAMPLE, '--format', 'text', '--eve', '/dev/full']);
     expect(run.code).toBe(2);
     expect(errorLines(run.stderr)).toEqual(['wardwatch: error: output eve:/dev/full: write failed: ENOSPC']);
-    expect(run.stdout).toMatch(/^output\s+eve:\/dev\/full failed: ENOSPC: no space left on device, write; 0 records written, 4 not delivered$/m);
+    // Two alerts, the run record, the final stats and the inventory.
+    expect(run.stdout).toMatch(/^output\s+eve:\/dev\/full failed: ENOSPC: no space left on device, write; 0 records written, 5 not delivered$/m);
     expect(run.stdout).toMatch(/^alerts\s+2$/m);
   });
 
