@@ -359,6 +359,17 @@ function errorText(err: Error): string {
 }
 
 /** A URL as messages show it: without the password it may carry. */
+/**
+ * An `outputs:` entry from a network output's URL: the URL without its query (checked by
+ * `checkEndpoint`), and the query's parameters as the entry's options.
+ */
+export function specFromUrl(type: string, text: string, checkEndpoint: (base: string) => unknown): Record<string, string> {
+  const q = text.indexOf('?');
+  const base = q < 0 ? text : text.slice(0, q);
+  checkEndpoint(base);
+  return { type, url: base, ...(q < 0 ? {} : Object.fromEntries(new URLSearchParams(text.slice(q + 1)))) };
+}
+
 export function shown(text: string): string {
   return text.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:@/]*):[^@/]*@/i, '$1:***@');
 }

@@ -7,7 +7,7 @@
  */
 import { createRequire } from 'node:module';
 import { z } from 'zod';
-import { checkSpool, deliveryOptions, endpointOf, NetworkOutput, shown, type Transport } from './delivery.js';
+import { checkSpool, deliveryOptions, endpointOf, NetworkOutput, shown, specFromUrl, type Transport } from './delivery.js';
 import type { Output, OutputContext, OutputWriter } from './output.js';
 import type { Envelope } from './spool.js';
 
@@ -153,10 +153,7 @@ class RedisTransport implements Transport {
 }
 
 function fromUrl(text: string): z.input<typeof schema> {
-  const q = text.indexOf('?');
-  const base = q < 0 ? text : text.slice(0, q);
-  redisEndpoint(base);
-  return { type: 'redis', url: base, ...(q < 0 ? {} : Object.fromEntries(new URLSearchParams(text.slice(q + 1)))) } as z.input<typeof schema>;
+  return specFromUrl('redis', text, redisEndpoint) as z.input<typeof schema>;
 }
 
 function check(spec: RedisSpec): void {

@@ -11,7 +11,7 @@ import { isIP, connect as netConnect, type Socket } from 'node:net';
 import { hostname } from 'node:os';
 import { connect as tlsConnect } from 'node:tls';
 import { z } from 'zod';
-import { checkSpool, deliveryOptions, endpointOf, NetworkOutput, shown, type Transport } from './delivery.js';
+import { checkSpool, deliveryOptions, endpointOf, NetworkOutput, shown, specFromUrl, type Transport } from './delivery.js';
 import type { Output, OutputContext, OutputWriter } from './output.js';
 import type { Envelope } from './spool.js';
 
@@ -220,10 +220,7 @@ class DatagramTransport implements Transport {
 }
 
 function fromUrl(text: string): z.input<typeof schema> {
-  const q = text.indexOf('?');
-  const base = q < 0 ? text : text.slice(0, q);
-  syslogEndpoint(base);
-  return { type: 'syslog', url: base, ...(q < 0 ? {} : Object.fromEntries(new URLSearchParams(text.slice(q + 1)))) } as z.input<typeof schema>;
+  return specFromUrl('syslog', text, syslogEndpoint) as z.input<typeof schema>;
 }
 
 function check(spec: SyslogSpec): void {
