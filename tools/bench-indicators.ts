@@ -7,28 +7,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { formatCidr } from '../src/lib/ip-text.js';
 import { loadIndicatorFiles } from '../src/detect/indicators.js';
+import { Prng } from './craft/prng.js';
 
 const ENTRIES = Number(process.argv[2] ?? 1_000_000);
 const LOOKUPS = Number(process.argv[3] ?? 10_000_000);
 
-/** xorshift32: the same list on every run. */
-function rng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x;
-  };
-}
-
 const DOC_V6 = 0x20010db8; // 2001:db8::/32, so IPv6 blocks overlap and lookups can hit them
 
-/** Three IPv4 entries to one IPv6; prefixes spread so blocks nest at many depths. */
+/** The same list on every run. Three IPv4 entries to one IPv6; prefixes spread so blocks nest at many depths. */
 function generateList(count: number): string {
-  const next = rng(0x5eed);
+  const prng = new Prng(0x5eed);
+  const next = () => prng.uint32();
   const words = new Uint32Array(4);
   const lines: string[] = ['# generated benchmark list'];
   for (let i = 0; i < count; i++) {
@@ -67,7 +56,8 @@ try {
   const { set } = load;
 
   // Lookup addresses: 1M distinct ones reused, three IPv4 to one IPv6 like the list.
-  const next = rng(0xabcdef);
+  const prng = new Prng(0xabcdef);
+  const next = () => prng.uint32();
   const POOL = 1 << 20;
   const addrs = new Uint32Array(POOL * 4);
   const versions = new Uint8Array(POOL);

@@ -19,8 +19,9 @@ const common: BuildOptions = {
   bundle: true,
   platform: 'node',
   target: 'node20',
-  // Loaded at run time only when needed: the native capture binding, and terminal-only modules.
-  external: ['cap', 'pino-pretty', 'cli-progress'],
+  // Loaded at run time only when needed: the native capture binding, terminal-only modules, and
+  // the Redis client.
+  external: ['cap', 'pino-pretty', 'cli-progress', 'redis'],
   logLevel: 'warning',
 };
 

@@ -415,6 +415,21 @@ function mixedPcapng(): Buffer {
   return w.toBuffer();
 }
 
+/**
+ * Three pcapng sections: version 1, a big-endian version 2 (a format this reader does not know,
+ * so its packets must not be read as version 1), version 1 again; each with the usual traffic
+ * from other source ports.
+ */
+function unknownVersionSection(): Buffer {
+  const w = new PcapngWriter();
+  [1, 2, 1].forEach((majorVersion, variant) => {
+    w.section({ byteOrder: majorVersion === 1 ? 'le' : 'be', majorVersion, application: 'wardwatch make-pcaps' });
+    const eth = w.addInterface({ linkType: LINKTYPE.ETHERNET, name: 'eth0' });
+    for (const r of hospitalTraffic(new Clock(EPOCH + 10 * variant), onEthernet, { ipv6: false, variant })) w.enhanced(eth, r);
+  });
+  return w.toBuffer();
+}
+
 function nsecBigEndian(): Buffer {
   const clock = new Clock(EPOCH, 123_456_789);
   const records = hospitalTraffic(clock, onEthernet).map((r, i) => ({ ...r, nsec: r.nsec + i * 7 }));
@@ -442,6 +457,7 @@ const linkSamples: Scenario[] = [
   { file: 'ip-fragments.pcap', description: 'Fragmented UDP (syslog): IPv4 in order, out of order, incomplete; IPv6 in order, reversed, incomplete', build: fragmentsCapture },
   { file: 'ipv6-ext-headers.pcap', description: 'IPv6 hop-by-hop, destination options, routing type 2, atomic fragment, AH, a long chain, fragments after hop-by-hop', build: extensionHeadersCapture },
   { file: 'mixed-linktypes.pcapng', description: 'pcapng, 4 interfaces: Ethernet (µs), raw IP (if_tsresol 10^-9), SLL (2^-20), null', build: mixedPcapng },
+  { file: 'pcapng-unknown-version.pcapng', description: 'pcapng: a version 1 section, a big-endian version 2 section, a version 1 section', build: unknownVersionSection },
   { file: 'nsec-bigendian.pcap', description: 'Big-endian pcap with the nanosecond magic, sub-microsecond timestamps', build: nsecBigEndian },
   { file: 'compressed.pcap.gz', description: 'gzip of link-ethernet.pcap', build: () => gzip(ethernetCapture()) },
   { file: 'snaplen-cut.pcap', description: 'Snap length 96: long frames cut, original length kept', build: snaplenCut },
@@ -475,6 +491,11 @@ const LINK_SAMPLE_EXPECTATIONS: Record<string, Expectation> = {
   'ip-fragments.pcap': { alerts: {}, why: 'syslog between two HOME_NET hosts' },
   'ipv6-ext-headers.pcap': { alerts: {}, why: 'pings, syslog and a SYN between HOME_NET hosts; nothing on an HL7, printer or RPC rule' },
   'mixed-linktypes.pcapng': { ...TWO_BACKDOOR_FLOWS, why: `the IPv4 set on the Ethernet and the SLL interfaces, with different source ports: two flows with ${HOSTS.backdoor}, 1000001 once each` },
+  'pcapng-unknown-version.pcapng': {
+    ...TWO_BACKDOOR_FLOWS,
+    why: `the IPv4 set in each of the two version 1 sections, with different source ports: two flows with ${HOSTS.backdoor}, 1000001 once each; the version 2 section between them is skipped with a warning`,
+    warnings: ['pcapng section of version 2.0 skipped'],
+  },
   'nsec-bigendian.pcap': ONE_BACKDOOR_FLOW,
   'compressed.pcap.gz': ONE_BACKDOOR_FLOW,
   'snaplen-cut.pcap': { ...ONE_BACKDOOR_FLOW, why: `${ONE_BACKDOOR_FLOW.why}; the frames the snap length cuts (DNS answer, HL7, syslog) belong to internal exchanges` },

@@ -23,8 +23,16 @@ export const PROTOCOLS: readonly ProtocolDescriptor[] = [
   dicomProtocol,
 ];
 
+/** The protocols that have an analyzer of their own: the keys of the config file's `app_layer:`. */
+export const ANALYZED_PROTOCOLS: readonly string[] = PROTOCOLS.filter((p) => p.analyzer !== undefined).map((p) => p.name);
+
 /** Every payload analyzer, tried on every flow of a transport it speaks. */
-export const ANALYZERS: readonly AnalyzerFactory[] = PROTOCOLS.flatMap((p) => (p.analyzer === undefined ? [] : [p.analyzer]));
+export const ANALYZERS: readonly AnalyzerFactory[] = analyzersExcept([]);
+
+/** The analyzers of every protocol but those disabled in the configuration. */
+export function analyzersExcept(disabled: readonly string[]): AnalyzerFactory[] {
+  return PROTOCOLS.flatMap((p) => (p.analyzer === undefined || disabled.includes(p.name) ? [] : [p.analyzer]));
+}
 
 const EVENTS = new Map<string, EventDescriptor>();
 /** The inventory label of the protocol each event type belongs to. */

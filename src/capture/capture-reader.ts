@@ -24,6 +24,8 @@ export interface PacketSource {
   /** Reads more input; false at the end of the input or after damage. */
   refill(): Promise<boolean>;
   readonly error: CaptureError | null;
+  /** Input passed over without ending the capture (a pcapng section of an unknown version), in order. */
+  readonly warnings: readonly CaptureError[];
   /** Bytes of (decompressed) input consumed so far. */
   readonly position: number;
   close(): Promise<void>;
@@ -32,6 +34,7 @@ export interface PacketSource {
 /** Window handling and damage reporting common to the pcap and pcapng readers. */
 export abstract class WindowedReader implements PacketSource {
   error: CaptureError | null = null;
+  readonly warnings: CaptureError[] = [];
   /** Bytes the parser needs at `window.start` before it can make progress. */
   protected need = 0;
   protected done = false;

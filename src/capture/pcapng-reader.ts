@@ -1,10 +1,12 @@
 import type { ByteWindow } from './byte-window.js';
 import { u16, u32 } from './byte-order.js';
 import { MAX_RECORD_BYTES, WindowedReader } from './capture-reader.js';
+import { CaptureError } from './errors.js';
 import type { CapturedPacket } from './packet.js';
 
 export const PCAPNG_SHB = 0x0a0d0d0a;
 const BYTE_ORDER_MAGIC = 0x1a2b3c4d;
+const SUPPORTED_MAJOR_VERSION = 1;
 
 const BLOCK_IDB = 0x00000001;
 const BLOCK_PB = 0x00000002; // obsolete Packet Block
@@ -34,6 +36,8 @@ export class PcapngReader extends WindowedReader {
   private le = true;
   private interfaces: Interface[] = [];
   private sectionSeen = false;
+  /** In a section of a major version this reader does not know: its blocks are passed over. */
+  private skippingSection = false;
   /** Simple packet blocks carry no timestamp: they get the last one seen. */
   private lastSec = 0;
   private lastNsec = 0;
@@ -80,6 +84,11 @@ export class PcapngReader extends WindowedReader {
         return false;
       }
       const trailer = u32(buf, at + length - 4, le);
+      if (this.skippingSection && type !== PCAPNG_SHB) {
+        // Only the type and length framing is common to every version: nothing else is checked.
+        w.start = at + length;
+        continue;
+      }
       if (trailer !== length) {
         return this.fail(offset, `block length ${length} does not match its trailing copy ${trailer}`);
       }
@@ -89,6 +98,12 @@ export class PcapngReader extends WindowedReader {
           if (length < 28) return this.fail(offset, `section header block too short (${length} bytes)`);
           this.sectionSeen = true;
           this.interfaces = [];
+          this.skippingSection = this.u16(at + 12) !== SUPPORTED_MAJOR_VERSION;
+          if (this.skippingSection) {
+            // The specification: a reader that cannot read a section's version skips to the next section header.
+            const version = `${this.u16(at + 12)}.${this.u16(at + 14)}`;
+            this.warnings.push(new CaptureError(this.name, offset, `pcapng section of version ${version} skipped (only version ${SUPPORTED_MAJOR_VERSION} is read)`));
+          }
           break;
         case BLOCK_IDB:
           if (!this.readInterface(at, length, offset)) return false;

@@ -5,7 +5,7 @@ import { DEFAULT_DEFRAG_OPTIONS } from '../decode/defrag.js';
 import { DEFAULT_DEDUP_OPTIONS } from '../flow/dedup.js';
 import { DEFAULT_FLOW_TABLE_OPTIONS, DEFAULT_TIMEOUTS } from '../flow/flow-table.js';
 import { DEFAULT_REASSEMBLY_OPTIONS } from '../flow/tcp-stream.js';
-import type { OutputSpec } from '../output/registry.js';
+import { checkOutput, outputFromUrl, outputLabel, type OutputSpec } from '../output/registry.js';
 import type { DetectorOptions } from '../pipeline/detector.js';
 import { loadConfig, type Config } from './config.js';
 
@@ -19,6 +19,8 @@ export interface SharedCliOptions {
   homeNet?: string[];
   indicators?: string[];
   eve?: string;
+  output?: string[];
+  report?: string;
   format?: 'text' | 'json';
   evidence?: EvidenceMode;
   flows?: boolean;
@@ -51,6 +53,12 @@ export function addSharedOptions(command: Command): Command {
     .option('--home-net <cidrs>', 'comma-separated HOME_NET, e.g. 10.0.0.0/8,192.168.0.0/16; repeatable (the networks are joined)', collect)
     .option('--indicators <file>', 'extra indicator list (txt, csv or STIX 2.1 JSON); repeatable', collect)
     .option('--eve <file>', 'write EVE JSON records to a file (- for stdout)')
+    .option(
+      '--output <url>',
+      'also send EVE records to file:PATH, syslog+tcp://HOST:PORT, syslog+tls://HOST:PORT, syslog+udp://HOST:PORT or redis://HOST:PORT/KEY?mode=list|rpush|channel|stream; repeatable',
+      (value: string, previous: string[] = []) => [...previous, value],
+    )
+    .option('--report <file>', 'also write an incident report, one self-contained HTML page, when the run ends')
     .option('--format <format>', 'stdout: text for people, json for EVE lines (default: text on a terminal, else json)')
     .option('--evidence <mode>', 'redacted (default): structure only; full: include patient data; none: no evidence')
     .option('--flows', 'also write flow records to the EVE output')
@@ -100,24 +108,44 @@ export async function resolveSettings(cli: SharedCliOptions): Promise<AnalysisSe
   const workers = cli.workers === undefined ? (config.workers ?? 1) : Number(cli.workers);
   if (!Number.isInteger(workers) || workers < 1 || workers > 64) throw new UsageError(`--workers must be a whole number from 1 to 64, not '${cli.workers}'`);
   const homeNet = homeNetOption(cli.homeNet) ?? config.home_net;
+  const eve = cli.eve ?? config.eve ?? null;
+  if (format === 'text' && eve === '-') throw new UsageError('--eve - and --format text would both write to stdout, mixing JSON lines into the text: give --eve a file, or use --format json');
+  const outputs = [
+    // The command line's --format and --eve win over the file's outputs, as every option does.
+    ...(config.outputs !== undefined && cli.format === undefined && cli.eve === undefined ? config.outputs : outputsOf(format, eve)),
+    ...(cli.output ?? []).map((url) => {
+      try {
+        return outputFromUrl(url);
+      } catch (err) {
+        throw new UsageError(`--output: ${(err as Error).message}`);
+      }
+    }),
+    ...(cli.report !== undefined ? [{ type: 'report' as const, path: cli.report }] : []),
+  ];
+  // Before anything starts: a CA file that cannot be read, a spool that cannot be written.
+  for (const spec of outputs) {
+    try {
+      checkOutput(spec);
+    } catch (err) {
+      throw new UsageError(`output ${outputLabel(spec)}: ${(err as Error).message}`);
+    }
+  }
   const t = config.flow?.timeouts ?? {};
   const s = config.stream ?? {};
   const d = config.defrag ?? {};
-  const eve = cli.eve ?? config.eve ?? null;
-  if (format === 'text' && eve === '-') throw new UsageError('--eve - and --format text would both write to stdout, mixing JSON lines into the text: give --eve a file, or use --format json');
   return {
     rulesDir: cli.rules ?? config.rules ?? DEFAULT_RULES_DIR,
     homeNet,
     indicatorFiles: [...(config.indicators ?? []), ...(cli.indicators ?? [])],
     evidence: evidence as EvidenceMode,
-    // The command line's --format and --eve win over the file's outputs, as every option does.
-    outputs: config.outputs !== undefined && cli.format === undefined && cli.eve === undefined ? config.outputs : outputsOf(format, eve),
+    outputs,
     flows: cli.flows ?? config.flows ?? false,
     failOnAlert: cli.failOnAlert ?? config.fail_on_alert ?? false,
     logLevel,
     workers,
     detector: {
       evidence: evidence as EvidenceMode,
+      disabledProtocols: Object.entries(config.app_layer ?? {}).flatMap(([name, protocol]) => (protocol?.enabled === false ? [name] : [])),
       flows: {
         maxFlows: config.flow?.max_flows ?? DEFAULT_FLOW_TABLE_OPTIONS.maxFlows,
         timeouts: {

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { isMap, isNode, isScalar, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
 import { z } from 'zod';
+import { ANALYZED_PROTOCOLS } from '../analyzers/registry.js';
 import { outputSpec } from '../output/registry.js';
 
 /**
@@ -11,6 +12,9 @@ import { outputSpec } from '../output/registry.js';
  * the other. Every command-line option has its key (`live:` holds those only `live` takes);
  * relative paths in the file are taken from the file's own directory.
  */
+/** `app_layer.<protocol>`: what each analyzer takes from the file (Suricata's `app-layer.protocols`). */
+const appLayerSchema = z.strictObject(Object.fromEntries(ANALYZED_PROTOCOLS.map((name) => [name, z.strictObject({ enabled: z.boolean().optional() }).optional()])));
+
 const configSchema = z.strictObject({
   rules: z.string().optional(),
   // An empty HOME_NET makes every address external: no patient-data rule could fire.
@@ -59,6 +63,7 @@ const configSchema = z.strictObject({
       max_segments_per_stream: z.number().int().min(1).optional(),
     })
     .optional(),
+  app_layer: appLayerSchema.optional(),
   dedup: z.strictObject({ enabled: z.boolean().optional(), window_ms: z.number().min(0).optional() }).optional(),
   defrag: z
     .strictObject({
@@ -109,8 +114,17 @@ function withPathsFrom(dir: string, config: Config): Config {
     ...(config.rules !== undefined && { rules: at(config.rules) }),
     ...(config.indicators !== undefined && { indicators: config.indicators.map(at) }),
     ...(config.eve !== undefined && { eve: at(config.eve) }),
-    ...(config.outputs !== undefined && { outputs: config.outputs.map((o) => ('path' in o && typeof o.path === 'string' ? { ...o, path: at(o.path) } : o)) }),
+    ...(config.outputs !== undefined && { outputs: config.outputs.map((o) => withOutputPathsFrom(at, o)) }),
   };
+}
+
+/** Keys of an output's entry that name files or directories. */
+const OUTPUT_PATH_KEYS = ['path', 'spool_dir', 'ca', 'cert', 'key'] as const;
+
+function withOutputPathsFrom<T extends object>(at: (p: string) => string, output: T): T {
+  const copy = { ...output } as Record<string, unknown>;
+  for (const key of OUTPUT_PATH_KEYS) if (typeof copy[key] === 'string') copy[key] = at(copy[key] as string);
+  return copy as T;
 }
 
 /** The line of the value at `path` (of the key itself with `atKey`), when the file has it. */

@@ -123,6 +123,7 @@ export async function live(cli: LiveCliOptions): Promise<number> {
   await reloading;
   closing = true;
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  session.describeRun([], captureOptions.interfaceName);
   const failedOutputs = await session.close(
     [{ name: `${captureOptions.interfaceName} (live)`, format: 'pcap', compressed: false, packets: capture.packets, error: null }],
     seconds,

@@ -8,6 +8,7 @@ import { ConfigError } from './config.js';
 import { interfaces } from './interfaces-command.js';
 import { live, type LiveCliOptions } from './live-command.js';
 import { EXIT_USAGE, replay } from './replay-command.js';
+import { report, type ReportCliOptions } from './report-command.js';
 import { rulesCheck, rulesList } from './rules-command.js';
 
 const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -25,14 +26,15 @@ program
 Examples:
   wardwatch replay pcaps/cms8000-to-indicator.pcap      alerts for people on the terminal
   wardwatch replay captures/ --format json > eve.json   EVE JSON lines for a SIEM
+  wardwatch replay ward7.pcap --report incident.html     an incident report page
   wardwatch rules check --rules ./rules                 validate a rule pack
 Run 'wardwatch <command> --help' for each command's options.`,
   );
 
-// A reader that goes away (wardwatch ... | head) ends the output, not with a stack trace.
+// A reader that goes away (wardwatch ... | head) ends the output, not with a stack trace. Any
+// other failure of stdout (a full disk) is the output's to report: it names itself and the errno.
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {
   if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
-  throw err;
 });
 
 addSharedOptions(
@@ -91,6 +93,27 @@ Exit codes: 0 stopped by a signal, 1 alerts raised with --fail-on-alert,
   )
   .action(async (options: LiveCliOptions) => {
     process.exitCode = await live(options);
+  });
+
+program
+  .command('report')
+  .description('make an incident report, one self-contained HTML page, from EVE files written by replay or live')
+  .argument('<eve...>', 'EVE JSON files (several are read as one run)')
+  .requiredOption('-o, --output <file>', 'the HTML file to write')
+  .option('--evidence <mode>', 'redacted (default): no patient data even when the EVE holds it; full: include it (the file is made mode 0600); none: no payload evidence')
+  .addHelpText(
+    'after',
+    `
+Examples:
+  wardwatch replay pcaps/cms8000-to-indicator.pcap --flows --eve eve.json
+  wardwatch report eve.json -o incident.html
+
+The page is the one replay --report writes for the same run (flow records, kept with --flows,
+draw the devices' timelines). Lines that are not EVE records are skipped with a warning.
+Exit codes: 0 written, 2 no records, unreadable input or unwritable output.`,
+  )
+  .action(async (files: string[], options: ReportCliOptions) => {
+    process.exitCode = await report(files, options);
   });
 
 program

@@ -4,7 +4,9 @@ import { availableParallelism } from 'node:os';
 import { CaptureError } from '../capture/errors.js';
 import { openCapture, readAheadFor } from '../capture/open-capture.js';
 import { RuleLoadError } from '../detect/rule-loader.js';
-import type { ReplayInput } from '../pipeline/replay.js';
+import type { InputOutcome, ReplayInput } from '../pipeline/replay.js';
+import { captureIdentity } from '../capture/capture-facts.js';
+import type { CaptureFacts } from '../output/run-facts.js';
 import { UsageError, resolveSettings, type SharedCliOptions } from './analysis-options.js';
 import { expandInputs } from './inputs.js';
 import { createLogger } from './logger.js';
@@ -82,8 +84,10 @@ export async function replay(inputs: string[], cli: SharedCliOptions): Promise<n
 
   opened.forEach((input, i) => {
     const { packets, error } = outcomes[i];
+    for (const skipped of input.source.warnings) process.stderr.write(`wardwatch: warning: ${skipped.message}\n`);
     if (error !== null) process.stderr.write(`wardwatch: warning: ${error.message}; analysed the ${packets} packets before it\n`);
   });
+  session.describeRun(await captureFacts(opened, outcomes, session.recordsRun));
   const failedOutputs = await session.close(
     opened.map((o, i) => ({
       name: o.name,
@@ -98,6 +102,27 @@ export async function replay(inputs: string[], cli: SharedCliOptions): Promise<n
   if (failedOutputs.length > 0) return EXIT_USAGE;
   if (settings.failOnAlert && session.alerts > 0 && exitCode === EXIT_OK) exitCode = EXIT_ALERTS;
   return exitCode;
+}
+
+/** Each capture's facts for the record; its size, SHA-256 and packet times cost a second read, done only when kept. */
+async function captureFacts(opened: OpenedInput[], outcomes: InputOutcome[], identify: boolean): Promise<CaptureFacts[]> {
+  return Promise.all(
+    opened.map(async (o, i) => {
+      const identity = identify ? await captureIdentity(o.path) : null;
+      const error = outcomes[i].error;
+      return {
+        name: o.name,
+        format: o.source.format,
+        compressed: o.compressed,
+        sizeBytes: identity?.sizeBytes ?? o.sizeOnDisk,
+        sha256: identity?.sha256 ?? null,
+        packets: outcomes[i].packets,
+        first: identity?.first ?? null,
+        last: identity?.last ?? null,
+        damaged: error === null ? null : { offset: error.offset ?? 0, message: error.reason },
+      };
+    }),
+  );
 }
 
 /** Bytes done of total, rate and time left, on stderr when it is a terminal and the input is large. */

@@ -4,7 +4,7 @@ import { RuleLoadError } from '../detect/rule-loader.js';
 import { RuleSet } from '../detect/rule-set.js';
 import { Inventory } from '../output/inventory.js';
 import { FanOutSink, type Output, type OutputHealth } from '../output/output.js';
-import { openOutput } from '../output/registry.js';
+import { openOutput, outputLabel } from '../output/registry.js';
 import { formatSummary, type CaptureSummary } from '../output/text.js';
 import type { Analysis } from '../pipeline/analysis.js';
 import { Detector } from '../pipeline/detector.js';
@@ -12,6 +12,10 @@ import { ShardedReplay } from '../pipeline/sharded-replay.js';
 import type { RunStats } from '../stats/run-stats.js';
 import { UsageError, type AnalysisSettings } from './analysis-options.js';
 import type { Logger } from './logger.js';
+import { DEFAULT_HOME_NET } from '../detect/address-set.js';
+import { rulePackRevision } from '../detect/rule-pack.js';
+import { VERSION } from '../lib/version.js';
+import type { CaptureFacts, RunFacts } from '../output/run-facts.js';
 
 /**
  * Everything one analysis run needs around the analysis, the same for replay and live: the rules,
@@ -24,6 +28,7 @@ export class AnalysisSession<A extends Analysis = Analysis> {
     readonly inventory: Inventory,
     private readonly outputs: Output[],
     private readonly log: Logger,
+    private rulePack: RunFacts['rules'],
   ) {}
 
   /** Replay: on this thread, or across --workers threads. Throws RuleLoadError for bad rules. */
@@ -51,18 +56,19 @@ export class AnalysisSession<A extends Analysis = Analysis> {
       evidence: settings.evidence,
       flows: settings.flows,
       onFailure: (health: OutputHealth) => process.stderr.write(`wardwatch: error: ${failureLine(health)}\n`),
+      log,
     };
     const outputs: Output[] = [];
     for (const spec of settings.outputs) {
       try {
         outputs.push(openOutput(spec, context));
       } catch (err) {
-        throw new UsageError(`${spec.path}: cannot write: ${(err as Error).message.replace(/^[A-Z]+: /, '')}`);
+        throw new UsageError(`${outputLabel(spec)}: cannot write: ${(err as Error).message.replace(/^[A-Z]+: /, '')}`);
       }
     }
     const inventory = new Inventory();
     const analysis = analysisFor(ruleSet, new FanOutSink([inventory, ...outputs]));
-    return new AnalysisSession(settings, analysis, inventory, outputs, log);
+    return new AnalysisSession(settings, analysis, inventory, outputs, log, await rulePackOf(settings, ruleSet));
   }
 
   /**
@@ -84,7 +90,9 @@ export class AnalysisSession<A extends Analysis = Analysis> {
       return false;
     }
     try {
-      this.analysis.reload(await loadRules(this.settings, this.log));
+      const ruleSet = await loadRules(this.settings, this.log);
+      this.analysis.reload(ruleSet);
+      this.rulePack = await rulePackOf(this.settings, ruleSet);
       this.log.info('rules reloaded');
       return true;
     } catch (err) {
@@ -94,9 +102,29 @@ export class AnalysisSession<A extends Analysis = Analysis> {
     }
   }
 
+  /** Whether an output keeps what the run analysed on record (a report, an EVE file): worth a pass to hash the captures. */
+  get recordsRun(): boolean {
+    return this.settings.outputs.some((o) => o.type === 'report' || (o.type === 'eve' && o.path !== '-'));
+  }
+
+  /** Tells the outputs what the run analysed and how; call once, before close. */
+  describeRun(captures: CaptureFacts[], interfaceName: string | null = null): void {
+    const facts: RunFacts = {
+      recordedAtMs: Date.now(),
+      version: VERSION,
+      rules: this.rulePack,
+      homeNet: this.settings.homeNet ?? DEFAULT_HOME_NET,
+      evidence: this.settings.evidence,
+      captures,
+      interfaceName,
+    };
+    for (const output of this.outputs) output.run?.(facts);
+  }
+
   /** Writes a stats record to the outputs and the log. */
   writeStats(capture?: CaptureCounters): RunStats {
-    const stats = this.analysis.stats(capture);
+    const stats = this.statsNow(capture);
+    this.remindFailures();
     for (const output of this.outputs) output.stats(stats);
     this.log.info(
       {
@@ -118,7 +146,7 @@ export class AnalysisSession<A extends Analysis = Analysis> {
    */
   async close(captures: CaptureSummary[], seconds: number, capture?: CaptureCounters): Promise<OutputHealth[]> {
     this.analysis.finish();
-    const stats = this.analysis.stats(capture);
+    const stats = this.statsNow(capture);
     const inventory = this.inventory.snapshot();
     for (const output of this.outputs) {
       output.stats(stats);
@@ -126,12 +154,40 @@ export class AnalysisSession<A extends Analysis = Analysis> {
     }
     await Promise.all(this.outputs.map((o) => o.close()));
     const failed = this.outputs.filter((o) => o.health.error !== null).map((o) => o.health);
-    // People read the summary: on stdout beside text alerts, on stderr when stdout carries JSON.
-    const onStdout = (type: string) => this.settings.outputs.some((o) => o.type === type && o.path === '-');
-    const out = onStdout('text') || !onStdout('eve') ? process.stdout : process.stderr;
-    out.write(formatSummary({ ...stats, seconds, captures, inventory, failedOutputs: failed }, { color: out.isTTY === true }));
+    // People read the summary: on stdout beside text alerts, on stderr when stdout carries JSON
+    // or has failed.
+    const onStdout = (type: string) => this.settings.outputs.some((o) => o.type === type && 'path' in o && o.path === '-');
+    const stdoutFailed = this.outputs.some((o) => o.health.error !== null && /^[a-z]+:-$/.test(o.name));
+    const out = !stdoutFailed && (onStdout('text') || !onStdout('eve')) ? process.stdout : process.stderr;
+    const outputs = this.outputs.map((o) => ({ ...o.health }));
+    out.write(formatSummary({ ...stats, outputs, seconds, captures, inventory, failedOutputs: failed }, { color: out.isTTY === true }));
     return failed;
   }
+
+  /** The analysis's counters with each output's. */
+  private statsNow(capture?: CaptureCounters): RunStats {
+    return { ...this.analysis.stats(capture), outputs: this.outputs.map((o) => ({ ...o.health })) };
+  }
+
+  /**
+   * An output that keeps failing is named again with what it could not deliver since, at most
+   * once a minute (its first failure was reported at once).
+   */
+  private remindFailures(): void {
+    const now = Date.now();
+    for (const output of this.outputs) {
+      const h = output.health;
+      if (h.error === null) continue;
+      const last = this.reminded.get(output);
+      // The first failure was reported when it happened.
+      if (last === undefined) this.reminded.set(output, { at: now, dropped: h.dropped });
+      if (last === undefined || h.dropped === last.dropped || now - last.at < 60_000) continue;
+      this.reminded.set(output, { at: now, dropped: h.dropped });
+      this.log.error({ output: h.name, dropped: h.dropped, reason: (h.error as NodeJS.ErrnoException).code ?? h.error.message }, 'output still failing: records dropped');
+    }
+  }
+
+  private readonly reminded = new Map<Output, { at: number; dropped: number }>();
 
   get alerts(): number {
     return this.analysis.alerts;
@@ -142,6 +198,14 @@ export class AnalysisSession<A extends Analysis = Analysis> {
 function failureLine(health: OutputHealth): string {
   const err = health.error as NodeJS.ErrnoException | null;
   return `output ${health.name}: write failed: ${err?.code ?? err?.message ?? 'unknown error'}`;
+}
+
+async function rulePackOf(settings: AnalysisSettings, ruleSet: RuleSet): Promise<RunFacts['rules']> {
+  return {
+    dir: settings.rulesDir,
+    revision: await rulePackRevision(settings.rulesDir, settings.indicatorFiles),
+    rules: ruleSet.rules.map((r) => ({ id: r.id, rev: r.rev })),
+  };
 }
 
 async function loadRules(settings: AnalysisSettings, log: Logger): Promise<RuleSet> {

@@ -16,9 +16,16 @@ const MAX_8023_LENGTH = 0x05dc;
 /** Ethernet II and 802.3/LLC(/SNAP) frames. */
 export function decodeEthernet(dec: PacketDecoder, view: PacketView, buf: Uint8Array, off: number, end: number): DecodeResult {
   if (end - off < ETHERNET_HEADER) return dec.invalid('ethernet.pkt_too_small');
+  // The innermost header wins: inside a mirror tunnel it is the monitored device's frame.
+  view.dstMac = mac48(buf, off);
+  view.srcMac = mac48(buf, off + 6);
   const type = (buf[off + 12] << 8) | buf[off + 13];
   if (type <= MAX_8023_LENGTH) return decodeLlc(dec, view, buf, off + ETHERNET_HEADER, end);
   return dec.ethertype(view, type, buf, off + ETHERNET_HEADER, end);
+}
+
+function mac48(buf: Uint8Array, at: number): number {
+  return (((buf[at] << 8) | buf[at + 1]) * 0x100000000) + (((buf[at + 2] << 24) | (buf[at + 3] << 16) | (buf[at + 4] << 8) | buf[at + 5]) >>> 0);
 }
 
 /** 802.2 LLC; only SNAP with an ethertype leads on to IP. */

@@ -33,6 +33,9 @@ export class PacketView {
   /** Outermost-first VLAN ids (802.1Q/802.1ad/0x9100) of the packet that is analysed. */
   readonly vlanIds = new Uint16Array(MAX_VLAN_LAYERS);
   vlanCount = 0;
+  /** Source and destination MAC of the innermost Ethernet header as 48-bit numbers; 0 without one. */
+  srcMac = 0;
+  dstMac = 0;
   /** How many tunnel layers (GRE, ERSPAN, VXLAN) were removed to reach the analysed packet. */
   tunnelDepth = 0;
 
@@ -82,6 +85,8 @@ export class PacketView {
 
   reset(): void {
     this.vlanCount = 0;
+    this.srcMac = 0;
+    this.dstMac = 0;
     this.tunnelDepth = 0;
     this.ipVersion = 0;
     this.ipProto = 0;

@@ -253,6 +253,8 @@ export class FlowTable {
     flow.serverWord = flow.addr[4];
     flow.clientPort = senderIsClient ? view.srcPort : view.dstPort;
     flow.serverPort = senderIsClient ? view.dstPort : view.srcPort;
+    flow.clientMac = senderIsClient ? view.srcMac : view.dstMac;
+    flow.serverMac = senderIsClient ? view.dstMac : view.srcMac;
     flow.timeoutClass = view.ipProto === IPPROTO_TCP ? (flow.midstream ? TIMEOUT_TCP_ESTABLISHED : TIMEOUT_TCP_NEW) : view.ipProto === IPPROTO_UDP ? TIMEOUT_UDP_NEW : TIMEOUT_OTHER_NEW;
     if (flow.midstream) flow.tcpState = 'established';
 

@@ -53,6 +53,9 @@ export class Flow {
   /** VLAN ids that are part of the key, outermost first. */
   readonly vlanIds: number[] = [0, 0];
   vlanCount = 0;
+  /** MAC addresses of the client and server in the flow's first frame (48-bit numbers; 0 when not Ethernet). */
+  clientMac = 0;
+  serverMac = 0;
 
   startSec = 0;
   startNsec = 0;

@@ -61,6 +61,20 @@ export function serverAddress(flow: Flow): string {
   return formatAddress(flow.ipVersion, flow.addr, 4);
 }
 
+/** A 48-bit MAC address as Suricata writes it: six lower-case hex pairs joined by colons. */
+export function macText(mac: number): string {
+  const hex = mac.toString(16).padStart(12, '0');
+  return hex.replace(/(..)(?!$)/g, '$1:');
+}
+
+/** Suricata's `ether` object for a flow's MACs seen from `fromClient`'s side; undefined without Ethernet. */
+export function etherObject(flow: Flow, fromClient: boolean): { src_mac: string; dest_mac: string } | undefined {
+  if (flow.clientMac === 0 && flow.serverMac === 0) return undefined;
+  const client = macText(flow.clientMac);
+  const server = macText(flow.serverMac);
+  return fromClient ? { src_mac: client, dest_mac: server } : { src_mac: server, dest_mac: client };
+}
+
 export function severityName(severity: 1 | 2 | 3): 'high' | 'medium' | 'low' {
   return severity === 1 ? 'high' : severity === 2 ? 'medium' : 'low';
 }

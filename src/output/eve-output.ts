@@ -3,7 +3,8 @@ import { z } from 'zod';
 import type { EvidenceMode } from '../analyzers/analyzer.js';
 import type { Alert, FlowRecord } from '../detect/alert.js';
 import type { RunStats } from '../stats/run-stats.js';
-import { alertRecord, type EveRecord, flowRecord, inventoryRecord, statsRecord } from './eve.js';
+import { alertRecord, type EveRecord, flowRecord, inventoryRecord, runRecord, statsRecord } from './eve.js';
+import type { RunFacts } from './run-facts.js';
 import type { InventorySnapshot } from './inventory.js';
 import { LineStream, openOutputFile, type Output, type OutputContext, type OutputHealth, type OutputWriter } from './output.js';
 import type { Writable } from 'node:stream';
@@ -54,6 +55,10 @@ export class EveOutput implements Output {
     this.write(inventoryRecord(inventory));
   }
 
+  run(facts: RunFacts): void {
+    this.write(runRecord(facts));
+  }
+
   drain(): Promise<void> | undefined {
     return this.lines.drain();
   }
@@ -73,4 +78,9 @@ function open(spec: z.infer<typeof schema>, context: OutputContext): Output {
   return new EveOutput(`eve:${spec.path}`, out, { evidence: context.evidence, flows: spec.flows ?? context.flows }, context.onFailure);
 }
 
-export const eveWriter: OutputWriter<typeof schema> = { spec: schema, open };
+/** `file:PATH` (or `file://PATH`): EVE JSON lines to a file. */
+function fromUrl(text: string): z.input<typeof schema> {
+  return { type: 'eve', path: text.replace(/^file:(\/\/)?/i, '') };
+}
+
+export const eveWriter: OutputWriter<typeof schema> = { spec: schema, schemes: ['file'], fromUrl, open };

@@ -26,6 +26,10 @@
  *   name for (that object forbids unknown keys, so they cannot sit inside it).
  * - `inventory`: the suspected-device list of an `inventory` record (an event type of wardwatch's
  *   own; EVE's event_type is free text).
+ * - `run` records (another event type of wardwatch's own) hold in `wardwatch.run` what was
+ *   analysed: version, rule pack revision, HOME_NET, evidence mode, and each capture's name,
+ *   size, SHA-256, packets and first and last packet time. Alerts and flows carry Suricata's
+ *   `ether` object (src_mac, dest_mac) when the frames were Ethernet.
  *
  * Patient data (the events' `phi`) is copied only in the `full` evidence mode, field by field:
  * nothing is copied from an event wholesale, so no other mode can leak it.
@@ -51,8 +55,9 @@ import type { Alert, FlowRecord, IndicatorHit } from '../detect/alert.js';
 import { formatLocation } from '../detect/rule-loader.js';
 import type { Flow, FlowEndReason } from '../flow/flow.js';
 import { COUNTERS, type RunStats } from '../stats/run-stats.js';
-import { clientAddress, eveTimestamp, eveTimestampOfMs, hasPorts, protoName, serverAddress } from './common.js';
+import { clientAddress, etherObject, eveTimestamp, eveTimestampOfMs, hasPorts, protoName, serverAddress } from './common.js';
 import type { InventorySnapshot } from './inventory.js';
+import type { RunFacts } from './run-facts.js';
 
 /** Top-level keys wardwatch adds to Suricata's EVE schema (see the file comment). */
 export const EVE_EXTENSION_KEYS: readonly string[] = [...EVE_PROTOCOL_KEYS, 'indicator', 'wardwatch', 'inventory'];
@@ -87,6 +92,8 @@ export function alertRecord(alert: Alert, options: AlertRecordOptions = { eviden
   record.proto = protoName(flow.proto);
   record.direction = fromClient ? 'to_server' : 'to_client';
   if (flow.appProto !== '') record.app_proto = flow.appProto;
+  const ether = etherObject(flow, fromClient);
+  if (ether !== undefined) record.ether = ether;
 
   const alertObject: EveRecord = {
     action: 'allowed',
@@ -178,6 +185,8 @@ export function flowRecord(record: FlowRecord): EveRecord {
   if (ports) out.dest_port = flow.serverPort;
   out.proto = protoName(flow.proto);
   if (flow.appProto !== '') out.app_proto = flow.appProto;
+  const ether = etherObject(flow, true);
+  if (ether !== undefined) out.ether = ether;
   out.flow = {
     pkts_toserver: flow.packetsToServer,
     pkts_toclient: flow.packetsToClient,
@@ -356,6 +365,7 @@ export function inventoryRecord(inventory: InventorySnapshot, nowMs: number = Da
     inventory: {
       hosts: inventory.devices.map((d) => ({
         address: d.address,
+        ...(d.mac !== null && { mac: d.mac }),
         first_seen: eveTimestamp(d.firstSec, d.firstNsec),
         last_seen: eveTimestamp(d.lastSec, d.lastNsec),
         speaks: [...d.speaks],
@@ -371,6 +381,38 @@ export function inventoryRecord(inventory: InventorySnapshot, nowMs: number = Da
       })),
       hosts_not_listed: inventory.hostsNotListed,
       max_hosts: inventory.maxHosts,
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Run
+
+/** What the run analysed and how: an event type of wardwatch's own, its facts in `wardwatch.run`. */
+export function runRecord(facts: RunFacts): EveRecord {
+  const time = (t: [number, number] | null) => (t === null ? null : eveTimestamp(t[0], t[1]));
+  return {
+    timestamp: eveTimestampOfMs(facts.recordedAtMs),
+    event_type: 'run',
+    wardwatch: {
+      run: {
+        version: facts.version,
+        rules: { dir: facts.rules.dir, revision: facts.rules.revision, rules: facts.rules.rules.map((r) => ({ signature_id: r.id, rev: r.rev })) },
+        home_net: [...facts.homeNet],
+        evidence: facts.evidence,
+        interface: facts.interfaceName,
+        captures: facts.captures.map((c) => ({
+          name: c.name,
+          format: c.format,
+          compressed: c.compressed,
+          size: c.sizeBytes,
+          sha256: c.sha256,
+          packets: c.packets,
+          first_packet: time(c.first),
+          last_packet: time(c.last),
+          damaged: c.damaged,
+        })),
+      },
     },
   };
 }

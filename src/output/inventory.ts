@@ -11,7 +11,7 @@ import { protocolOf, speakerConcern } from '../analyzers/registry.js';
 import { formatAddress } from '../lib/ip-text.js';
 import type { Flow } from '../flow/flow.js';
 import { AlertTally, type AlertTallyRow } from './alert-tally.js';
-import { alertHostSide, hasPorts } from './common.js';
+import { alertHostSide, hasPorts, macText } from './common.js';
 import { type EveRecord, inventoryRecord } from './eve.js';
 
 export interface InventoryOptions {
@@ -24,6 +24,8 @@ export interface InventoryOptions {
 
 export interface SuspectedDevice {
   address: string;
+  /** The MAC address of its side of the first Ethernet frame seen (beyond a router: the router's); null without Ethernet. */
+  mac: string | null;
   firstSec: number;
   firstNsec: number;
   lastSec: number;
@@ -76,6 +78,7 @@ class HostState {
   morePeers = false;
   readonly ports = new Set<number>();
   morePorts = false;
+  mac = 0;
 
   constructor(readonly address: string) {}
 
@@ -121,6 +124,7 @@ export class Inventory implements DetectSink {
     const host = this.suspect(flow, side);
     if (host !== null) {
       host.seen(alert.tsSec, alert.tsNsec);
+      if (host.mac === 0) host.mac = side === 0 ? flow.clientMac : flow.serverMac;
       if (alert.indicator !== null && host.indicators.size < MAX_INDICATORS_PER_HOST) host.indicators.add(alert.indicator.address);
       const rule = host.rules.get(alert.rule.id);
       if (rule) rule.count++;
@@ -152,6 +156,7 @@ export class Inventory implements DetectSink {
     for (const h of this.hosts.values()) {
       devices.push({
         address: h.address,
+        mac: h.mac === 0 ? null : macText(h.mac),
         firstSec: h.firstSec === Number.MAX_SAFE_INTEGER ? 0 : h.firstSec,
         firstNsec: h.firstNsec,
         lastSec: h.lastSec,
@@ -196,6 +201,7 @@ export class Inventory implements DetectSink {
 
   private countFlow(host: HostState, flow: Flow, peerAt: 0 | 4): void {
     host.flows++;
+    if (host.mac === 0) host.mac = peerAt === 4 ? flow.clientMac : flow.serverMac;
     host.seen(flow.startSec, flow.startNsec);
     host.seen(flow.lastSec, flow.lastNsec);
     const peer = formatAddress(flow.ipVersion, flow.addr, peerAt);

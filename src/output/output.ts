@@ -11,6 +11,7 @@ import type { EvidenceMode } from '../analyzers/analyzer.js';
 import type { Alert, DetectSink, FlowRecord } from '../detect/alert.js';
 import type { RunStats } from '../stats/run-stats.js';
 import type { InventorySnapshot } from './inventory.js';
+import type { RunFacts } from './run-facts.js';
 
 /** How an output is doing: what it delivered, what it could not, and why. */
 export interface OutputHealth {
@@ -22,6 +23,23 @@ export interface OutputHealth {
   dropped: number;
   /** The first write error; the output writes nothing more after it. */
   error: Error | null;
+  /** Network outputs only: records waiting in memory and in the spool now. */
+  queued?: number;
+  /** Network outputs only: records written to the on-disk spool in this run. */
+  spooled?: number;
+  /** Network outputs only: connections re-established after a loss. */
+  reconnects?: number;
+  /** Syslog over UDP only: records longer than a datagram may safely be, not sent there (never cut). */
+  oversize?: number;
+  /** Network outputs only: whether the server is reachable now. */
+  connected?: boolean;
+}
+
+/** The operational log (pino's shape), for outputs that report more than their first failure. */
+export interface OutputLog {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
 }
 
 export interface Output extends DetectSink {
@@ -30,6 +48,8 @@ export interface Output extends DetectSink {
   flowEnd(record: FlowRecord): void;
   stats(stats: RunStats): void;
   inventory(inventory: InventorySnapshot): void;
+  /** What the run analysed, once, at its end (before the final stats); outputs that keep no such record leave it out. */
+  run?(facts: RunFacts): void;
   /**
    * A promise while the output holds more than it should (a slow disk, a stalled reader): wait on
    * it before producing more. Undefined when the output can take more now.
@@ -49,6 +69,8 @@ export interface OutputContext {
   /** Flow records by default (the EVE output's `flows`). */
   flows: boolean;
   onFailure: FailureListener;
+  /** Where network outputs say that their server went down or came back. */
+  log?: OutputLog;
 }
 
 /**
@@ -58,6 +80,15 @@ export interface OutputContext {
  */
 export interface OutputWriter<Spec extends z.ZodObject<{ type: z.ZodLiteral<string> }> = z.ZodObject<{ type: z.ZodLiteral<string> }>> {
   spec: Spec;
+  /** The URL schemes of `--output URL` this kind answers. */
+  schemes?: readonly string[];
+  /** The config entry a URL of those schemes stands for; throws an Error saying what is wrong with it. */
+  fromUrl?(url: string): z.input<Spec>;
+  /**
+   * Checks what can be checked before the run starts (a readable CA file, a writable spool):
+   * throws an Error whose message is one line for the user.
+   */
+  check?(spec: z.infer<Spec>): void;
   open(spec: z.infer<Spec>, context: OutputContext): Output;
 }
 

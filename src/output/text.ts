@@ -158,6 +158,12 @@ export function formatSummary(input: SummaryInput, options: { color: boolean } =
   if (s.invalid > 0) lines.push(`${head('errors')}${s.invalid} undecodable: ${list('errors')}`);
   if (list('anomaly') !== '') lines.push(`${head('anomaly')}${list('anomaly')}`);
   if (list('snaplen') !== '') lines.push(`${head('snaplen')}${list('snaplen')}`);
+  for (const o of input.outputs ?? []) {
+    if (o.queued === undefined) continue;
+    const oversize = o.oversize ? `, ${o.oversize} too long for a datagram` : '';
+    const left = o.queued > 0 ? `; ${o.queued} left in the spool for the next start` : '';
+    lines.push(`${head('output')}${o.name}: ${o.written} sent, ${o.spooled ?? 0} spooled, ${o.dropped} dropped, ${o.reconnects ?? 0} reconnects${oversize}${left}`);
+  }
   for (const o of input.failedOutputs ?? []) {
     const failure = paint(c, ANSI.red, `${o.name} failed: ${o.error?.message ?? 'unknown error'}`);
     lines.push(`${head('output')}${failure}; ${o.written} records written, ${o.dropped} not delivered`);

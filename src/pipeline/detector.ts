@@ -1,6 +1,6 @@
 import type { AnalyzerFactory, EvidenceMode } from '../analyzers/analyzer.js';
 import { AppLayer } from '../analyzers/app-layer.js';
-import { ANALYZERS } from '../analyzers/registry.js';
+import { analyzersExcept } from '../analyzers/registry.js';
 import type { CaptureCounters } from '../capture/capture-stats.js';
 import type { CapturedPacket } from '../capture/packet.js';
 import type { DetectSink, PacketContext } from '../detect/alert.js';
@@ -19,6 +19,8 @@ export interface DetectorOptions extends PipelineOptions {
    * and whose events no rule can use is no longer analysed.
    */
   rulesMayChange?: boolean;
+  /** Protocols whose analyzer the configuration turned off (`app_layer.<name>.enabled: false`). */
+  disabledProtocols?: readonly string[];
 }
 
 /**
@@ -32,8 +34,8 @@ export class Detector implements Analysis, PacketAnalysis {
   readonly pipeline: Pipeline;
   private readonly startedAt = process.hrtime.bigint();
 
-  /** `analyzers`: the shipped ones; the fuzzer passes them wrapped to keep their faults' stacks. */
-  constructor(ruleSet: RuleSet, sink: DetectSink, options: DetectorOptions, analyzers: readonly AnalyzerFactory[] = ANALYZERS) {
+  /** `analyzers`: the enabled shipped ones; the fuzzer passes them wrapped to keep their faults' stacks. */
+  constructor(ruleSet: RuleSet, sink: DetectSink, options: DetectorOptions, analyzers: readonly AnalyzerFactory[] = analyzersExcept(options.disabledProtocols ?? [])) {
     this.engine = new DetectEngine(ruleSet, sink, this.context, options.rulesMayChange === true);
     this.appLayer = new AppLayer(analyzers, this.engine, options.evidence);
     this.pipeline = new Pipeline(this.appLayer, options);

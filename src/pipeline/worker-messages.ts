@@ -51,6 +51,8 @@ export interface FlowSnapshot {
   serverPort: number;
   vlanIds: number[];
   vlanCount: number;
+  clientMac: number;
+  serverMac: number;
   startSec: number;
   startNsec: number;
   lastSec: number;
@@ -92,6 +94,8 @@ export function snapshotFlow(flow: Flow): FlowSnapshot {
     serverPort: flow.serverPort,
     vlanIds: Array.from(flow.vlanIds),
     vlanCount: flow.vlanCount,
+    clientMac: flow.clientMac,
+    serverMac: flow.serverMac,
     startSec: flow.startSec,
     startNsec: flow.startNsec,
     lastSec: flow.lastSec,
@@ -119,6 +123,8 @@ export function restoreFlow(s: FlowSnapshot): Flow {
   flow.serverPort = s.serverPort;
   for (let i = 0; i < 2; i++) flow.vlanIds[i] = s.vlanIds[i];
   flow.vlanCount = s.vlanCount;
+  flow.clientMac = s.clientMac;
+  flow.serverMac = s.serverMac;
   flow.startSec = s.startSec;
   flow.startNsec = s.startNsec;
   flow.lastSec = s.lastSec;

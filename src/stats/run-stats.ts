@@ -11,6 +11,7 @@ import type { DecodeStats } from '../decode/decode-stats.js';
 import type { DefragStats } from '../decode/defrag.js';
 import type { DetectStats } from '../detect/detect-engine.js';
 import type { DedupStats, FlowStats, ReassemblyStats } from '../flow/flow-stats.js';
+import type { OutputHealth } from '../output/output.js';
 
 /** Every stage's counters at one moment of the run. */
 export interface RunStats {
@@ -24,6 +25,8 @@ export interface RunStats {
   detect: DetectStats;
   /** Live capture only: what the kernel reports. */
   capture?: CaptureCounters;
+  /** Each output's delivery counters (the session adds them). */
+  outputs?: OutputHealth[];
   memoryRssBytes?: number;
 }
 
@@ -52,7 +55,7 @@ export interface Counter {
   summary: { list: SummaryList; label: string } | null;
 }
 
-type Stages = Required<Omit<RunStats, 'uptimeSec' | 'memoryRssBytes'>>;
+type Stages = Required<Omit<RunStats, 'uptimeSec' | 'memoryRssBytes' | 'outputs'>>;
 type CounterFields<T> = { [K in keyof T]: T[K] extends CounterValue ? K : never }[keyof T];
 type FieldName = { [S in keyof Stages]: `${S}.${CounterFields<Stages[S]> & string}` }[keyof Stages];
 type SummaryPlace = SummaryList | `${SummaryList}: ${string}`;
@@ -157,4 +160,32 @@ export const COUNTERS: readonly Counter[] = [
   field('capture.ifDrops', suricata('capture.kernel_ifdrops')),
 
   derived('memoryRssBytes', (s) => s.memoryRssBytes, own('memory_rss_bytes')),
+
+  // Per output, by its name (`redis://host:6379/eve`...): records delivered, waiting (in memory
+  // and the spool), written to the spool, lost, connections re-made, and whether the server is
+  // reachable now (1 or 0).
+  perOutput('output.sent', (h) => h.written),
+  perOutput('output.queued', (h) => h.queued),
+  perOutput('output.spooled', (h) => h.spooled),
+  perOutput('output.dropped', (h) => h.dropped),
+  perOutput('output.reconnects', (h) => h.reconnects),
+  perOutput('output.oversize', (h) => h.oversize),
+  perOutput('output.connected', (h) => (h.connected === undefined ? undefined : h.connected ? 1 : 0)),
 ];
+
+function perOutput(name: string, value: (h: OutputHealth) => number | undefined): Counter {
+  return derived(
+    name,
+    (s) => {
+      if (s.outputs === undefined) return undefined;
+      const byName = new Map<string, number>();
+      for (const h of s.outputs) {
+        const n = value(h);
+        if (n !== undefined) byName.set(h.name, n);
+      }
+      return byName.size > 0 ? byName : undefined;
+    },
+    own(name),
+  );
+}
+

@@ -45,6 +45,26 @@ describe('pcapng reader', () => {
     expect(packets.map((p) => p.index)).toEqual([1, 2, 3, 4]);
   });
 
+  it('skips a section of an unknown major version, with one warning naming its offset, and reads the next', async () => {
+    const w = new PcapngWriter();
+    w.section({ byteOrder: 'le' });
+    w.enhanced(w.addInterface({ linkType: LINKTYPE.ETHERNET }), { sec: 100, nsec: 0, data: frame(1) });
+    const v2 = w.section({ byteOrder: 'be', majorVersion: 2 });
+    w.enhanced(w.addInterface({ linkType: LINKTYPE.RAW }), { sec: 200, nsec: 0, data: frame(2) });
+    w.enhanced(0, { sec: 201, nsec: 0, data: frame(3) });
+    w.section({ byteOrder: 'le' });
+    w.enhanced(w.addInterface({ linkType: LINKTYPE.ETHERNET }), { sec: 300, nsec: 0, data: frame(4) });
+    const { packets, error, warnings } = await readAll(writeTemp('version-2-section.pcapng', w.toBuffer()), { chunkSize: 64 });
+    expect(error).toBeNull();
+    expect(packets.map((p) => [p.tsSec, p.data[0]])).toEqual([
+      [100, 1],
+      [300, 4],
+    ]);
+    expect(warnings.map((x) => x.message)).toHaveLength(1);
+    expect(warnings[0].offset).toBe(v2);
+    expect(warnings[0].message).toMatch(new RegExp(`byte offset ${v2}: pcapng section of version 2\\.0 skipped`));
+  });
+
   for (const byteOrder of ['le', 'be'] as const) {
     it(`applies if_tsresol (10^-n and 2^-n) and if_tsoffset (${byteOrder})`, async () => {
       const w = new PcapngWriter();

@@ -46,7 +46,8 @@ describe('sample captures', () => {
     return section === null ? [] : section[1].split('\n').map((l) => l.trim()).filter((l) => l !== '');
   }
 
-  for (const name of sampleFiles) {
+  // tshark refuses a file with a pcapng section of an unknown version, which that sample is about.
+  for (const name of sampleFiles.filter((n) => n !== 'pcapng-unknown-version.pcapng')) {
     const path = join(SAMPLES_DIR, name);
 
     it(`${name}: tshark dissects it without malformed packets, bad checksums or warnings`, async () => {

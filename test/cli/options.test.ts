@@ -94,3 +94,19 @@ describe('--config FILE', () => {
     expect(await alertIds([toUserIndicator, '--config', config])).toEqual([1000001]);
   });
 });
+
+describe('app_layer in the config file', () => {
+  it('a protocol turned off is not analysed: its rules stay quiet while the others still fire', async () => {
+    const config = dir.file('no-hl7.yaml', 'app_layer:\n  hl7:\n    enabled: false\n');
+    expect(await alertIds([hl7Out])).toEqual([1000002]);
+    // Without the HL7 analyzer the bytes on 515 are only "not LPD".
+    expect(await alertIds([hl7Out, '--config', config])).toEqual([1000006]);
+  });
+
+  it('refuses a protocol wardwatch has no analyzer for, naming the line', async () => {
+    const config = dir.file('typo.yaml', 'format: json\napp_layer:\n  hl8:\n    enabled: false\n');
+    const run = await runCli(['replay', hl7Out, '--config', config]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/typo\.yaml: app_layer: .*hl8.*\(line 3\)/);
+  });
+});

@@ -44,7 +44,7 @@ describe('replay --format json', () => {
     const run = await runCli(['replay', file, '--format', 'json']);
     expect(run.code, run.stderr).toBe(0);
     const eve = parseEveLines(run.stdout);
-    expect(eve.map((r) => r.event_type)).toEqual(['alert', 'stats', 'inventory']);
+    expect(eve.map((r) => r.event_type)).toEqual(['alert', 'run', 'stats', 'inventory']);
 
     const [alert] = ofType(eve, 'alert');
     expect(alert.timestamp).toMatch(EVE_TIMESTAMP);
@@ -77,7 +77,7 @@ describe('replay --format json', () => {
     const file = dir.file('default-format.pcap', pcapOf(hl7Flow()));
     const run = await runCli(['replay', file]);
     expect(run.code, run.stderr).toBe(0);
-    expect(parseEveLines(run.stdout).map((r) => r.event_type)).toEqual(['alert', 'stats', 'inventory']);
+    expect(parseEveLines(run.stdout).map((r) => r.event_type)).toEqual(['alert', 'run', 'stats', 'inventory']);
   });
 
   it('keeps operational logs and the summary on stderr, whatever the log level', async () => {
@@ -88,7 +88,7 @@ describe('replay --format json', () => {
     for (const record of eve) {
       expect(record).not.toHaveProperty('level');
       expect(record).not.toHaveProperty('msg');
-      expect(['alert', 'stats', 'inventory']).toContain(record.event_type);
+      expect(['alert', 'run', 'stats', 'inventory']).toContain(record.event_type);
     }
     // pino's JSON lines: the indicator list of the shipped pack is logged when it loads.
     const logs = lines(run.stderr).filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as EveRecord);

@@ -131,6 +131,8 @@ function summaryText(s: Summary): string {
 
 const captures = readdirSync(SAMPLES_DIR)
   .filter((name) => isCapture(join(SAMPLES_DIR, name)))
+  // tshark refuses a file with a pcapng section of an unknown version, which this sample is about.
+  .filter((name) => name !== 'pcapng-unknown-version.pcapng')
   .sort();
 
 describe('decoder agrees with tshark on the sample captures', () => {

@@ -323,6 +323,26 @@ describe('EVE stats records', () => {
     expect(w.decoder.non_ip).toBe(11);
   });
 
+  it("puts each output's counters under its name in wardwatch.output, and still validates", () => {
+    const input = counters();
+    input.outputs = [
+      { name: 'eve:/var/log/wardwatch/eve.json', written: 40, dropped: 0, error: null },
+      { name: 'redis://10.1.1.5:6379/eve', written: 30, dropped: 2, error: null, queued: 8, spooled: 10, reconnects: 1, connected: true },
+      { name: 'syslog+udp://10.1.1.6:514', written: 39, dropped: 0, error: null, queued: 0, spooled: 0, reconnects: 0, connected: false, oversize: 1 },
+    ];
+    const rec = statsRecord(input, 0) as Rec;
+    expect(rec.wardwatch.output).toEqual({
+      sent: { 'eve:/var/log/wardwatch/eve.json': 40, 'redis://10.1.1.5:6379/eve': 30, 'syslog+udp://10.1.1.6:514': 39 },
+      queued: { 'redis://10.1.1.5:6379/eve': 8, 'syslog+udp://10.1.1.6:514': 0 },
+      spooled: { 'redis://10.1.1.5:6379/eve': 10, 'syslog+udp://10.1.1.6:514': 0 },
+      dropped: { 'eve:/var/log/wardwatch/eve.json': 0, 'redis://10.1.1.5:6379/eve': 2, 'syslog+udp://10.1.1.6:514': 0 },
+      reconnects: { 'redis://10.1.1.5:6379/eve': 1, 'syslog+udp://10.1.1.6:514': 0 },
+      oversize: { 'syslog+udp://10.1.1.6:514': 1 },
+      connected: { 'redis://10.1.1.5:6379/eve': 1, 'syslog+udp://10.1.1.6:514': 0 },
+    });
+    expect(schemaErrors(rec)).toBe('');
+  });
+
   it('leaves capture counters out when there are none (replay)', () => {
     const input = counters();
     delete input.capture;

@@ -33,6 +33,8 @@ export interface ReadResult {
   packets: ReadPacket[];
   /** Damage found while reading, or the reason the file could not be opened as a capture. */
   error: CaptureError | null;
+  /** Input the reader passed over without stopping (sections of an unknown pcapng version). */
+  warnings: readonly CaptureError[];
   /** True when openCapture itself refused the input. */
   openFailed: boolean;
   format: string | null;
@@ -50,7 +52,7 @@ export async function readAll(path: string, options: ReadAllOptions = {}): Promi
   try {
     opened = await openCapture(path, options);
   } catch (err) {
-    if (err instanceof CaptureError) return { packets: [], error: err, openFailed: true, format: null, compressed: false };
+    if (err instanceof CaptureError) return { packets: [], error: err, warnings: [], openFailed: true, format: null, compressed: false };
     throw err;
   }
   const { source, compressed } = opened;
@@ -80,7 +82,7 @@ export async function readAll(path: string, options: ReadAllOptions = {}): Promi
   } finally {
     await source.close();
   }
-  return { packets, error: source.error, openFailed: false, format: source.format, compressed };
+  return { packets, error: source.error, warnings: source.warnings, openFailed: false, format: source.format, compressed };
 }
 
 let tempDir: string | null = null;

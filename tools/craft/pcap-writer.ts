@@ -120,6 +120,8 @@ export interface SectionOptions {
   byteOrder?: ByteOrder;
   /** shb_userappl */
   application?: string;
+  /** The format's major version (1 unless a test needs another). */
+  majorVersion?: number;
 }
 
 export interface InterfaceOptions {
@@ -162,7 +164,7 @@ export class PcapngWriter {
     this.interfaces = [];
     const fixed = Buffer.alloc(16);
     this.w.u32(fixed, 0x1a2b3c4d, 0);
-    this.w.u16(fixed, 1, 4);
+    this.w.u16(fixed, options.majorVersion ?? 1, 4);
     this.w.u16(fixed, 0, 6);
     this.w.u64(fixed, -1n, 8); // section length not given
     const opts: Array<[number, Buffer]> = [];

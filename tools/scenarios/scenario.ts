@@ -7,6 +7,8 @@ export interface Expectation {
   why: string;
   /** Extra arguments for `wardwatch replay`. */
   args?: string[];
+  /** The warnings the replay must print on stderr, one per entry, each containing its text. */
+  warnings?: string[];
 }
 
 export interface DetectionScenario {
@@ -18,7 +20,8 @@ export interface DetectionScenario {
 
 /** The contents of `<capture>.expected.json`. */
 export function expectationJson(e: Expectation): string {
-  const body: { alerts: Record<string, number>; args?: string[] } = { alerts: e.alerts };
+  const body: { alerts: Record<string, number>; args?: string[]; warnings?: string[] } = { alerts: e.alerts };
   if (e.args !== undefined) body.args = e.args;
+  if (e.warnings !== undefined) body.warnings = e.warnings;
   return JSON.stringify(body, null, 2) + '\n';
 }

@@ -18,7 +18,7 @@
  */
 import type { Analyzer, AnalyzerContext, AnalyzerFactory, Direction, Verdict } from '../analyzer.js';
 import { TO_CLIENT, TO_SERVER } from '../analyzer.js';
-import type { DicomEvent, DicomVolume } from './events.js';
+import type { DicomAcceptedEvent, DicomAssociationEvent, DicomEvent, DicomVolume } from './events.js';
 import {
   checkHeader,
   CONTEXT_ACCEPTED,
@@ -59,19 +59,21 @@ export const DICOM_ANOMALIES = [
 ] as const;
 type Anomaly = (typeof DICOM_ANOMALIES)[number];
 
-const HEADER = 0;
-/** Keeping the body of an association (or other short) PDU. */
-const BODY = 1;
-const PDV_HEAD = 2;
-const PDV_BODY = 3;
-/** Passing over the rest of a PDU unread. */
-const SKIP = 4;
-const SCAN = 5;
-/** This direction is not read any more. */
-const STOPPED = 6;
+const enum Phase {
+  Header,
+  /** Keeping the body of an association (or other short) PDU. */
+  Body,
+  PdvHead,
+  PdvBody,
+  /** Passing over the rest of a PDU unread. */
+  Skip,
+  Scan,
+  /** This direction is not read any more. */
+  Stopped,
+}
 
 class Reader {
-  phase = HEADER;
+  phase = Phase.Header;
   readonly header = new Uint8Array(PDU_HEADER_LENGTH);
   headerFill = 0;
   type = 0;
@@ -152,7 +154,7 @@ class DicomAnalyzer implements Analyzer {
   data(dir: Direction, bytes: Uint8Array): void {
     if (this.verdict === 'reject') return;
     const r = (this.readers[dir] ??= new Reader());
-    if (r.failed || r.phase === STOPPED) return;
+    if (r.failed || r.phase === Phase.Stopped) return;
     if (!this.started) {
       this.started = true;
       r.opening = new Uint8Array(OPENING_LENGTH);
@@ -165,11 +167,11 @@ class DicomAnalyzer implements Analyzer {
     let i = 0;
     while (i < n && !this.rejected && !r.failed) {
       switch (r.phase) {
-        case HEADER:
+        case Phase.Header:
           r.header[r.headerFill++] = bytes[i++];
           if (r.headerFill === PDU_HEADER_LENGTH) this.startPdu(r, dir);
           break;
-        case BODY: {
+        case Phase.Body: {
           const take = Math.min(n - i, r.remaining);
           const kept = Math.min(take, r.keep - r.bodyFill);
           if (kept > 0) {
@@ -182,7 +184,7 @@ class DicomAnalyzer implements Analyzer {
           if (r.remaining === 0) this.finishPdu(r, dir);
           break;
         }
-        case PDV_HEAD:
+        case Phase.PdvHead:
           if (r.pdvFill === 0 && r.remaining < PDV_HEADER_LENGTH) {
             this.badPdv(r, dir);
             break;
@@ -192,7 +194,7 @@ class DicomAnalyzer implements Analyzer {
           r.bytes++;
           if (r.pdvFill === PDV_HEADER_LENGTH) this.startPdv(r, dir);
           break;
-        case PDV_BODY: {
+        case Phase.PdvBody: {
           const take = Math.min(n - i, r.pdvRemaining);
           r.pdvRemaining -= take;
           r.remaining -= take;
@@ -201,7 +203,7 @@ class DicomAnalyzer implements Analyzer {
           if (r.pdvRemaining === 0) this.pdvDone(r, dir);
           break;
         }
-        case SKIP: {
+        case Phase.Skip: {
           const take = Math.min(n - i, r.remaining);
           r.remaining -= take;
           if (r.type === PDU.pData) r.bytes += take;
@@ -209,7 +211,7 @@ class DicomAnalyzer implements Analyzer {
           if (r.remaining === 0) this.finishPdu(r, dir);
           break;
         }
-        case SCAN:
+        case Phase.Scan:
           i = this.scan(r, dir, bytes, i);
           break;
         default:
@@ -221,21 +223,21 @@ class DicomAnalyzer implements Analyzer {
   gap(dir: Direction, length: number): void {
     if (this.verdict === 'reject' || length <= 0) return;
     const r = (this.readers[dir] ??= new Reader());
-    if (r.failed || r.phase === STOPPED) return;
+    if (r.failed || r.phase === Phase.Stopped) return;
     if (this.verdict === 'probing') {
       // Nothing left to identify this direction by.
       this.fail(r, dir);
       return;
     }
-    if (r.phase === PDV_BODY && length <= r.pdvRemaining) {
+    if (r.phase === Phase.PdvBody && length <= r.pdvRemaining) {
       r.pdvRemaining -= length;
       r.remaining -= length;
       if (r.pdvRemaining === 0) this.pdvDone(r, dir);
-    } else if ((r.phase === BODY || r.phase === PDV_HEAD || r.phase === PDV_BODY || r.phase === SKIP) && length <= r.remaining) {
+    } else if ((r.phase === Phase.Body || r.phase === Phase.PdvHead || r.phase === Phase.PdvBody || r.phase === Phase.Skip) && length <= r.remaining) {
       // The loss is inside this PDU: PDU framing holds, what is inside it does not.
       r.remaining -= length;
       r.damaged = true;
-      r.phase = SKIP;
+      r.phase = Phase.Skip;
       if (r.remaining === 0) this.finishPdu(r, dir);
     } else {
       this.startScan(r);
@@ -246,10 +248,10 @@ class DicomAnalyzer implements Analyzer {
     if (this.verdict === 'reject') return;
     for (const dir of [TO_SERVER, TO_CLIENT] as const) {
       const r = this.readers[dir];
-      if (r === undefined || r.failed || r.phase === STOPPED || r.phase === SCAN) continue;
-      if (r.phase === HEADER && r.headerFill === 0) continue;
+      if (r === undefined || r.failed || r.phase === Phase.Stopped || r.phase === Phase.Scan) continue;
+      if (r.phase === Phase.Header && r.headerFill === 0) continue;
       // Cut short by the end of the flow: an association PDU is still worth reporting.
-      if (r.phase === BODY && !r.damaged && (r.type === PDU.associateRq || r.type === PDU.associateAc)) this.associatePdu(r, dir);
+      if (r.phase === Phase.Body && !r.damaged && (r.type === PDU.associateRq || r.type === PDU.associateAc)) this.associatePdu(r, dir);
       if (this.verdict === 'match') this.anomaly('truncated_pdu');
     }
     if (this.verdict !== 'match') {
@@ -299,7 +301,7 @@ class DicomAnalyzer implements Analyzer {
     if (!r.sound) {
       // The length still says where the next PDU starts; the fixed fields are not all there.
       if (!this.malformed(r, dir, 'pdu_too_short')) return;
-      r.phase = SKIP;
+      r.phase = Phase.Skip;
       if (r.remaining === 0) this.finishPdu(r, dir);
       return;
     }
@@ -307,12 +309,12 @@ class DicomAnalyzer implements Analyzer {
       r.pdus++;
       r.bytes += PDU_HEADER_LENGTH;
       r.pdvFill = 0;
-      r.phase = PDV_HEAD;
+      r.phase = Phase.PdvHead;
       return;
     }
     r.keep = Math.min(length, ASSOCIATE_KEEP);
     r.bodyFill = 0;
-    r.phase = BODY;
+    r.phase = Phase.Body;
   }
 
   private reserve(r: Reader, size: number): void {
@@ -347,12 +349,12 @@ class DicomAnalyzer implements Analyzer {
     }
     r.pdvRemaining = length - 2;
     if (r.pdvRemaining === 0) this.pdvDone(r, dir);
-    else r.phase = PDV_BODY;
+    else r.phase = Phase.PdvBody;
   }
 
   private pdvDone(r: Reader, dir: Direction): void {
     if (r.remaining === 0) this.finishPdu(r, dir);
-    else r.phase = PDV_HEAD;
+    else r.phase = Phase.PdvHead;
   }
 
   /** A PDV length that does not fit its PDU: the PDU is still framed, its PDVs are not. */
@@ -364,12 +366,12 @@ class DicomAnalyzer implements Analyzer {
     }
     r.sound = false;
     if (!this.malformed(r, dir, 'bad_pdv_length')) return;
-    r.phase = SKIP;
+    r.phase = Phase.Skip;
     if (r.remaining === 0) this.finishPdu(r, dir);
   }
 
   private finishPdu(r: Reader, dir: Direction): void {
-    r.phase = HEADER;
+    r.phase = Phase.Header;
     r.headerFill = 0;
     const type = r.type;
     if (r.damaged) {
@@ -453,18 +455,7 @@ class DicomAnalyzer implements Analyzer {
       ...(parse.maxPduLength !== null && { maxPduLength: parse.maxPduLength }),
       ...(parse.truncated && { truncated: true as const }),
     };
-    if (this.ctx.evidence === 'none') {
-      this.emit(base);
-      return;
-    }
-    this.emit({
-      ...base,
-      calledAeTitle: parse.calledAeTitle,
-      callingAeTitle: parse.callingAeTitle,
-      ...(parse.applicationContext !== null && { applicationContext: uidName(parse.applicationContext) }),
-      ...(parse.implementationClassUid !== null && { implementationClassUid: parse.implementationClassUid }),
-      ...(parse.implementationVersion !== null && { implementationVersion: parse.implementationVersion }),
-    });
+    this.emitWithTitles(base, parse, parse.applicationContext === null ? {} : { applicationContext: uidName(parse.applicationContext) });
   }
 
   private associationAccept(parse: AssociateParse, dir: Direction): void {
@@ -482,17 +473,7 @@ class DicomAnalyzer implements Analyzer {
       ...(parse.maxPduLength !== null && { maxPduLength: parse.maxPduLength }),
       ...(parse.truncated && { truncated: true as const }),
     };
-    if (this.ctx.evidence === 'none') {
-      this.emit(base);
-      return;
-    }
-    this.emit({
-      ...base,
-      calledAeTitle: parse.calledAeTitle,
-      callingAeTitle: parse.callingAeTitle,
-      ...(parse.implementationClassUid !== null && { implementationClassUid: parse.implementationClassUid }),
-      ...(parse.implementationVersion !== null && { implementationVersion: parse.implementationVersion }),
-    });
+    this.emitWithTitles(base, parse);
   }
 
   /**
@@ -535,14 +516,14 @@ class DicomAnalyzer implements Analyzer {
   /** Before a match: this direction is not DICOM. The client's bytes decide; the server's alone do not. */
   private fail(r: Reader, dir: Direction): void {
     r.failed = true;
-    r.phase = STOPPED;
+    r.phase = Phase.Stopped;
     r.body = undefined;
     const other = this.readers[dir === TO_SERVER ? TO_CLIENT : TO_SERVER];
     if (dir === TO_SERVER || other?.failed === true) this.verdict = 'reject';
   }
 
   private startScan(r: Reader): void {
-    r.phase = SCAN;
+    r.phase = Phase.Scan;
     r.headerFill = 0;
     r.scanned = 0;
     r.run = 0;
@@ -566,7 +547,7 @@ class DicomAnalyzer implements Analyzer {
       }
       if (++r.scanned > MAX_SCAN) {
         this.anomaly('resync_failed');
-        r.phase = STOPPED;
+        r.phase = Phase.Stopped;
         return n;
       }
     }
@@ -579,6 +560,22 @@ class DicomAnalyzer implements Analyzer {
 
   private emit(event: DicomEvent): void {
     this.ctx.emit(event);
+  }
+
+  /** An association event with the AE titles, implementation names and `details`, unless the evidence mode is `none`. */
+  private emitWithTitles(base: DicomAssociationEvent | DicomAcceptedEvent, parse: AssociateParse, details: Partial<DicomAssociationEvent> = {}): void {
+    if (this.ctx.evidence === 'none') {
+      this.emit(base);
+      return;
+    }
+    this.emit({
+      ...base,
+      calledAeTitle: parse.calledAeTitle,
+      callingAeTitle: parse.callingAeTitle,
+      ...(parse.implementationClassUid !== null && { implementationClassUid: parse.implementationClassUid }),
+      ...(parse.implementationVersion !== null && { implementationVersion: parse.implementationVersion }),
+      ...details,
+    });
   }
 }
 

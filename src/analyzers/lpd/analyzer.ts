@@ -48,17 +48,19 @@ function isTextByte(b: number): boolean {
 }
 
 /** What the client stream is expected to carry next. */
-const DAEMON_LINE = 0;
-const SUBCOMMAND_LINE = 1;
-const FILE_BYTES = 2;
-const FILE_END = 3;
-const TO_END = 4;
-/** Lost track (malformed after the match, or a gap): stop reading. */
-const LOST = 5;
+const enum Expect {
+  DaemonLine,
+  SubcommandLine,
+  FileBytes,
+  FileEnd,
+  ToEnd,
+  /** Lost track (malformed after the match, or a gap): stop reading. */
+  Lost,
+}
 
 class LpdAnalyzer implements Analyzer {
   verdict: Verdict = 'probing';
-  private state = DAEMON_LINE;
+  private state = Expect.DaemonLine;
   /** The current line: code byte, then queue name or count, then the rest. */
   private line: Uint8Array | undefined;
   private lineLength = 0;
@@ -97,15 +99,15 @@ class LpdAnalyzer implements Analyzer {
       return;
     }
     if (dir !== TO_SERVER) return;
-    if (this.state === FILE_BYTES && length < this.fileRemaining) {
+    if (this.state === Expect.FileBytes && length < this.fileRemaining) {
       this.fileRemaining -= length;
-    } else if (this.state === FILE_BYTES && length === this.fileRemaining + 1) {
+    } else if (this.state === Expect.FileBytes && length === this.fileRemaining + 1) {
       // The terminating 0x00 went with the gap.
-      this.state = SUBCOMMAND_LINE;
-    } else if (this.state === FILE_BYTES && length === this.fileRemaining) {
-      this.state = FILE_END;
-    } else if (this.state !== TO_END) {
-      this.state = LOST;
+      this.state = Expect.SubcommandLine;
+    } else if (this.state === Expect.FileBytes && length === this.fileRemaining) {
+      this.state = Expect.FileEnd;
+    } else if (this.state !== Expect.ToEnd) {
+      this.state = Expect.Lost;
     }
   }
 
@@ -136,27 +138,27 @@ class LpdAnalyzer implements Analyzer {
     let i = 0;
     while (i < n) {
       switch (this.state) {
-        case DAEMON_LINE:
-        case SUBCOMMAND_LINE: {
+        case Expect.DaemonLine:
+        case Expect.SubcommandLine: {
           const b = bytes[i++];
           if (!this.lineByte(b)) {
             if (this.verdict === 'probing') {
               this.notLpd = true;
               return;
             }
-            this.state = LOST;
+            this.state = Expect.Lost;
           }
           break;
         }
-        case FILE_BYTES: {
+        case Expect.FileBytes: {
           const take = Math.min(n - i, this.fileRemaining);
           this.fileRemaining -= take;
           i += take;
-          if (this.fileRemaining === 0) this.state = FILE_END;
+          if (this.fileRemaining === 0) this.state = Expect.FileEnd;
           break;
         }
-        case FILE_END:
-          this.state = bytes[i++] === 0 ? SUBCOMMAND_LINE : LOST;
+        case Expect.FileEnd:
+          this.state = bytes[i++] === 0 ? Expect.SubcommandLine : Expect.Lost;
           break;
         default:
           return;
@@ -168,7 +170,7 @@ class LpdAnalyzer implements Analyzer {
   private lineByte(b: number): boolean {
     const pos = this.lineLength;
     if (pos >= MAX_LINE) return false;
-    const subcommand = this.state === SUBCOMMAND_LINE;
+    const subcommand = this.state === Expect.SubcommandLine;
     if (pos === 0) {
       if (b < 1 || b > (subcommand ? DATA_FILE : DAEMON_COMMANDS.length - 1)) return false;
       this.line ??= new Uint8Array(FIRST_LINE_BUFFER);
@@ -206,14 +208,14 @@ class LpdAnalyzer implements Analyzer {
     const length = this.lineLength;
     const code = line[0];
     this.lineLength = 0;
-    if (this.state === DAEMON_LINE) {
+    if (this.state === Expect.DaemonLine) {
       if (length < 2) return false;
       const queue = String.fromCharCode(...line.subarray(1, this.firstFieldEnd || length));
       if (this.verdict === 'probing') this.verdict = 'match';
       this.emit(DAEMON_COMMANDS[code], code, queue);
       if (code === RECEIVE_JOB) {
         this.jobQueue = queue;
-        this.state = SUBCOMMAND_LINE;
+        this.state = Expect.SubcommandLine;
       }
       return true;
     }
@@ -225,10 +227,10 @@ class LpdAnalyzer implements Analyzer {
     if (this.firstFieldEnd === 0 || this.firstFieldEnd === length - 1) return false;
     this.emit(JOB_SUBCOMMANDS[code], code, this.jobQueue, this.count);
     if (code === DATA_FILE && this.count === 0) {
-      this.state = TO_END;
+      this.state = Expect.ToEnd;
     } else {
       this.fileRemaining = this.count;
-      this.state = this.count === 0 ? FILE_END : FILE_BYTES;
+      this.state = this.count === 0 ? Expect.FileEnd : Expect.FileBytes;
     }
     return true;
   }
