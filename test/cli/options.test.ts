@@ -1,3 +1,5 @@
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   emptyTcpFlow,
@@ -108,5 +110,84 @@ describe('app_layer in the config file', () => {
     const run = await runCli(['replay', hl7Out, '--config', config]);
     expect(run.code).toBe(2);
     expect(run.stderr).toMatch(/typo\.yaml: app_layer: .*hl8.*\(line 3\)/);
+  });
+});
+
+describe('HOME_NET that names no network', () => {
+  it.each([[''], [','], [' , ']])("--home-net '%s' is refused, exit 2, before anything is read", async (value) => {
+    const run = await runCli(['replay', hl7Out, '--home-net', value, '--format', 'json']);
+    expect(run.code).toBe(2);
+    expect(lines(run.stderr)).toHaveLength(1);
+    expect(run.stderr).toMatch(/--home-net names no network/);
+    expect(run.stdout).toBe('');
+  });
+
+  it('home_net: [] in the config file is refused, naming the file and line', async () => {
+    const config = dir.file('empty-home.yaml', 'format: json\nhome_net: []\n');
+    const run = await runCli(['replay', hl7Out, '--config', config]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/empty-home\.yaml: home_net: .*no network.*\(line 2\)/);
+  });
+
+  it('--home-net given twice joins both lists', async () => {
+    // 198.51.100.0/24 is only in the second: if the last silently won, the monitor would be external.
+    expect(await alertIds([hl7Out, '--home-net', '10.0.0.0/8', '--home-net', '198.51.100.0/24'])).toEqual([]);
+    // The first alone leaves the server external.
+    expect(await alertIds([hl7Out, '--home-net', '10.0.0.0/8', '--home-net', '192.168.0.0/16'])).toEqual([1000002]);
+  });
+});
+
+describe('the config file names what the command line can', () => {
+  it('fail_on_alert: true gives exit 1 when an alert is raised', async () => {
+    const config = dir.file('fail.yaml', 'format: json\nfail_on_alert: true\n');
+    expect((await runCli(['replay', hl7Out, '--config', config])).code).toBe(1);
+    const quiet = dir.file('quiet.pcap', pcapOf(emptyTcpFlow()));
+    expect((await runCli(['replay', quiet, '--config', config])).code).toBe(0);
+  });
+
+  it('workers: is read from the file: 2 raises the same alerts, 0 is refused naming the line', async () => {
+    const config = dir.file('workers.yaml', 'format: json\nworkers: 2\n');
+    const run = await runCli(['replay', hl7Out, '--config', config]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(ofType(parseEveLines(run.stdout), 'alert').map((a) => a.alert.signature_id)).toEqual([1000002]);
+    const bad = dir.file('workers0.yaml', 'format: json\nworkers: 0\n');
+    const refused = await runCli(['replay', hl7Out, '--config', bad]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/workers0\.yaml: workers: .*\(line 2\)/);
+  });
+
+  it('relative paths are taken from the config file directory, not the current one', async () => {
+    dir.file('lab.txt', `${HOST.userIndicator}\n`);
+    const config = dir.file('relative.yaml', 'format: json\nindicators:\n  - lab.txt\neve: out/eve.json\n');
+    mkdirSync(join(dir.path, 'out'), { recursive: true });
+    // Started from the repository root, where neither lab.txt nor out/ exist.
+    const run = await runCli(['replay', toUserIndicator, '--config', config]);
+    expect(run.code, run.stderr).toBe(0);
+    const alerts = ofType(parseEveLines(readFileSync(join(dir.path, 'out/eve.json'), 'utf8')), 'alert');
+    expect(alerts.map((a) => a.alert.signature_id)).toEqual([1000001]);
+  });
+
+  it('stream depth 0 means no limit, as in Suricata, rather than no inspection', async () => {
+    const config = dir.file('depth0.yaml', 'format: json\nstream:\n  depth: 0\n');
+    expect(await alertIds([hl7Out, '--config', config])).toEqual([1000002]);
+  });
+
+  it('live takes its interface from live.interface, and says how to give one when neither is there', async () => {
+    const none = await runCli(['live', '--format', 'json']);
+    expect(none.code).toBe(2);
+    expect(none.stderr).toMatch(/live needs an interface: -i IFACE, or live\.interface in --config/);
+    const config = dir.file('live.yaml', 'live:\n  interface: wwnosuch0\n');
+    const run = await runCli(['live', '--config', config, '--format', 'json']);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/wwnosuch0/);
+  });
+});
+
+describe('--eve - with text output', () => {
+  it('is refused with a message rather than mixing JSON into the text on stdout', async () => {
+    const run = await runCli(['replay', hl7Out, '--eve', '-', '--format', 'text']);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/--eve - and --format text would both write to stdout/);
+    expect(run.stdout).toBe('');
   });
 });
