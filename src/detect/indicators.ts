@@ -352,13 +352,14 @@ interface CsvRecord {
 /**
  * RFC 4180 records: quoted fields may hold commas, doubled quotes and line breaks. Blank lines and
  * lines starting with `#` are skipped. A record with text after a closing quote is returned with
- * an error; an unterminated quote ends the file with an error at the line where it opened.
+ * an error; an unterminated quote is an error at the line where it opened, and reading goes on at
+ * the next line.
  */
 export function* csvRecords(text: string): Generator<CsvRecord> {
   const length = text.length;
   let pos = 0;
   let line = 1;
-  while (pos < length) {
+  records: while (pos < length) {
     const startLine = line;
     const c0 = text.charCodeAt(pos);
     if (c0 === 10 || (c0 === 13 && text.charCodeAt(pos + 1) === 10)) {
@@ -402,8 +403,13 @@ export function* csvRecords(text: string): Generator<CsvRecord> {
           q++;
         }
         if (!closed) {
+          // One stray quote must not swallow the rest of the file: the record is lost, the next line is read.
           yield { line: startLine, fields, error: 'unterminated quoted field' };
-          return;
+          const eol = text.indexOf('\n', pos);
+          if (eol < 0) return;
+          pos = eol + 1;
+          line = startLine + 1;
+          continue records;
         }
         // After the closing quote: spaces, then a comma, a line break or the end.
         while (q < length && (text.charCodeAt(q) === 32 || text.charCodeAt(q) === 9)) q++;

@@ -166,10 +166,24 @@ describe('CSV lists', () => {
     expect(find(set, '192.0.2.3')?.value).toMatchObject({ description: '', source: 'b.csv', line: 2 });
   });
 
-  it('reports an unterminated quote at the line where it opened', () => {
-    const records = [...csvRecords('a,b\n1.2.3.4,"open\nnever closed\n')];
-    expect(records.at(-1)).toMatchObject({ line: 2, error: 'unterminated quoted field' });
-    expect(records[0]).toMatchObject({ line: 1, fields: ['a', 'b'], error: null });
+  it('reports an unterminated quote at the line where it opened, and reads on from the next line', () => {
+    const records = [...csvRecords('a,b\n1.2.3.4,"open\n5.6.7.8,after\n')];
+    expect(records).toEqual([
+      { line: 1, fields: ['a', 'b'], error: null },
+      { line: 2, fields: ['1.2.3.4'], error: 'unterminated quoted field' },
+      { line: 3, fields: ['5.6.7.8', 'after'], error: null },
+    ]);
+  });
+
+  it('one stray quote costs one line, not the rest of the list', async () => {
+    const rows = Array.from({ length: 200 }, (_, i) => `198.51.${Math.floor(i / 250)}.${i + 1},host ${i + 1}`);
+    rows[1] = '198.51.0.2,"a quote that never closes';
+    const file = write('stray.csv', `indicator,description\n${rows.join('\n')}\n`);
+    const { set, files, problems } = await loadIndicatorFiles([file]);
+    expect(problems).toEqual([`${file}:3: unterminated quoted field`]);
+    expect(files).toEqual([{ file, loaded: 199, skipped: 1 }]);
+    expect(find(set, '198.51.0.200')?.value.line).toBe(201);
+    expect(find(set, '198.51.0.2')).toBeNull();
   });
 });
 
