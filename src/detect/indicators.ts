@@ -42,6 +42,8 @@ export interface IndicatorLoad {
   set: AddressSet<Indicator>;
   files: IndicatorFileCount[];
   problems: string[];
+  /** The one-line reason of each file that could not be read at all. */
+  unreadable: Map<string, string>;
 }
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
@@ -114,6 +116,7 @@ function unreadableDir(dir: string, err: unknown): IndicatorLoad {
     set: new AddressSetBuilder<Indicator>().build(),
     files: [],
     problems: [`${dir}: cannot read indicator directory: ${errorText(err)}`],
+    unreadable: new Map(),
   };
 }
 
@@ -141,9 +144,13 @@ class IndicatorLoader {
   private current: IndicatorFileCount = { file: '', loaded: 0, skipped: 0 };
   private problemsInFile = 0;
 
+  private readonly unreadableFiles = new Map<string, string>();
+
   unreadable(path: string, err: unknown): void {
+    const message = `${path}: cannot read indicator file: ${errorText(err)}`;
     this.files.push({ file: path, loaded: 0, skipped: 0 });
-    this.problems.push(`${path}: cannot read indicator file: ${errorText(err)}`);
+    this.problems.push(message);
+    this.unreadableFiles.set(path, message);
   }
 
   addText(path: string, text: string, format: IndicatorFormat = indicatorFormatOf(path) ?? 'text'): void {
@@ -159,7 +166,7 @@ class IndicatorLoader {
   }
 
   finish(): IndicatorLoad {
-    return { set: this.builder.build(), files: this.files, problems: this.problems };
+    return { set: this.builder.build(), files: this.files, problems: this.problems, unreadable: this.unreadableFiles };
   }
 
   private problem(message: string): void {
@@ -271,6 +278,8 @@ class IndicatorLoader {
       }
     }
     const fallbackSource = basename(file);
+    const now = Date.now();
+    let expired = 0;
     for (let i = 0; i < objects.length; i++) {
       const o: unknown = objects[i];
       const where = `${file}: objects[${i}]`;
@@ -284,6 +293,12 @@ class IndicatorLoader {
       }
       const label = typeof o.id === 'string' ? `${where} (${o.id})` : where;
       if (o.revoked === true || (o.pattern_type !== undefined && o.pattern_type !== 'stix')) {
+        this.skip(null);
+        continue;
+      }
+      // An indicator past its valid_until is no longer asserted by its producer (STIX 2.1, 4.3).
+      if (typeof o.valid_until === 'string' && Date.parse(o.valid_until) <= now) {
+        expired++;
         this.skip(null);
         continue;
       }
@@ -308,6 +323,7 @@ class IndicatorLoader {
         }
       }
     }
+    if (expired > 0) this.problem(`${file}: ${expired} indicator${expired === 1 ? '' : 's'} past valid_until skipped`);
   }
 }
 

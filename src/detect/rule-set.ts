@@ -27,7 +27,8 @@ export class RuleSet {
 
   /**
    * Loads rules, thresholds and indicator lists. Rule problems reject the whole set
-   * (RuleLoadError); bad indicator lines are skipped and reported in `warnings`.
+   * (RuleLoadError), as does a named indicator file that cannot be read; bad indicator lines are
+   * skipped and reported in `warnings`.
    */
   static async load(options: RuleSetOptions): Promise<{ ruleSet: RuleSet; warnings: string[]; indicatorCounts: Array<{ file: string; loaded: number; skipped: number }> }> {
     let homeNet: AddressSet<true>;
@@ -53,9 +54,14 @@ export class RuleSet {
     // The lists shipped beside the rules; a rules directory without an indicators/ folder has none.
     const beside = await listIndicatorFiles(join(options.rulesDir, 'indicators'));
     const loaded = await loadIndicatorFiles([...beside.paths, ...(options.indicatorFiles ?? [])]);
+    // A list the user named and that cannot be read is an error: the run would miss what it was asked to watch for.
+    const named = (options.indicatorFiles ?? []).flatMap((f) => loaded.unreadable.get(f) ?? []);
+    if (named.length > 0) throw new RuleLoadError(named);
     const warnings = [...loaded.problems];
     const code = (beside.error as NodeJS.ErrnoException | null)?.code;
-    if (beside.error !== null && code !== 'ENOENT') warnings.unshift(`${join(options.rulesDir, 'indicators')}: cannot read indicator directory: ${code ?? String(beside.error)}`);
+    const besideDir = join(options.rulesDir, 'indicators');
+    if (code === 'ENOENT') warnings.unshift(`${besideDir}: no indicator directory beside the rules: only the lists given with --indicators are loaded`);
+    else if (beside.error !== null) warnings.unshift(`${besideDir}: cannot read indicator directory: ${code ?? String(beside.error)}`);
     const indicatorCounts = loaded.files;
     const indicators = loaded.set;
 

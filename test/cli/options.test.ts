@@ -191,3 +191,48 @@ describe('--eve - with text output', () => {
     expect(run.stdout).toBe('');
   });
 });
+
+describe('indicator lists that cannot be used', () => {
+  it('--indicators naming a file that cannot be read stops the run with one line, exit 2', async () => {
+    const missing = join(dir.path, 'no-such-list.txt');
+    const run = await runCli(['replay', hl7Out, '--indicators', missing, '--format', 'json']);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain(`${missing}: cannot read indicator file: ENOENT`);
+    expect(ofType(parseEveLines(run.stdout), 'alert')).toEqual([]);
+    const check = await runCli(['rules', 'check', '--indicators', missing]);
+    expect(check.code).toBe(2);
+    expect(check.stdout).not.toMatch(/OK/);
+    expect(check.stderr).toContain(`${missing}: cannot read indicator file: ENOENT`);
+  });
+
+  it('a rules directory without indicators/ beside it says so', async () => {
+    const { cpSync, readdirSync } = await import('node:fs');
+    const rulesOnly = join(dir.path, 'rules-only');
+    mkdirSync(rulesOnly);
+    for (const name of readdirSync('rules').filter((n) => n.endsWith('.yaml'))) cpSync(join('rules', name), join(rulesOnly, name));
+    const run = await runCli(['replay', hl7Out, '--rules', rulesOnly, '--format', 'json']);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stderr).toContain(`${join(rulesOnly, 'indicators')}: no indicator directory beside the rules`);
+  });
+
+  it('a STIX indicator past its valid_until is not loaded, and the file says how many were skipped', async () => {
+    const stix = (id: string, validUntil: string) => ({
+      type: 'indicator',
+      spec_version: '2.1',
+      id: `indicator--${id}`,
+      created: '2025-01-30T00:00:00.000Z',
+      modified: '2025-01-30T00:00:00.000Z',
+      pattern: `[ipv4-addr:value = '${HOST.userIndicator}']`,
+      pattern_type: 'stix',
+      valid_from: '2025-01-30T00:00:00Z',
+      valid_until: validUntil,
+    });
+    const expired = dir.file('expired.json', JSON.stringify({ type: 'bundle', id: 'bundle--1', objects: [stix('old', '2025-02-01T00:00:00Z')] }));
+    const run = await runCli(['replay', toUserIndicator, '--indicators', expired, '--format', 'json']);
+    expect(run.code, run.stderr).toBe(0);
+    expect(ofType(parseEveLines(run.stdout), 'alert')).toEqual([]);
+    expect(run.stderr).toContain(`${expired}: 1 indicator past valid_until skipped`);
+    const current = dir.file('current.json', JSON.stringify({ type: 'bundle', id: 'bundle--2', objects: [stix('new', '2999-01-01T00:00:00Z')] }));
+    expect(await alertIds([toUserIndicator, '--indicators', current])).toEqual([1000001]);
+  });
+});
