@@ -80,6 +80,15 @@ export function compileRules(files: readonly LoadedRuleFile[], vars: AddressVari
       if (rule) rules.push(rule);
     });
   }
+  // A threshold, suppression or unless_alerted naming no rule would silently do nothing.
+  for (const file of files) {
+    const unknown = (id: number, path: Array<string | number>) => {
+      if (!seenIds.has(id)) problems.push(`${formatLocation(file.locate(path))}: no rule has id ${id}`);
+    };
+    file.content.rules.forEach((spec, index) => spec.match.unless_alerted?.forEach((id, j) => unknown(id, ['rules', index, 'match', 'unless_alerted', j])));
+    file.content.thresholds.forEach((t, index) => unknown(t.id, ['thresholds', index, 'id']));
+    file.content.suppressions.forEach((t, index) => unknown(t.id, ['suppressions', index, 'id']));
+  }
   return { rules, problems };
 }
 

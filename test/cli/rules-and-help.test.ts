@@ -52,6 +52,42 @@ describe('rules check', () => {
     }
   });
 
+  it('exits 2 naming file and line when a threshold, suppression or unless_alerted names no rule', async () => {
+    const rules = tempDir();
+    try {
+      const text = [
+        'rules:',
+        '  - id: 9000001',
+        '    name: Test rule',
+        '    category: Test',
+        '    severity: 3',
+        '    match:',
+        '      proto: tcp',
+        '      unless_alerted: [9000001, 9000042]',
+        'thresholds:',
+        '  - id: 9000077',
+        '    type: limit',
+        '    track: by_src',
+        '    count: 1',
+        '    seconds: 60',
+        'suppressions:',
+        '  - id: 9000001',
+        '  - id: 9000099',
+        '',
+      ].join('\n');
+      const file = rules.file('pack.yaml', text);
+      const lineOf = (needle: string) => text.split('\n').findIndex((l) => l.includes(needle)) + 1;
+      const run = await runCli(['rules', 'check', '--rules', rules.path]);
+      expect(run.code).toBe(2);
+      expect(run.stderr).toMatch(new RegExp(`^${escapeRegExp(file)}:${lineOf('unless_alerted')}:\\d+: no rule has id 9000042$`, 'm'));
+      expect(run.stderr).toMatch(new RegExp(`^${escapeRegExp(file)}:${lineOf('9000077')}:\\d+: no rule has id 9000077$`, 'm'));
+      expect(run.stderr).toMatch(new RegExp(`^${escapeRegExp(file)}:${lineOf('9000099')}:\\d+: no rule has id 9000099$`, 'm'));
+      expect(run.stderr).not.toMatch(/no rule has id 9000001/);
+    } finally {
+      rules.remove();
+    }
+  });
+
   it('reports a bad line of an extra indicator list and still passes', async () => {
     const list = tempDir();
     try {
