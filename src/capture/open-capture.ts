@@ -1,7 +1,7 @@
+import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
-import { Readable } from 'node:stream';
-import { createGunzip } from 'node:zlib';
 import { FileInput, RegularFileInput, StreamInput, type ByteInput } from './byte-input.js';
+import { GzipInput } from './gzip-input.js';
 import { ByteWindow, FILE_READ_AHEAD } from './byte-window.js';
 import type { PacketSource } from './capture-reader.js';
 import { CaptureError } from './errors.js';
@@ -66,16 +66,10 @@ export async function openCapture(path: string, options: OpenOptions = {}): Prom
     if ((await window.ensure(2)) && window.buf[window.start] === 0x1f && window.buf[window.start + 1] === 0x8b) {
       compressed = true;
       const raw = window;
-      const gunzip = new StreamInput(Readable.from(raw.remaining()).pipe(createGunzip()));
-      // Closing the capture closes the decompressor and the file beneath it.
-      const input: ByteInput = {
-        read: (target, offset, length) => gunzip.read(target, offset, length),
-        close: async () => {
-          await gunzip.close();
-          await raw.close();
-        },
-      };
-      window = new ByteWindow(input, options.chunkSize);
+      // A regular file can be read again to recover the bytes before damage; closing the capture
+      // closes the file beneath the decompressor.
+      const reread = sizeOnDisk === null ? null : () => createReadStream(path);
+      window = new ByteWindow(new GzipInput(raw.remaining(), reread, () => raw.close()), options.chunkSize);
     }
     return { source: await detectFormat(name, window), sizeOnDisk, compressed };
   } catch (err) {

@@ -3,6 +3,7 @@ import { createWriteStream, mkdtempSync, readdirSync, readlinkSync, rmSync } fro
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { constants as zlibConstants, gunzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CaptureError } from '../../src/capture/errors.js';
 import { openCapture } from '../../src/capture/open-capture.js';
@@ -60,6 +61,51 @@ describe('openCapture', () => {
     packets.forEach((p, i) => expect(p.data.equals(Buffer.from(records[i].data))).toBe(true));
     expect(error).toBeInstanceOf(CaptureError);
     expect(error?.file).toBe(path);
+  });
+
+  it('delivers every packet that decompresses before a corrupt byte, as far as zlib can decode', async () => {
+    // Text compresses, so one flipped byte lands in a stream with back-references around it.
+    const text = Array.from({ length: 300 }, (_, i) => ({ sec: 1738231200 + i, nsec: 0, data: Buffer.from(`MSH|^~\\&|MONITOR|ICU|HIS|HOSP|${20250130100000 + i}||ORU^R01|${i}|P|2.3\r`.repeat(3)) }));
+    const plain = new PcapWriter({ linkType: LINKTYPE.RAW }).addAll(text).toBuffer();
+    // The oracle: the longest prefix zlib decodes without error.
+    const decodablePrefix = (bytes: Buffer): number => {
+      let lo = 0;
+      let hi = bytes.length;
+      while (lo < hi) {
+        const mid = Math.ceil((lo + hi) / 2);
+        try {
+          gunzipSync(bytes.subarray(0, mid), { finishFlush: zlibConstants.Z_SYNC_FLUSH });
+          lo = mid;
+        } catch {
+          hi = mid - 1;
+        }
+      }
+      return lo;
+    };
+    // The first flip from a third of the way on that zlib detects well before the end.
+    const original = Buffer.from(gzip(plain));
+    let compressed = original;
+    for (let at = Math.floor(original.length / 3); compressed === original; at++) {
+      const flipped = Buffer.from(original);
+      flipped[at] ^= 0xff;
+      if (decodablePrefix(flipped) < original.length / 2) compressed = flipped;
+    }
+    // zlib may give a few wrong bytes before it sees the damage: count only what matches the original.
+    const decoded = gunzipSync(compressed.subarray(0, decodablePrefix(compressed)), { finishFlush: zlibConstants.Z_SYNC_FLUSH });
+    let intact = 0;
+    while (intact < decoded.length && decoded[intact] === plain[intact]) intact++;
+    let whole = 0;
+    for (let at = 24; whole < text.length && at + 16 + text[whole].data.length <= intact; at += 16 + text[whole++].data.length);
+    expect(whole).toBeLessThan(text.length);
+    expect(whole).toBeGreaterThan(20);
+
+    const path = writeTemp('flipped.pcap.gz', compressed);
+    const { packets, error } = await readAll(path, { chunkSize: 4096 });
+    // Every intact packet, and at most one more (made of what zlib gave before it stopped).
+    expect(packets.length).toBeGreaterThanOrEqual(whole);
+    expect(packets.length).toBeLessThanOrEqual(whole + 1);
+    packets.slice(0, whole).forEach((p, i) => expect(p.data.equals(text[i].data)).toBe(true));
+    expect(error).toBeInstanceOf(CaptureError);
   });
 
   it('reports a gzip cut inside its own header as a CaptureError', async () => {
