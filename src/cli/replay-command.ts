@@ -2,6 +2,7 @@ import type CliProgress from 'cli-progress';
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { CaptureError } from '../capture/errors.js';
+import type { RunEnd } from '../stats/run-stats.js';
 import { openCapture, readAheadFor } from '../capture/open-capture.js';
 import { RuleLoadError } from '../detect/rule-loader.js';
 import type { InputOutcome, ReplayInput } from '../pipeline/replay.js';
@@ -27,6 +28,35 @@ interface OpenedInput extends ReplayInput {
  * ends that capture with a warning; everything found before it is reported.
  */
 export async function replay(inputs: string[], cli: SharedCliOptions): Promise<number> {
+  // From the start: an interrupted replay still reports what it read. A second signal ends it at once.
+  let interruptedBy: NodeJS.Signals | null = null;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (interruptedBy !== null) process.exit(exitCodeOf(signal));
+    interruptedBy = signal;
+    // Standard input may be waiting for bytes that never come: end it; files stop at the next check.
+    if (inputs.includes('-')) process.stdin.push(null);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    const code = await replayUntil(inputs, cli, () => interruptedBy);
+    return interruptedBy === null ? code : exitCodeOf(interruptedBy);
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+/** 128 + the signal's number, as a shell reports a process ended by it. */
+function exitCodeOf(signal: NodeJS.Signals): number {
+  return 128 + (signal === 'SIGINT' ? 2 : 15);
+}
+
+async function replayUntil(
+  inputs: string[],
+  cli: SharedCliOptions,
+  interrupted: () => NodeJS.Signals | null,
+): Promise<number> {
   const settings = await resolveSettings(cli);
   if (settings.workers > 1 && inputs.includes('-')) {
     throw new UsageError('--workers: every thread reads the captures itself, so they must be files, not standard input');
@@ -48,6 +78,7 @@ export async function replay(inputs: string[], cli: SharedCliOptions): Promise<n
   }
 
   let exitCode = EXIT_OK;
+  const failures: string[] = [];
   const opened: OpenedInput[] = [];
   const paths = await expandInputs(inputs);
   // With analysis threads, which open the captures again, this thread only checks their format.
@@ -59,13 +90,16 @@ export async function replay(inputs: string[], cli: SharedCliOptions): Promise<n
     } catch (err) {
       if (!(err instanceof CaptureError)) throw err;
       process.stderr.write(`wardwatch: error: ${err.message}\n`);
+      failures.push(err.message);
       exitCode = EXIT_USAGE;
     }
   }
   if (opened.length === 0 && exitCode === EXIT_OK) {
     process.stderr.write('wardwatch: error: no capture files to read\n');
+    failures.push('no capture files to read');
     exitCode = EXIT_USAGE;
   }
+  if (opened.some((o) => o.path === '-') && process.stdin.isTTY) process.stderr.write('wardwatch: reading a capture from standard input (end it with Ctrl-D, or pipe one in)\n');
 
   const started = process.hrtime.bigint();
   const progress = startProgress(opened);
@@ -78,6 +112,7 @@ export async function replay(inputs: string[], cli: SharedCliOptions): Promise<n
             progress.update(done, { speed: `${(done / 1e6 / Math.max(elapsed, 1e-3)).toFixed(0)} MB/s` });
           },
     backpressure: () => session.backpressure(),
+    interrupted: () => interrupted() !== null,
   });
   progress?.stop();
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
@@ -97,11 +132,18 @@ export async function replay(inputs: string[], cli: SharedCliOptions): Promise<n
       error: outcomes[i].error === null ? null : { offset: outcomes[i].error!.offset ?? 0, message: outcomes[i].error!.reason },
     })),
     seconds,
+    undefined,
+    runEnd(interrupted(), failures),
   );
   // Records were lost: as much a failure of the run as an unreadable input.
   if (failedOutputs.length > 0) return EXIT_USAGE;
   if (settings.failOnAlert && session.alerts > 0 && exitCode === EXIT_OK) exitCode = EXIT_ALERTS;
   return exitCode;
+}
+
+function runEnd(signal: NodeJS.Signals | null, failures: string[]): RunEnd | undefined {
+  if (signal !== null) return { state: 'interrupted', reasons: [`by ${signal}`, ...failures] };
+  return failures.length > 0 ? { state: 'failed', reasons: failures } : undefined;
 }
 
 /** Each capture's facts for the record; its size, SHA-256 and packet times cost a second read, done only when kept. */

@@ -9,7 +9,7 @@ import { formatSummary, type CaptureSummary } from '../output/text.js';
 import type { Analysis } from '../pipeline/analysis.js';
 import { Detector } from '../pipeline/detector.js';
 import { ShardedReplay } from '../pipeline/sharded-replay.js';
-import type { RunStats } from '../stats/run-stats.js';
+import type { RunEnd, RunStats } from '../stats/run-stats.js';
 import { UsageError, type AnalysisSettings } from './analysis-options.js';
 import type { Logger } from './logger.js';
 import { DEFAULT_HOME_NET } from '../detect/address-set.js';
@@ -144,9 +144,9 @@ export class AnalysisSession<A extends Analysis = Analysis> {
    * Ends the run: flushes flows, writes the final stats and inventory, closes the outputs and
    * prints the summary. Resolves with the outputs that failed (empty when all delivered).
    */
-  async close(captures: CaptureSummary[], seconds: number, capture?: CaptureCounters): Promise<OutputHealth[]> {
+  async close(captures: CaptureSummary[], seconds: number, capture?: CaptureCounters, end?: RunEnd): Promise<OutputHealth[]> {
     this.analysis.finish();
-    const stats = this.statsNow(capture);
+    const stats = { ...this.statsNow(capture), ...(end !== undefined && { end }) };
     const inventory = this.inventory.snapshot();
     for (const output of this.outputs) {
       output.stats(stats);

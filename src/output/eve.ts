@@ -333,6 +333,7 @@ export function statsRecord(input: RunStats, nowMs: number = Date.now()): EveRec
       else addDecoderEvents(roots, value);
     }
   }
+  if (input.end !== undefined) roots.wardwatch.run_end = { state: input.end.state, reasons: [...input.end.reasons] };
   return { timestamp: eveTimestampOfMs(nowMs), event_type: 'stats', stats: roots.stats, wardwatch: roots.wardwatch };
 }
 

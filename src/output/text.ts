@@ -140,6 +140,11 @@ export function formatSummary(input: SummaryInput, options: { color: boolean } =
   };
   const lines: string[] = [];
 
+  // First, so nobody reads the counts below as those of a clean run.
+  if (input.end !== undefined) {
+    const state = input.end.state === 'failed' ? 'FAILED' : 'INTERRUPTED';
+    lines.push(`${head('result')}${paint(c, ANSI.red + ANSI.bold, state)}${input.end.reasons.length > 0 ? `: ${input.end.reasons.join('; ')}` : ''}; the counts below are of what was read before`);
+  }
   for (const cap of input.captures) {
     const state = cap.error === null ? 'complete' : paint(c, ANSI.yellow, `damaged at byte ${cap.error.offset}: ${cap.error.message}`);
     lines.push(`${head('capture')}${cap.name}: ${cap.format}${cap.compressed ? ' (gzip)' : ''}, ${cap.packets} packets, ${state}`);

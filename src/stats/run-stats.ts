@@ -28,6 +28,14 @@ export interface RunStats {
   /** Each output's delivery counters (the session adds them). */
   outputs?: OutputHealth[];
   memoryRssBytes?: number;
+  /** In the final counters of a run that did not end cleanly: why. */
+  end?: RunEnd;
+}
+
+/** A run that failed (an input could not be read, an output lost records) or was interrupted by a signal. */
+export interface RunEnd {
+  state: 'failed' | 'interrupted';
+  reasons: string[];
 }
 
 /** A counter's value: a number, counts by name, or nothing (a counter this run does not have). */
