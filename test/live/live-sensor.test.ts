@@ -3,12 +3,13 @@
  * files are appended to across restarts, a stop signal at any moment ends the run within 2 s with
  * its final stats, tcpdump dies with a killed wardwatch, and a quiet mirror port is reported.
  */
-import { existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ethernet, ipv4, LINKTYPE, PcapWriter, udp } from '../../tools/craft/index.js';
-import { LiveRun, VethBench, liveTestsEnabled, type EveRecord } from './live-harness.js';
+import { LiveRun, REPO_ROOT, VethBench, liveTestsEnabled, type EveRecord } from './live-harness.js';
 
 function records(path: string): EveRecord[] {
   if (!existsSync(path)) return [];
@@ -113,6 +114,41 @@ describe.runIf(liveTestsEnabled())('wardwatch live as a service', () => {
     const stats = [...before, ...after].filter((r) => r.event_type === 'stats').map((r) => (r as unknown as { stats: { uptime: number; decoder: { pkts: number } } }).stats.decoder.pkts);
     expect([...stats].sort((a, b) => a - b)).toEqual(stats);
     expect(stats.at(-1)).toBe(flows);
+  });
+
+  it('rotates with the shipped logrotate file: the rotated file and the new one hold every alert once', async () => {
+    const logs = join(tmp, 'logrotate');
+    mkdirSync(logs);
+    const eve = join(logs, 'eve.json');
+    const sample = join(tmp, 'logrotate.pcap');
+    indicatorFlows(sample, 40, 24000);
+    const run = start(eve, ['--stats-interval', '0.3']);
+    await run.waitForLog(/^capture started$/);
+    // The shipped file with this test's directory, no owner to create files for (no such user
+    // here), and the signal sent to this run rather than to the service.
+    const conf = join(tmp, 'logrotate.conf');
+    writeFileSync(
+      conf,
+      readFileSync(join(REPO_ROOT, 'deploy/logrotate/wardwatch'), 'utf8')
+        .replace('/var/log/wardwatch/*.json', `${logs}/*.json`)
+        .replace(/create 0640 wardwatch wardwatch/, 'create 0640')
+        .replace(/systemctl kill .*$/m, `kill -HUP ${run.child.pid}`),
+    );
+    const sending = bench.send([sample], 30);
+    await run.waitFor('some alerts', () => alertsOf(records(eve)).length >= 10);
+    const rotation = spawnSync('logrotate', ['-f', '-s', join(tmp, 'logrotate.state'), conf], { encoding: 'utf8' });
+    expect(rotation.status, rotation.stderr).toBe(0);
+    await run.waitForLog(/^output files reopened$/);
+    await sending;
+    const rotatedFile = () => readdirSync(logs).find((f) => f !== 'eve.json');
+    await run.waitFor('every alert', () => alertsOf(records(join(logs, rotatedFile()!))).length + alertsOf(records(eve)).length >= 40);
+    expect((await run.stop('SIGINT')).code).toBe(0);
+    expect(rotatedFile()).toMatch(/^eve\.json-\d{8}$/);
+    const before = alertsOf(records(join(logs, rotatedFile()!)));
+    const after = alertsOf(records(eve));
+    expect(before.length).toBeGreaterThan(0);
+    expect(after.length).toBeGreaterThan(0);
+    expect([...before, ...after].map(sourcePort).sort((x, y) => x - y)).toEqual(Array.from({ length: 40 }, (_, i) => 24000 + i));
   });
 
   it('appends to the EVE file across two runs', async () => {
