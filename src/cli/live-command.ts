@@ -69,6 +69,7 @@ export async function live(cli: LiveCliOptions): Promise<number> {
   const killOnExit = () => capture.kill();
   process.on('exit', killOnExit);
   if (stopSignals > 0) {
+    log.info('stopping before the capture started');
     capture.stop();
   } else {
     try {
