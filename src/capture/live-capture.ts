@@ -16,7 +16,7 @@
  * it, wait and re-open, keeping every flow. `cap` is still used to list devices (see
  * live-interfaces.ts), where none of this matters.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import type { Logger } from 'pino';
 import type { CaptureCounters } from './capture-stats.js';
 import { StreamInput } from './byte-input.js';
@@ -30,8 +30,11 @@ export const DEFAULT_BUFFER_MB = 64;
 
 const FIRST_RETRY_MS = 1000;
 const MAX_RETRY_MS = 30_000;
-/** How long tcpdump gets to exit on SIGINT before it is killed. */
-const STOP_GRACE_MS = 3000;
+/**
+ * How long tcpdump gets to exit on SIGINT before it is killed: it takes some tens of milliseconds,
+ * and a stopped sensor must be gone within two seconds, start-up and final stats included.
+ */
+const STOP_GRACE_MS = 600;
 
 export interface LiveCaptureOptions {
   interfaceName: string;
@@ -69,6 +72,32 @@ export function tcpdumpArgs(o: LiveCaptureOptions): string[] {
   if (!o.promiscuous) args.push('--no-promiscuous-mode');
   if (o.filter !== null && o.filter.trim() !== '') args.push('--', o.filter);
   return args;
+}
+
+/**
+ * How tcpdump is started so that it dies with wardwatch, even by SIGKILL: otherwise it lives until
+ * its next write to the closed pipe fails, which on a quiet interface is never. setpriv (util-linux)
+ * asks the kernel to kill it when its parent dies (PR_SET_PDEATHSIG). The kernel forgets that
+ * request when the process changes user, and tcpdump started as root switches to the user
+ * `tcpdump` once the capture is open: as root it is told to stay root (`-Z root`). It also forgets
+ * it for a tcpdump with file capabilities (setcap); under systemd the unit's control group ends it.
+ */
+export function tcpdumpCommand(o: LiveCaptureOptions, setpriv: string | null = pdeathsigRunner()): { file: string; args: string[] } {
+  const tcpdump = o.tcpdump ?? 'tcpdump';
+  if (setpriv === null) return { file: tcpdump, args: tcpdumpArgs(o) };
+  const stayRoot = process.geteuid?.() === 0 ? ['-Z', 'root'] : [];
+  return { file: setpriv, args: ['--pdeathsig', 'KILL', '--', tcpdump, ...stayRoot, ...tcpdumpArgs(o)] };
+}
+
+let setprivFound: string | null | undefined;
+
+/** setpriv when it is installed and knows --pdeathsig (util-linux 2.33 and later); null otherwise. */
+function pdeathsigRunner(): string | null {
+  if (setprivFound === undefined) {
+    const probe = spawnSync('setpriv', ['--help'], { encoding: 'utf8', timeout: 5000 });
+    setprivFound = probe.status === 0 && probe.stdout.includes('--pdeathsig') ? 'setpriv' : null;
+  }
+  return setprivFound;
 }
 
 /** libpcap's counters as tcpdump reports them (pcap_stats), for one tcpdump process. */
@@ -191,10 +220,12 @@ class CaptureChild {
     private readonly options: LiveCaptureOptions,
     private readonly log: Logger,
   ) {
-    const child: ChildProcess = spawn(options.tcpdump ?? 'tcpdump', tcpdumpArgs(options), {
+    const command = tcpdumpCommand(options);
+    const child: ChildProcess = spawn(command.file, command.args, {
       stdio: ['ignore', 'pipe', 'pipe'],
       // Its own process group: a Ctrl-C on the terminal reaches wardwatch, which stops tcpdump
-      // after it, instead of tcpdump vanishing first and looking like a lost interface.
+      // after it, instead of tcpdump vanishing first and looking like a lost interface. This
+      // does not weaken the parent-death signal, which follows the parent, not the group.
       detached: true,
     });
     this.process = child;
@@ -349,6 +380,8 @@ export class LiveCapture {
       this.log.warn({ interface: iface }, `${err.message}; capturing once it is up`);
       return;
     }
+    // Stopped while tcpdump started: it stops now, and run() hands out what it captured.
+    if (this.stopping) this.child.stop();
     this.log.info(
       { interface: iface, filter: this.options.filter, snapLen: this.options.snapLen, bufferMb: this.options.bufferMb, promiscuous: this.options.promiscuous },
       'capture started',

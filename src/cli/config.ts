@@ -37,6 +37,8 @@ const configSchema = z.strictObject({
       buffer_mb: z.number().int().min(1).max(65536).optional(),
       promisc: z.boolean().optional(),
       stats_interval: z.number().positive().optional(),
+      /** Seconds without a packet before a warning that the mirror port went quiet; 0: never. */
+      no_packet_warning: z.number().min(0).optional(),
     })
     .optional(),
   flow: z

@@ -9,6 +9,11 @@ import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { compileBundle } from './code-cache.js';
+import { holdStopSignals } from './stop-signals.js';
+
+// Before the bundle is even compiled (a good part of start-up on a busy machine): live must
+// not lose a SIGINT or SIGTERM sent while it starts, nor die of it before writing its stats.
+if (process.argv[2] === 'live') holdStopSignals();
 
 /** Set by the build, which runs the command once so the cache covers what start-up compiles. */
 const RECORD_ENV = 'WARDWATCH_RECORD_CODE_CACHE';

@@ -1,12 +1,17 @@
 import { DEFAULT_BUFFER_MB, DEFAULT_SNAPLEN, LiveCapture, LiveCaptureError, type LiveCaptureOptions } from '../capture/live-capture.js';
+import type { CaptureCounters } from '../capture/capture-stats.js';
+import { TrafficWatch } from '../capture/traffic-watch.js';
 import { RuleLoadError } from '../detect/rule-loader.js';
 import type { Detector } from '../pipeline/detector.js';
 import { UsageError, resolveSettings, type SharedCliOptions } from './analysis-options.js';
-import { createLogger } from './logger.js';
+import { createLogger, type Logger } from './logger.js';
 import { EXIT_ALERTS, EXIT_OK, EXIT_USAGE } from './replay-command.js';
 import { AnalysisSession } from './session.js';
+import { takeStopSignals } from './stop-signals.js';
 
 export const DEFAULT_STATS_INTERVAL_SEC = 60;
+/** A SPAN port carries something every few seconds; five minutes of nothing means it stopped. */
+export const DEFAULT_NO_PACKET_WARNING_SEC = 300;
 
 /** Options of `wardwatch live` as commander parses them. */
 export interface LiveCliOptions extends SharedCliOptions {
@@ -17,14 +22,29 @@ export interface LiveCliOptions extends SharedCliOptions {
   /** False with --no-promisc. */
   promisc?: boolean;
   statsInterval?: string;
+  noPacketWarning?: string;
 }
 
 /**
  * `wardwatch live`: analyses traffic from an interface until SIGINT or SIGTERM, with the same
- * analysis as replay. Writes stats periodically and at the end; SIGHUP reloads the rules, keeping
- * every flow. Losing the interface does not end the run: the capture re-opens when it is back.
+ * analysis as replay. Writes stats periodically and at the end; SIGHUP reopens the output files
+ * and reloads the rules, keeping every flow. Losing the interface does not end the run: the capture re-opens when it is back.
  */
 export async function live(cli: LiveCliOptions): Promise<number> {
+  // First of all: from here on a stop signal ends the run cleanly, whatever it is doing (reading
+  // the config, starting tcpdump, loading rules), with the final stats. A second one kills tcpdump.
+  let stopSignals = 0;
+  let capture: LiveCapture | null = null;
+  let log: Logger | null = null;
+  takeStopSignals((signal) => {
+    if (stopSignals++ === 0) {
+      log?.info({ signal }, 'stopping: draining the capture and ending open flows');
+      capture?.stop();
+    } else {
+      capture?.kill();
+    }
+  });
+
   const settings = await resolveSettings(cli);
   const fromFile = settings.live;
   const interfaceName = cli.interface ?? fromFile.interface;
@@ -39,26 +59,27 @@ export async function live(cli: LiveCliOptions): Promise<number> {
   };
   const statsIntervalSec = cli.statsInterval === undefined ? (fromFile.stats_interval ?? DEFAULT_STATS_INTERVAL_SEC) : Number(cli.statsInterval);
   if (!(statsIntervalSec > 0)) throw new UsageError(`--stats-interval must be a positive number of seconds, not '${cli.statsInterval}'`);
-  const log = createLogger(settings.logLevel as 'info');
+  const quietAfterSec = cli.noPacketWarning === undefined ? (fromFile.no_packet_warning ?? DEFAULT_NO_PACKET_WARNING_SEC) : Number(cli.noPacketWarning);
+  if (!(quietAfterSec >= 0)) throw new UsageError(`--no-packet-warning must be a number of seconds (0: never), not '${cli.noPacketWarning}'`);
+  log = createLogger(settings.logLevel as 'info');
 
-  // The capture opens before the outputs, so that a capture that cannot start leaves them as they were.
-  const capture = new LiveCapture(captureOptions, log);
-  try {
-    await capture.open();
-  } catch (err) {
-    if (!(err instanceof LiveCaptureError)) throw err;
-    process.stderr.write(`wardwatch: error: ${err.message}\n`);
-    return EXIT_USAGE;
-  }
+  // The capture opens before the outputs, so that a capture that cannot start leaves them as they
+  // were. Stopped before it could open, the run ends at once, still with its (empty) stats.
+  capture = new LiveCapture(captureOptions, log);
   const killOnExit = () => capture.kill();
   process.on('exit', killOnExit);
-  // A signal while the rules load must not leave tcpdump running behind us.
-  const stopEarly = () => {
-    capture.kill();
-    process.exit(0);
-  };
-  process.once('SIGINT', stopEarly);
-  process.once('SIGTERM', stopEarly);
+  if (stopSignals > 0) {
+    log.info('stopping before the capture started');
+    capture.stop();
+  } else {
+    try {
+      await capture.open();
+    } catch (err) {
+      if (!(err instanceof LiveCaptureError)) throw err;
+      process.stderr.write(`wardwatch: error: ${err.message}\n`);
+      return EXIT_USAGE;
+    }
+  }
 
   let session: AnalysisSession<Detector>;
   try {
@@ -68,16 +89,22 @@ export async function live(cli: LiveCliOptions): Promise<number> {
     if (!(err instanceof RuleLoadError)) throw err;
     for (const problem of err.problems) process.stderr.write(`wardwatch: ${problem}\n`);
     return EXIT_USAGE;
-  } finally {
-    process.off('SIGINT', stopEarly);
-    process.off('SIGTERM', stopEarly);
   }
   const detector = session.analysis;
   detector.context.interfaceName = captureOptions.interfaceName;
+  const traffic = new TrafficWatch(captureOptions.interfaceName, quietAfterSec, log);
+  const health = (counters: CaptureCounters): CaptureCounters => ({
+    ...counters,
+    intervalPackets: traffic.intervalPackets(capture.packets),
+    quietSeconds: traffic.quietSeconds(),
+  });
 
   let closing = false;
   // Packet time drives the analysis; the clock ends idle flows when the traffic stops.
-  const clock = setInterval(() => detector.advanceClock(Date.now() / 1000), 1000);
+  const clock = setInterval(() => {
+    detector.advanceClock(Date.now() / 1000);
+    traffic.check(capture.packets);
+  }, 1000);
   let statsBusy = false;
   const statsTimer = setInterval(() => {
     if (statsBusy) return;
@@ -85,31 +112,22 @@ export async function live(cli: LiveCliOptions): Promise<number> {
     void capture
       .refreshCounters()
       .then((counters) => {
-        if (!closing) session.writeStats(counters);
+        if (!closing) session.writeStats(health(counters));
       })
       .finally(() => {
         statsBusy = false;
       });
   }, statsIntervalSec * 1000);
 
-  let stopSignals = 0;
-  const onStop = (signal: NodeJS.Signals) => {
-    if (stopSignals++ === 0) {
-      log.info({ signal }, 'stopping: draining the capture and ending open flows');
-      capture.stop();
-    } else {
-      capture.kill();
-    }
-  };
+  // SIGHUP: logrotate has renamed the files (its postrotate sends it), and the rules may have changed.
   let reloading: Promise<unknown> = Promise.resolve();
   const onReload = () => {
-    log.info('SIGHUP: reloading rules');
+    log.info('SIGHUP: reopening output files and reloading rules');
+    session.reopenOutputs();
     reloading = reloading.then(() =>
       session.reloadRules().catch((err: unknown) => log.error({ reason: (err as Error).message }, 'rule reload failed; keeping the rules in force')),
     );
   };
-  process.on('SIGINT', onStop);
-  process.on('SIGTERM', onStop);
   process.on('SIGHUP', onReload);
 
   const started = process.hrtime.bigint();
@@ -127,10 +145,8 @@ export async function live(cli: LiveCliOptions): Promise<number> {
   const failedOutputs = await session.close(
     [{ name: `${captureOptions.interfaceName} (live)`, format: 'pcap', compressed: false, packets: capture.packets, error: null }],
     seconds,
-    capture.counters,
+    health(capture.counters),
   );
-  process.off('SIGINT', onStop);
-  process.off('SIGTERM', onStop);
   process.off('exit', killOnExit);
   if (failedOutputs.length > 0) return EXIT_USAGE;
   return settings.failOnAlert && session.alerts > 0 ? EXIT_ALERTS : EXIT_OK;

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
 import { readFileSync } from 'node:fs';
 import { CaptureError } from '../capture/errors.js';
 import { DEFAULT_BUFFER_MB, DEFAULT_SNAPLEN } from '../capture/live-capture.js';
@@ -72,7 +72,13 @@ addSharedOptions(
     .option('--snaplen <bytes>', `bytes kept of each packet (default: ${DEFAULT_SNAPLEN})`)
     .option('--buffer-mb <MiB>', `kernel capture buffer; raise it when stats show kernel drops (default: ${DEFAULT_BUFFER_MB})`)
     .option('--no-promisc', 'do not put the interface in promiscuous mode')
-    .option('--stats-interval <seconds>', 'write a stats record this often (default: 60)'),
+    .option('--stats-interval <seconds>', 'write a stats record this often (default: 60)')
+    // Not a negation of some --packet-warning, as commander takes a --no- option to be.
+    .addOption(
+      Object.assign(new Option('--no-packet-warning <seconds>', 'warn when no packet has arrived for this long, and again when traffic is back; 0: never (default: 300)'), {
+        negate: false,
+      }),
+    ),
 )
   .addHelpText(
     'after',
@@ -85,8 +91,11 @@ Examples:
 Capturing runs tcpdump, which needs CAP_NET_RAW (and CAP_NET_ADMIN for promiscuous mode): run as
 root, or: sudo setcap cap_net_raw,cap_net_admin=eip $(command -v tcpdump)
 If the interface goes away, wardwatch reports it, waits and re-opens the capture, keeping its flows.
-Signals: SIGINT or SIGTERM end the run (open flows are reported, final stats written);
-SIGHUP reloads the rules (a failed reload keeps the rules in force).
+Signals: SIGINT or SIGTERM end the run within 2 s, at any moment (open flows are reported, final
+stats written); SIGHUP reopens the output files (after logrotate renamed them) and reloads the
+rules (a failed reload keeps the rules in force).
+Output files (--eve, file: outputs) are appended to, so a restart keeps the last run's records;
+replay truncates them instead.
 
 Exit codes: 0 stopped by a signal, 1 alerts raised with --fail-on-alert,
 2 usage error, interface missing, no permission, tcpdump missing, bad filter or bad rules.`,

@@ -3,7 +3,7 @@ import type { DetectSink } from '../detect/alert.js';
 import { RuleLoadError } from '../detect/rule-loader.js';
 import { RuleSet } from '../detect/rule-set.js';
 import { Inventory } from '../output/inventory.js';
-import { FanOutSink, type Output, type OutputHealth } from '../output/output.js';
+import { FanOutSink, outputState, type Output, type OutputHealth } from '../output/output.js';
 import { openOutput, outputLabel } from '../output/registry.js';
 import { formatSummary, type CaptureSummary } from '../output/text.js';
 import type { Analysis } from '../pipeline/analysis.js';
@@ -33,7 +33,7 @@ export class AnalysisSession<A extends Analysis = Analysis> {
 
   /** Replay: on this thread, or across --workers threads. Throws RuleLoadError for bad rules. */
   static open(settings: AnalysisSettings, log: Logger): Promise<AnalysisSession> {
-    return AnalysisSession.create(settings, log, (ruleSet, sink) => {
+    return AnalysisSession.create(settings, log, false, (ruleSet, sink) => {
       if (settings.workers === 1) return new Detector(ruleSet, sink, settings.detector);
       // Each worker would count the windows of its own share of the traffic.
       if (ruleSet.gate.counts) throw new UsageError('the rules define thresholds, which are counted per analysis thread: run without --workers');
@@ -44,19 +44,21 @@ export class AnalysisSession<A extends Analysis = Analysis> {
 
   /**
    * Live capture: on this thread, which the clock and rule reloads reach. SIGHUP may bring rules
-   * that watch any flow, so every flow is analysed to its end.
+   * that watch any flow, so every flow is analysed to its end. Output files are appended to: a
+   * restart of the sensor keeps what the last run wrote.
    */
   static openLive(settings: AnalysisSettings, log: Logger): Promise<AnalysisSession<Detector>> {
-    return AnalysisSession.create(settings, log, (ruleSet, sink) => new Detector(ruleSet, sink, { ...settings.detector, rulesMayChange: true }));
+    return AnalysisSession.create(settings, log, true, (ruleSet, sink) => new Detector(ruleSet, sink, { ...settings.detector, rulesMayChange: true }));
   }
 
-  private static async create<T extends Analysis>(settings: AnalysisSettings, log: Logger, analysisFor: (ruleSet: RuleSet, sink: DetectSink) => T): Promise<AnalysisSession<T>> {
+  private static async create<T extends Analysis>(settings: AnalysisSettings, log: Logger, append: boolean, analysisFor: (ruleSet: RuleSet, sink: DetectSink) => T): Promise<AnalysisSession<T>> {
     const ruleSet = await loadRules(settings, log);
     const context = {
       evidence: settings.evidence,
       flows: settings.flows,
       onFailure: (health: OutputHealth) => process.stderr.write(`wardwatch: error: ${failureLine(health)}\n`),
       log,
+      append,
     };
     const outputs: Output[] = [];
     for (const spec of settings.outputs) {
@@ -102,6 +104,21 @@ export class AnalysisSession<A extends Analysis = Analysis> {
     }
   }
 
+  /**
+   * Closes and reopens every output file at its path (after log rotation renamed it). A file that
+   * cannot be opened again is named in the log, and its output writes on to the old one.
+   */
+  reopenOutputs(): void {
+    for (const output of this.outputs) {
+      try {
+        output.reopen?.();
+      } catch (err) {
+        this.log.error({ output: output.name, reason: (err as NodeJS.ErrnoException).code ?? (err as Error).message }, 'cannot reopen the output file; writing on to the old one');
+      }
+    }
+    this.log.info('output files reopened');
+  }
+
   /** Whether an output keeps what the run analysed on record (a report, an EVE file): worth a pass to hash the captures. */
   get recordsRun(): boolean {
     return this.settings.outputs.some((o) => o.type === 'report' || (o.type === 'eve' && o.path !== '-'));
@@ -133,6 +150,9 @@ export class AnalysisSession<A extends Analysis = Analysis> {
         flows: stats.flows.active,
         alerts: stats.detect.alerts,
         kernelDrops: capture?.kernelDrops,
+        intervalPackets: capture?.intervalPackets,
+        quietSeconds: capture?.quietSeconds,
+        outputs: Object.fromEntries(this.outputs.map((o) => [o.name, outputState(o.health)])),
         rssMb: Math.round((stats.memoryRssBytes ?? 0) / 1e6),
       },
       'stats',

@@ -55,9 +55,24 @@ export interface Output extends DetectSink {
    * it before producing more. Undefined when the output can take more now.
    */
   drain(): Promise<void> | undefined;
+  /**
+   * Files only: closes the file and opens its path again, so that a file renamed by log rotation
+   * is left whole and new records go to a new file. Every record goes to exactly one of the two.
+   * Throws the system's error when the path cannot be opened; the old file then stays in use.
+   */
+  reopen?(): void;
   /** Delivers what is queued and releases the destination; never rejects (see health). */
   close(): Promise<void>;
   readonly health: OutputHealth;
+}
+
+/** What an output is doing now, for the operator: writing, connected, spooling (server unreachable) or failed. */
+export type OutputState = 'writing' | 'connected' | 'spooling' | 'failed';
+
+export function outputState(health: OutputHealth): OutputState {
+  if (health.error !== null) return 'failed';
+  if (health.connected === undefined) return 'writing';
+  return health.connected ? 'connected' : 'spooling';
 }
 
 /** Told of an output's first failure, once. */
@@ -69,6 +84,8 @@ export interface OutputContext {
   /** Flow records by default (the EVE output's `flows`). */
   flows: boolean;
   onFailure: FailureListener;
+  /** Files are appended to rather than truncated (live: a restart keeps the last run's records). */
+  append?: boolean;
   /** Where network outputs say that their server went down or came back. */
   log?: OutputLog;
 }
@@ -118,11 +135,22 @@ export class LineStream {
 
   constructor(
     name: string,
-    private readonly out: Writable,
+    private out: Writable,
     private readonly onFailure: FailureListener,
   ) {
     this.health = { name, written: 0, dropped: 0, error: null };
     out.on('error', (err: Error) => this.fail(err));
+  }
+
+  /**
+   * Writes to `next` from now on. Lines already written stay queued on the old stream, which
+   * ends once they are delivered: each line reaches exactly one of the two.
+   */
+  replace(next: Writable): void {
+    const old = this.out;
+    this.out = next;
+    next.on('error', (err: Error) => this.fail(err));
+    if (old !== process.stdout && old !== process.stderr && !old.destroyed) old.end();
   }
 
   write(line: string): void {

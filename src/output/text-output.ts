@@ -5,6 +5,7 @@ import type { Alert, FlowRecord } from '../detect/alert.js';
 import type { RunStats } from '../stats/run-stats.js';
 import type { InventorySnapshot } from './inventory.js';
 import { LineStream, openOutputFile, type Output, type OutputContext, type OutputHealth, type OutputWriter } from './output.js';
+import { OutputFile } from './output-file.js';
 import { formatAlertLine, type TextOptions } from './text.js';
 
 const schema = z.strictObject({
@@ -22,6 +23,8 @@ export class TextOutput implements Output {
     out: Writable,
     private readonly options: TextOptions,
     onFailure: (health: OutputHealth) => void = () => undefined,
+    /** The file written, when it is one, reopened after log rotation. */
+    private readonly file?: OutputFile,
   ) {
     this.lines = new LineStream(name, out, onFailure);
   }
@@ -40,6 +43,10 @@ export class TextOutput implements Output {
 
   inventory(_inventory: InventorySnapshot): void {}
 
+  reopen(): void {
+    if (this.file !== undefined) this.lines.replace(this.file.reopen());
+  }
+
   drain(): Promise<void> | undefined {
     return this.lines.drain();
   }
@@ -51,9 +58,10 @@ export class TextOutput implements Output {
 
 /** Text never carries patient data, so its files are not made private. Colour only on a terminal. */
 function open(spec: z.infer<typeof schema>, context: OutputContext): Output {
-  const out = openOutputFile(spec.path, { private: false });
   const color = spec.path === '-' && process.stdout.isTTY === true;
-  return new TextOutput(`text:${spec.path}`, out, { color, evidence: context.evidence }, context.onFailure);
+  const file = spec.path === '-' ? undefined : new OutputFile(spec.path, { private: false, append: context.append === true, rotateIntervalMs: null });
+  const out = file === undefined ? openOutputFile('-', { private: false }) : file.open();
+  return new TextOutput(`text:${spec.path}`, out, { color, evidence: context.evidence }, context.onFailure, file);
 }
 
 export const textWriter: OutputWriter<typeof schema> = { spec: schema, open };

@@ -166,6 +166,8 @@ export const COUNTERS: readonly Counter[] = [
   field('capture.kernelPackets', suricata('capture.kernel_packets')),
   field('capture.kernelDrops', suricata('capture.kernel_drops')),
   field('capture.ifDrops', suricata('capture.kernel_ifdrops')),
+  field('capture.intervalPackets', own('capture.interval_packets')),
+  field('capture.quietSeconds', own('capture.quiet_seconds')),
 
   derived('memoryRssBytes', (s) => s.memoryRssBytes, own('memory_rss_bytes')),
 
@@ -179,6 +181,8 @@ export const COUNTERS: readonly Counter[] = [
   perOutput('output.reconnects', (h) => h.reconnects),
   perOutput('output.oversize', (h) => h.oversize),
   perOutput('output.connected', (h) => (h.connected === undefined ? undefined : h.connected ? 1 : 0)),
+  // 1 once the output has failed (see its error in the log): what it is given from then on is dropped.
+  perOutput('output.failed', (h) => (h.error !== null ? 1 : 0)),
 ];
 
 function perOutput(name: string, value: (h: OutputHealth) => number | undefined): Counter {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { TcpdumpStatsParser, describeStartFailure, type LiveCaptureOptions } from '../../src/capture/live-capture.js';
+import { TcpdumpStatsParser, describeStartFailure, tcpdumpArgs, tcpdumpCommand, type LiveCaptureOptions } from '../../src/capture/live-capture.js';
 import { parseTcpdumpDeviceList, prefixLength } from '../../src/capture/live-interfaces.js';
 
 describe('tcpdump statistics lines', () => {
@@ -101,5 +101,20 @@ describe('capture device listing without the cap binding', () => {
     expect(prefixLength('255.255.240.0')).toBe(20);
     expect(prefixLength('ffff:ffff:ffff:ffff::')).toBe(64);
     expect(prefixLength('ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff')).toBe(128);
+  });
+});
+
+describe('how tcpdump is started', () => {
+  const options: LiveCaptureOptions = { interfaceName: 'eth9', filter: 'tcp', snapLen: 262144, bufferMb: 64, promiscuous: true };
+
+  it('runs under setpriv with a parent-death signal, staying root when started as root', () => {
+    const command = tcpdumpCommand(options, 'setpriv');
+    expect(command.file).toBe('setpriv');
+    const stayRoot = process.geteuid?.() === 0 ? ['-Z', 'root'] : [];
+    expect(command.args).toEqual(['--pdeathsig', 'KILL', '--', 'tcpdump', ...stayRoot, ...tcpdumpArgs(options)]);
+  });
+
+  it('runs tcpdump itself where setpriv is missing', () => {
+    expect(tcpdumpCommand(options, null)).toEqual({ file: 'tcpdump', args: tcpdumpArgs(options) });
   });
 });

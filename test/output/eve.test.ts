@@ -329,17 +329,28 @@ describe('EVE stats records', () => {
       { name: 'eve:/var/log/wardwatch/eve.json', written: 40, dropped: 0, error: null },
       { name: 'redis://10.1.1.5:6379/eve', written: 30, dropped: 2, error: null, queued: 8, spooled: 10, reconnects: 1, connected: true },
       { name: 'syslog+udp://10.1.1.6:514', written: 39, dropped: 0, error: null, queued: 0, spooled: 0, reconnects: 0, connected: false, oversize: 1 },
+      { name: 'eve:/dev/full', written: 0, dropped: 5, error: Object.assign(new Error('no space'), { code: 'ENOSPC' }) },
     ];
     const rec = statsRecord(input, 0) as Rec;
     expect(rec.wardwatch.output).toEqual({
-      sent: { 'eve:/var/log/wardwatch/eve.json': 40, 'redis://10.1.1.5:6379/eve': 30, 'syslog+udp://10.1.1.6:514': 39 },
+      sent: { 'eve:/var/log/wardwatch/eve.json': 40, 'redis://10.1.1.5:6379/eve': 30, 'syslog+udp://10.1.1.6:514': 39, 'eve:/dev/full': 0 },
       queued: { 'redis://10.1.1.5:6379/eve': 8, 'syslog+udp://10.1.1.6:514': 0 },
       spooled: { 'redis://10.1.1.5:6379/eve': 10, 'syslog+udp://10.1.1.6:514': 0 },
-      dropped: { 'eve:/var/log/wardwatch/eve.json': 0, 'redis://10.1.1.5:6379/eve': 2, 'syslog+udp://10.1.1.6:514': 0 },
+      dropped: { 'eve:/var/log/wardwatch/eve.json': 0, 'redis://10.1.1.5:6379/eve': 2, 'syslog+udp://10.1.1.6:514': 0, 'eve:/dev/full': 5 },
       reconnects: { 'redis://10.1.1.5:6379/eve': 1, 'syslog+udp://10.1.1.6:514': 0 },
       oversize: { 'syslog+udp://10.1.1.6:514': 1 },
       connected: { 'redis://10.1.1.5:6379/eve': 1, 'syslog+udp://10.1.1.6:514': 0 },
+      failed: { 'eve:/var/log/wardwatch/eve.json': 0, 'redis://10.1.1.5:6379/eve': 0, 'syslog+udp://10.1.1.6:514': 0, 'eve:/dev/full': 1 },
     });
+    expect(schemaErrors(rec)).toBe('');
+  });
+
+  it('puts a live sensor\'s packets of the interval and its quiet time in wardwatch.capture', () => {
+    const input = counters();
+    input.capture = { kernelPackets: 5100, kernelDrops: 100, intervalPackets: 250, quietSeconds: 0 };
+    const rec = statsRecord(input, 0) as Rec;
+    expect(rec.stats.capture).toEqual({ kernel_packets: 5100, kernel_drops: 100 });
+    expect(rec.wardwatch.capture).toEqual({ interval_packets: 250, quiet_seconds: 0 });
     expect(schemaErrors(rec)).toBe('');
   });
 
