@@ -153,10 +153,20 @@ describe('cms8000 analyzer', () => {
     }
   });
 
-  it('rejects a server that answers with something other than blocks before the match', () => {
-    const { analyzer } = start();
+  it('judges each direction on its own: a server that answers with something other than blocks ends only its own', () => {
+    const { analyzer, events } = start();
     analyzer.data(0, bed(7));
     analyzer.data(1, Uint8Array.from(ascii('+OK ready\r\n')));
+    expect(analyzer.verdict).toBe('probing');
+    analyzer.data(0, concat(sync(), telemetry(0x14, 20)));
+    expect(analyzer.verdict).toBe('match');
+    expect(events[0]).toMatchObject({ type: 'cms8000.detected', blockTypes: [0x45, 0x46, 0x47] });
+  });
+
+  it('rejects a flow whose client bytes are not blocks, even after the server spoke', () => {
+    const { analyzer } = start();
+    analyzer.data(1, Uint8Array.from(ascii('+OK ready\r\n')));
+    analyzer.data(0, Uint8Array.from(ascii('USER x\r\n')));
     expect(analyzer.verdict).toBe('reject');
   });
 
@@ -216,7 +226,7 @@ describe('cms8000 analyzer', () => {
     analyzer.gap(0, 1000);
     analyzer.data(0, concat(tail, bed(7), telemetry(0x15, 20), sync()));
     expect(analyzer.verdict).toBe('match');
-    expect(events[0]).toEqual({ type: 'cms8000.detected', proto: 'cms8000', dir: 0, blockTypes: [0x45, 0x46, 0x47] });
+    expect(events[0]).toEqual({ type: 'cms8000.detected', proto: 'cms8000', dir: 0, blockTypes: [0x45, 0x46, 0x47], incomplete: ['gap'] });
   });
 
   it('gives up scanning for a header before a match after a bounded distance', () => {

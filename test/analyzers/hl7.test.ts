@@ -287,7 +287,7 @@ describe('Hl7Analyzer framing', () => {
 });
 
 describe('Hl7Analyzer gaps and truncation', () => {
-  it('drops an MLLP message cut by a gap and reads the next one', () => {
+  it('reports an MLLP message cut by a gap after its header, truncated, and reads the next one', () => {
     const h = harness();
     const first = mllp(ORU);
     h.analyzer.data(0, first.subarray(0, 150));
@@ -295,24 +295,31 @@ describe('Hl7Analyzer gaps and truncation', () => {
     h.analyzer.data(0, first.subarray(190));
     h.analyzer.data(0, mllp(ADT));
     h.analyzer.end();
-    expect(h.events.map((e) => [e.messageType, e.truncated])).toEqual([['ADT', undefined]]);
+    expect(h.events.map((e) => [e.messageType, e.truncated, e.incomplete])).toEqual([
+      ['ORU', true, ['gap']],
+      ['ADT', undefined, undefined],
+    ]);
   });
 
-  it('drops a bare message cut mid-segment by a gap and resynchronises on the next MSH', () => {
+  it('reports a bare message cut mid-segment by a gap, truncated, and resynchronises on the next MSH', () => {
     const h = harness();
     const data = bytes(ORU + ADT + ACK);
     h.analyzer.data(0, data.subarray(0, 150));
     h.analyzer.gap(0, 30);
     h.analyzer.data(0, data.subarray(180));
     h.analyzer.end();
-    expect(h.events.map((e) => e.controlId)).toEqual(['ADT00007', 'ACK00001']);
+    expect(h.events.map((e) => [e.controlId, e.truncated, e.incomplete])).toEqual([
+      ['MSG00001', true, ['gap']],
+      ['ADT00007', undefined, undefined],
+      ['ACK00001', undefined, undefined],
+    ]);
   });
 
   it('reports a bare message that was complete up to a segment end when a gap follows', () => {
     const h = harness();
     h.analyzer.data(0, bytes(ORU));
     h.analyzer.gap(0, 500);
-    expect(h.events).toEqual([{ ...ORU_EVENT, framing: 'bare' }]);
+    expect(h.events).toEqual([{ ...ORU_EVENT, framing: 'bare', incomplete: ['gap'] }]);
     h.analyzer.data(0, bytes('OBX|3|NM|lost\r' + ACK));
     h.analyzer.end();
     expect(h.events.map((e) => e.controlId)).toEqual(['MSG00001', 'ACK00001']);
@@ -437,9 +444,19 @@ describe('Hl7Analyzer rejects look-alikes', () => {
     }
   });
 
-  it('rejects a server that answers with something else before anything matched', () => {
+  it('judges each direction on its own: a server that speaks something else first ends only its own direction', () => {
     const h = harness();
     h.analyzer.data(1, bytes('SSH-2.0-OpenSSH_9.6\r\n'));
+    expect(h.analyzer.verdict).toBe('probing');
+    h.analyzer.data(0, mllp(ORU));
+    expect(h.analyzer.verdict).toBe('match');
+    expect(h.events.map((e) => e.controlId)).toEqual(['MSG00001']);
+  });
+
+  it('rejects the flow when the client speaks something else, whatever the server said', () => {
+    const h = harness();
+    h.analyzer.data(1, bytes('SSH-2.0-OpenSSH_9.6\r\n'));
+    h.analyzer.data(0, bytes('SSH-2.0-PuTTY\r\n'));
     expect(h.analyzer.verdict).toBe('reject');
   });
 

@@ -30,8 +30,16 @@ export interface Hl7MessageEvent extends EventBase {
    * or broken by bytes that are not HL7.
    */
   readonly truncated?: true;
+  /**
+   * What the capture did not show, besides `truncated`: `gap` (bytes of the message were lost
+   * or cut by the snap length), `midstream` (its direction was picked up after the connection
+   * began). Absent when neither.
+   */
+  readonly incomplete?: readonly Hl7Incomplete[];
   /** Full evidence mode only: the message text (up to the size cap). */
   readonly phi?: { readonly text: string };
 }
+
+export type Hl7Incomplete = 'gap' | 'midstream';
 
 export type Hl7Event = Hl7MessageEvent;
