@@ -75,14 +75,25 @@ describe('parseHl7Header', () => {
     ['prose after MSH|', 'MSH|this is the message header|A|B|C|D|E||ORU^R01|1|P|2.5'],
     ['one encoding character', 'MSH|^|A|B|C|D|20240101||ORU^R01|1|P|2.5'],
     ['repeated encoding characters', 'MSH|^^~&|A|B|C|D|20240101||ORU^R01|1|P|2.5'],
-    ['a lower-case message type', 'MSH|^~\\&|A|B|C|D|20240101||oru^R01|1|P|2.5'],
-    ['a four-letter message type', 'MSH|^~\\&|A|B|C|D|20240101||ORUX^R01|1|P|2.5'],
-    ['a malformed trigger', 'MSH|^~\\&|A|B|C|D|20240101||ORU^R-1|1|P|2.5'],
-    ['version 3.0', 'MSH|^~\\&|A|B|C|D|20240101||ORU^R01|1|P|3.0'],
-    ['no version field', 'MSH|^~\\&|A|B|C|D|20240101||ORU^R01|1|P'],
+    ['encoding characters without the separator after them', 'MSH|^~\\&'],
     ['a non-header segment', 'PID|^~\\&|A|B|C|D|20240101||ORU^R01|1|P|2.5'],
   ])('rejects %s', (_name, text) => {
     expect(header(text)).toBeUndefined();
+  });
+
+  // Detection must not depend on the sender following the standard after MSH-2.
+  it.each([
+    ['a lower-case message type', 'MSH|^~\\&|A|B|C|D|20240101||oru^R01|1|P|2.5', '', '2.5'],
+    ['a four-letter message type', 'MSH|^~\\&|A|B|C|D|20240101||ORUX^R01|1|P|2.5', '', '2.5'],
+    ['a malformed trigger', 'MSH|^~\\&|A|B|C|D|20240101||ORU^R-1|1|P|2.5', '', '2.5'],
+    ['version 3.0', 'MSH|^~\\&|A|B|C|D|20240101||ORU^R01|1|P|3.0', 'ORU', ''],
+    ['no version field', 'MSH|^~\\&|A|B|C|D|20240101||ORU^R01|1|P', 'ORU', ''],
+    ['nothing after the encoding characters (the rest cut off)', 'MSH|^~\\&|', '', ''],
+    ['a sending application longer than the header kept', `MSH|^~\\&|${'A'.repeat(5000)}`, '', ''],
+  ])('keeps a header with %s, reporting only the fields of standard shape', (_name, text, messageType, version) => {
+    const h = header(text);
+    expect(h).toBeDefined();
+    expect([h!.messageType, h!.version]).toEqual([messageType, version]);
   });
 
   it('never throws on short or binary input', () => {
@@ -432,8 +443,19 @@ describe('Hl7Analyzer rejects look-alikes', () => {
   });
 
   it.each([
-    ['a bad version', 'MSH|^~\\&|A|B|C|D|20240101||ORU^R01|1|P|9.9\rPID|1\r'],
-    ['a bad message type', 'MSH|^~\\&|A|B|C|D|20240101||Oru^R01|1|P|2.5\rPID|1\r'],
+    ['a bad version', 'MSH|^~\\&|A|B|C|D|20240101||ORU^R01|1|P|9.9\rPID|1\r', ''],
+    ['a bad message type', 'MSH|^~\\&|A|B|C|D|20240101||Oru^R01|1|P|2.5\rPID|1\r', '2.5'],
+  ])('reports an MSH stream with %s: the sender need not follow the standard', (_name, text, version) => {
+    for (const data of [bytes(text), mllp(text)]) {
+      const h = harness();
+      feedSplit(h, 0, data, []);
+      h.analyzer.end();
+      expect(h.analyzer.verdict).toBe('match');
+      expect(h.events.map((e) => [e.segments, e.version])).toEqual([[['MSH', 'PID'], version]]);
+    }
+  });
+
+  it.each([
     ['MSH not at the start', 'XMSH|^~\\&|A|B|C|D|20240101||ORU^R01|1|P|2.5\r'],
   ])('rejects an MSH stream with %s', (_name, text) => {
     for (const data of [bytes(text), mllp(text)]) {
