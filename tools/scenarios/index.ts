@@ -9,5 +9,6 @@ import type { DetectionScenario } from './scenario.js';
 
 export { expectationJson, type DetectionScenario, type Expectation } from './scenario.js';
 export { SITE } from './network.js';
+export { resyncScenarios, TSHARK_SEES_LESS } from './resync.js';
 
 export const detectionScenarios: DetectionScenario[] = [...cms8000Scenarios, ...hl7Scenarios, ...nfsScenarios, ...dicomScenarios, ...lookAlikeScenarios, ...resyncScenarios];
