@@ -597,3 +597,64 @@ describe('Hl7Analyzer properties', () => {
     );
   });
 });
+
+describe('Hl7Analyzer on a direction picked up mid-stream (gap of length 0 before any data)', () => {
+  const tail = bytes('OBX|2|NM|59408-5^Oxygen saturation^LN||98|%|90-100||||F\r\x1c\r');
+
+  it('passes over the tail of a message it did not see begin and reports the next, marked midstream', () => {
+    const h = harness();
+    h.analyzer.gap(0, 0);
+    h.analyzer.data(0, concat(tail, mllp(ORU)));
+    h.analyzer.data(0, mllp(ADT));
+    h.analyzer.end();
+    expect(h.analyzer.verdict).toBe('match');
+    expect(h.events.map((e) => [e.controlId, e.framing, e.incomplete])).toEqual([
+      ['MSG00001', 'mllp', ['midstream']],
+      ['ADT00007', 'mllp', ['midstream']],
+    ]);
+  });
+
+  it('finds a bare message at a segment start after the tail of another', () => {
+    const h = harness();
+    h.analyzer.gap(0, 0);
+    h.analyzer.data(0, bytes('|F\rOBX|3|NM|x||1\r' + ORU));
+    h.analyzer.end();
+    expect(h.events.map((e) => e.controlId)).toEqual(['MSG00001']);
+  });
+
+  it('takes a false start (0x0B or MSH that is no header) for what it is and keeps looking', () => {
+    const h = harness();
+    h.analyzer.gap(0, 0);
+    h.analyzer.data(0, concat(Uint8Array.of(0x0b, 0x41, 0x42, 0x0d), bytes('\rMSH-not a header\r'), mllp(ORU)));
+    h.analyzer.end();
+    expect(h.events.map((e) => e.controlId)).toEqual(['MSG00001']);
+  });
+
+  it('rejects the direction once it passed over 64 KiB without a message', () => {
+    const h = harness();
+    h.analyzer.gap(0, 0);
+    for (let i = 0; i < 70 && h.analyzer.verdict !== 'reject'; i++) h.analyzer.data(0, new Uint8Array(1024).fill(0x41));
+    expect(h.analyzer.verdict).toBe('reject');
+  });
+});
+
+describe('Hl7Analyzer: a header cut by a gap or the snap length', () => {
+  it('counts a message whose MSH was cut after its encoding characters, with what of MSH-3.. was seen', () => {
+    const h = harness();
+    const frame = mllp(ORU);
+    h.analyzer.data(0, frame.subarray(0, 1 + 'MSH|^~\\&|'.length + 3));
+    h.analyzer.gap(0, frame.length - 13);
+    h.analyzer.end();
+    expect(h.analyzer.verdict).toBe('match');
+    expect(h.events.map((e) => [e.messageType, e.truncated, e.incomplete, e.segments])).toEqual([['', true, ['gap'], ['MSH']]]);
+  });
+
+  it('does not count MSH cut inside its encoding characters', () => {
+    const h = harness();
+    h.analyzer.data(0, Uint8Array.of(0x0b, ...bytes('MSH|^~')));
+    h.analyzer.gap(0, 300);
+    h.analyzer.end();
+    expect(h.events).toEqual([]);
+    expect(h.analyzer.verdict).toBe('probing');
+  });
+});
