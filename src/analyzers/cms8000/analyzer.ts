@@ -4,13 +4,20 @@
  * The stream is a run of blocks: u16le length (the two header bytes that follow plus the body),
  * the marker 0x05, a block type, then the body. A block occupies 2 + length bytes.
  *
- * Recognition: a direction must open with RUN_TO_MATCH consecutive well-formed blocks. A block is
- * well-formed when its header is plausible (marker, known type, a length inside that type's
+ * Recognition: a direction must open with RUN_TO_MATCH consecutive well-formed blocks of known
+ * types. A block is well-formed when its header is plausible (marker, a length inside its type's
  * bounds, never above MAX_BLOCK_LENGTH) and, for the bed and telemetry blocks, its fixed body head
- * holds (bed: 00 00 nn FF; telemetry: 00 00 lead 00 with lead 0x14..0x17). Before a match, the
- * first byte that cannot continue a header or a bad body head rejects the flow, in either
- * direction; both directions, when they speak, speak blocks. After a match nothing rejects: a bad
- * header is counted and the reader scans byte by byte for the next plausible header.
+ * holds (bed: 00 00 nn FF; telemetry: 00 00 lead 00 with lead 0x14..0x17). A block of a type no
+ * known block has is followed by its length where the framing holds, and neither counts in nor
+ * breaks the run; scanning for a header needs a known type. Before a match, the first byte that
+ * cannot continue a header or a bad body head ends the direction: the client's rejects the flow,
+ * the server's (a banner) only its own direction. After a match nothing rejects: a bad header is
+ * counted and the reader scans byte by byte for the next plausible header.
+ *
+ * Mid-stream and gaps: a direction that began before the analyzer saw it (a gap of length 0 at the
+ * start) scans for a header at any offset, as after a gap that crosses a block boundary; a block
+ * cut by a gap still counts in the run as far as it was well-formed. The detection then says what
+ * was incomplete (`gap`, `midstream`).
  *
  * Bounded state: per direction a 4-byte header, a 4-byte scan window and at most the first 0xAD
  * body bytes of a patient block (the decoded fields); all other body bytes are skipped unread.
@@ -385,8 +392,7 @@ class Cms8000Analyzer implements Analyzer {
    * the client's decide: the server's failing (a banner) only ends the reading of the server's.
    */
   private notBlocks(r: BlockReader, dir: Direction): void {
-    const client = this.readers[0];
-    if (dir === TO_CLIENT && (client === undefined || client.phase !== DONE)) r.phase = DONE;
+    if (dir === TO_CLIENT) r.phase = DONE;
     else this.verdict = 'reject';
   }
 

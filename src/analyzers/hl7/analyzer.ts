@@ -2,7 +2,7 @@
 import type { Analyzer, AnalyzerContext, AnalyzerFactory, Direction, Verdict } from '../analyzer.js';
 import type { Hl7Incomplete, Hl7MessageEvent } from './events.js';
 import { TO_CLIENT } from '../analyzer.js';
-import { DirectionReader, DONE, type Framing, type Owner } from './framing.js';
+import { DirectionReader, type Framing, type Owner } from './framing.js';
 import { CR, DEFAULT_MAX_MESSAGE_BYTES, LF, MAX_PENDING, MIN_MESSAGE_BYTES, VT, type Hl7Header } from './header.js';
 
 export interface Hl7Options {
@@ -48,7 +48,7 @@ class FlowState implements Owner {
    * (a banner before the client's first message) ends only the server's direction.
    */
   reject(dir: Direction): void {
-    if (dir === TO_CLIENT && this.readers[0].state !== DONE) {
+    if (dir === TO_CLIENT) {
       this.readers[1].finish();
       return;
     }

@@ -10,17 +10,24 @@
  *
  * Recognition: a direction must open (after blank lines) with 0x0B or a header segment id; every
  * segment id is three upper-case letters or digits followed by the unit's field separator; MSH-2
- * holds 2 to 5 distinct encoding characters; MSH-9 is a three-letter message type with an
- * optional three-character trigger; MSH-12 is a 2.x version. The verdict is 'match' once an MSH
- * passes these checks. Before that, any departure rejects the flow; after it, the broken message
- * is reported truncated (when its header was good) and the direction resynchronises on the next
- * 0x0B (MLLP) or MSH at a segment start (bare). Batch header events seen before the first match
- * wait for it (at most MAX_PENDING), and are dropped if it never comes.
+ * holds 2 to 5 distinct encoding characters followed by the separator. That is all a header needs:
+ * MSH-9 and MSH-12 are reported when they have the standard's shape, and the sender need not follow
+ * it. The verdict is 'match' once an MSH passes these checks. Before that, any departure ends the
+ * direction (the client's failing rejects the flow, the server's only its own direction); after it,
+ * the broken message is reported truncated (when its header was good) and the direction
+ * resynchronises on the next 0x0B (MLLP) or MSH at a segment start (bare). Batch header events seen
+ * before the first match wait for it (at most MAX_PENDING), and are dropped if it never comes.
+ *
+ * Mid-stream and gaps: a direction that began before the analyzer saw it (a gap of length 0 at the
+ * start), or that lost bytes before a match, resynchronises as above, and a false start found so
+ * sends it back to resynchronise rather than rejecting it, within PROBE_SKIP_LIMIT bytes passed over.
+ * A gap inside a message reports what was seen of it once its header was (the header itself may be
+ * cut after its encoding characters), truncated unless it is bare and complete up to a segment end,
+ * with `incomplete` saying `gap` (and `midstream` for a direction picked up mid-stream).
  *
  * Size cap: a message longer than maxMessageBytes is reported truncated at the cap and the rest
- * of it is skipped. A gap drops the partial message, except that a bare message complete up to a
- * segment end is reported. At the end of the flow a started message is reported, truncated
- * unless it is bare and ended at a segment end.
+ * of it is skipped. At the end of the flow a started message is reported, truncated unless it is
+ * bare and ended at a segment end.
  */
 import type { Direction } from '../analyzer.js';
 import type { Hl7Incomplete, Hl7MessageEvent } from './events.js';
