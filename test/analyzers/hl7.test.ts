@@ -658,3 +658,17 @@ describe('Hl7Analyzer: a header cut by a gap or the snap length', () => {
     expect(h.analyzer.verdict).toBe('probing');
   });
 });
+
+describe('what an alert on a partly seen message shows', () => {
+  it('lists in one `incomplete` what the capture did not show, and names a header of no standard type for what it is', async () => {
+    const { hl7Protocol } = await import('../../src/analyzers/hl7/descriptor.js');
+    const h = harness();
+    h.analyzer.gap(0, 0);
+    h.analyzer.data(0, Uint8Array.of(0x0d, ...mllp('MSH|^~\\&|MON|ICU|').subarray(0, 18)));
+    h.analyzer.gap(0, 200);
+    const [event] = h.events;
+    const descriptor = hl7Protocol.events[0];
+    expect(descriptor.eve(event, 'redacted', {})).toMatchObject({ hl7: { truncated: true, incomplete: ['truncated', 'gap', 'midstream'] } });
+    expect(descriptor.text(event)).toBe('HL7 message of no standard type via MLLP, truncated, incomplete: gap,midstream');
+  });
+});

@@ -45,7 +45,8 @@ const message = defineEvent<Hl7MessageEvent>({
     return { hl7 };
   },
   text(event) {
-    const type = event.messageType === '' ? `batch header ${event.segments[0] ?? ''}`.trim() : messageType(event);
+    const header = event.segments[0] ?? '';
+    const type = event.messageType !== '' ? messageType(event) : header === 'MSH' ? 'message of no standard type' : `batch header ${header}`.trim();
     let text = `HL7 ${type} via ${event.framing === 'mllp' ? 'MLLP' : 'bare TCP'}${event.version !== '' ? `, v${event.version}` : ''}`;
     if (event.identitySegments.length > 0) text += `, patient identity in ${event.identitySegments.join(',')}`;
     if (event.truncated) text += ', truncated';
