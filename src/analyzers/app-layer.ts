@@ -157,6 +157,15 @@ export class AppLayer implements FlowConsumer {
     if (analysis.idle && !this.retry(flow, analysis, bytes.length)) return;
     if ((analysis.heard & (1 << dir)) === 0) this.glance(flow, analysis, dir, bytes);
     if (analysis.active > 0) this.feed(flow, analysis, dir, bytes, 0);
+    else if (analysis.waiting !== null) this.awaitClient(flow, analysis, bytes.length);
+  }
+
+  /** No analyzer wants the server's bytes, and the client has not spoken: wait, within the budget. */
+  private awaitClient(flow: Flow, analysis: FlowAnalysis, length: number): void {
+    analysis.idleBytes += length;
+    if (analysis.idleBytes <= RETRY_BYTES) return;
+    this.stats.retriesExhausted++;
+    this.giveUp(flow);
   }
 
   gap(flow: Flow, dir: Direction, length: number): void {

@@ -135,6 +135,14 @@ describe('the app layer on a flow it did not see from its start', () => {
     expect(layer.stats.retries).toBe(1);
   });
 
+  it('waits for the client after a server that spoke first only within the budget', () => {
+    const { layer } = layerWanting(true);
+    const flow = external515(false);
+    const banner = bytes('220 ' + 'x'.repeat(996));
+    for (let sent = 0; sent <= 2 * RETRY_BYTES && flow.inspecting(0); sent += banner.length) layer.data(flow, 1, banner);
+    expect([flow.inspecting(0), layer.stats.retriesExhausted]).toEqual([false, 1]);
+  });
+
   it('judges each direction on its own: a server banner before the client HL7 hides nothing', () => {
     for (const banner of ['220 HL7 gateway ready\r\n', '\x00']) {
       const { layer, events } = layerWanting(true);

@@ -24,6 +24,8 @@ import type { LpdCommandEvent } from './events.js';
 export const MAX_LINE = 1024;
 const FIRST_LINE_BUFFER = 128;
 const SAMPLE_LENGTH = 32;
+/** A server that spoke first and keeps talking to a silent client is judged on its own bytes past this. */
+const SERVER_FIRST_LIMIT = 4096;
 /** Share of printable bytes (including TAB, CR, LF) from which a sample counts as text. */
 const TEXT_RATIO = 0.8;
 const MAX_COUNT_DIGITS = 15;
@@ -76,6 +78,7 @@ class LpdAnalyzer implements Analyzer {
   private readonly sampled = [0, 0];
   private readonly samplePrintable = [0, 0];
   private clientSpoke = false;
+  private serverFirstBytes = 0;
   private notLpd = false;
 
   constructor(private readonly ctx: AnalyzerContext) {}
@@ -93,6 +96,8 @@ class LpdAnalyzer implements Analyzer {
     } else if (!this.clientSpoke) {
       // An LPD server never speaks first; its bytes after the client's are not needed.
       this.notLpd = true;
+      this.serverFirstBytes += bytes.length;
+      if (this.serverFirstBytes > SERVER_FIRST_LIMIT) this.reject();
     }
     if (this.verdict === 'probing' && this.notLpd && this.sampled[TO_SERVER] >= SAMPLE_LENGTH) this.reject();
   }
