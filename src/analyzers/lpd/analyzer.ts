@@ -13,8 +13,9 @@
  * that speaks before the client. One `lpd.not_lpd` event then says whether the client's first
  * SAMPLE_LENGTH bytes look like text or binary (the server's, when the client never spoke: a
  * banner says nothing of what the client sends after it); the verdict turns to 'reject' once that
- * sample is complete (or at a gap in the client's bytes, or the end), so the event is the same
- * however the stream was split. A flow picked up mid-stream, or whose opening a gap hid, proves
+ * sample is complete (or at a gap in the client's bytes, at the end, or once a server that spoke
+ * first has sent SERVER_FIRST_LIMIT bytes to a silent client), so the event is the same however
+ * the stream was split. A flow picked up mid-stream, or whose opening a gap hid, proves
  * nothing: the opening line went by unseen, and a print job's file bytes can be anything.
  */
 import type { Analyzer, AnalyzerContext, AnalyzerFactory, Direction, Verdict } from '../analyzer.js';
