@@ -21,7 +21,7 @@ interface Message {
   dir: string;
   /** 'ORU^R01'. */
   type: string;
-  /** Ours only: what the capture did not show of it. */
+  /** Ours only: bytes of it were not seen (truncated, or lost to a gap). */
   incomplete?: boolean;
 }
 
@@ -34,7 +34,7 @@ async function ourMessages(path: string): Promise<Message[]> {
     event: (_flow, event) => {
       if (event.type !== 'hl7.message') return;
       const e = event as Hl7MessageEvent;
-      found.push({ dir: e.dir === 0 ? 'to_server' : 'to_client', type: `${e.messageType}^${e.triggerEvent}`, incomplete: e.truncated === true || e.incomplete !== undefined });
+      found.push({ dir: e.dir === 0 ? 'to_server' : 'to_client', type: `${e.messageType}^${e.triggerEvent}`, incomplete: e.truncated === true || e.incomplete?.includes('gap') === true });
     },
     flowEnd: () => {},
     wantsEvents: () => true,

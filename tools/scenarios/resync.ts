@@ -101,6 +101,21 @@ function hl7OutboundOnly(): Buffer {
   return capture(timeline);
 }
 
+/**
+ * The sensor starts while the monitor sends results to an outside host: the first segment seen is
+ * the second half of a result, then its acknowledgement, then the next result whole.
+ */
+function hl7Midstream(): Buffer {
+  const { s, timeline } = session({ ip: SITE.monitor, port: 40808 }, EXTERNAL_515, [11, 19, 0]);
+  const first = mllp(oru('C0000205'));
+  s.send('client', first.subarray(150));
+  s.pause(3_500).send('server', mllp(ack('C0000205')));
+  s.pause(60_000_000).send('client', mllp(oru('C0000206')));
+  s.pause(3_500).send('server', mllp(ack('C0000206')));
+  s.pause(150_000).close('client');
+  return capture(timeline);
+}
+
 /** Waveform samples: deterministic, a beat every 90. */
 function waveform(lead: number, round: number): Buffer {
   const b = Buffer.alloc(125);
@@ -250,6 +265,15 @@ export const resyncScenarios: DetectionScenario[] = [
     description: `${SITE.externalHl7}:515 sends a single 0x00 byte before ${SITE.monitor} sends two MLLP HL7 results, acknowledged`,
     expected: { alerts: { '1000002': 1 }, why: `a server's byte before the client's HL7 hides nothing: ${ONCE}` },
     build: () => hl7Exchange({ client: { ip: SITE.monitor, port: 40806 }, server: EXTERNAL_515, start: [11, 17, 0], banner: '\x00' }),
+  },
+  {
+    file: 'hl7-midstream-515.pcap',
+    description: `The sensor starts while ${SITE.monitor} sends MLLP HL7 results to ${SITE.externalHl7}:515: the first segment seen is the second half of a result, then its ACK, a minute later the next result and its ACK; no handshake`,
+    expected: {
+      alerts: { '1000002': 1 },
+      why: `the tail of the first result shows nothing to resynchronise on, so the flow is tried again on later bytes and the server's ACK and the next result are HL7: ${ONCE}`,
+    },
+    build: hl7Midstream,
   },
   {
     file: 'hl7-inbound-515.pcap',
