@@ -56,7 +56,12 @@ export interface Analyzer {
    * `bytes` is only valid during the call: copy what must be kept.
    */
   data(dir: Direction, bytes: Uint8Array): void;
-  /** TCP: `length` bytes of this direction were lost before the next `data`. */
+  /**
+   * TCP: `length` bytes of this direction were lost before the next `data` (not captured, or cut
+   * by the snap length). Length 0, before any data of the direction: the direction began before
+   * the analyzer saw it (the flow was picked up mid-stream, or the analyzer was made after the
+   * direction's first bytes went by), so its first bytes may fall anywhere in the protocol.
+   */
   gap(dir: Direction, length: number): void;
   /** The flow is over: report anything still pending. */
   end(): void;
@@ -74,7 +79,10 @@ export interface AnalyzerFactory {
    * state is made, like Suricata's probing parsers: false only when the analyzer, given these
    * bytes first, would reject the flow at once. Most flows are ruled out here for nothing.
    * Without it the analyzer is always made (it may have something to say about any flow).
+   * `midstream`: the bytes may begin anywhere in the protocol (a mid-stream pickup, or bytes
+   * after every analyzer gave up on a flow with a gap): false only when no point to
+   * resynchronise on can follow them.
    */
-  mayAccept?(bytes: Uint8Array, transport: 'tcp' | 'udp'): boolean;
+  mayAccept?(bytes: Uint8Array, transport: 'tcp' | 'udp', midstream?: boolean): boolean;
   create(ctx: AnalyzerContext): Analyzer;
 }

@@ -7,7 +7,7 @@ import type { Analyzer, AnalyzerContext, AnalyzerFactory, EvidenceMode, Expectat
 import type { AppEvent } from './events.js';
 import { appProtoRank as rank, descriptorOf, speakerLabel } from './registry.js';
 import type { HostName } from './protocol.js';
-import { TO_SERVER } from '../flow/direction.js';
+import { TO_CLIENT, TO_SERVER } from '../flow/direction.js';
 import { rpcProgramProto } from './rpc/programs.js';
 
 /** What the next stage (the rule engine) receives: packet headers, analyzer events, flow ends. */
@@ -33,14 +33,37 @@ export class AppLayerStats {
   analyzerErrors = 0;
   expectationsLearnt = 0;
   expectationsUsed = 0;
+  /** Further attempts that made an analyzer on a flow picked up mid-stream or after a gap. */
+  retries = 0;
+  /** Flows given up once their budget of further attempts or bytes was spent. */
+  retriesExhausted = 0;
 }
 
-/** Per-flow state: the analyzers still trying, the learnt expectation, and the verdicts. */
+/**
+ * Per-flow state: the analyzers still trying, the directions heard, the factories waiting for the
+ * client's first bytes, and what is left of the flow's budget of further attempts.
+ */
 class FlowAnalysis implements AnalyzerContext {
   readonly analyzers: Array<Analyzer | null> = [];
   /** The factory of each analyzer, by index. */
   readonly factories: AnalyzerFactory[] = [];
   active = 0;
+  /** Directions whose first payload the current attempt has glanced at, as bits 1 << dir. */
+  heard = 0;
+  /** Factories the server's first bytes ruled out: they glance again at the client's. */
+  waiting: AnalyzerFactory[] | null = null;
+  /** The current attempt's bytes may begin anywhere in the protocol. */
+  midstream = false;
+  /** A capture gap was reported: what follows it deserves a fresh attempt. */
+  lossSeen = false;
+  /** Further attempts that made an analyzer. */
+  attempts = 0;
+  /** Bytes that arrived while no analyzer was trying. */
+  idleBytes = 0;
+  /** Every analyzer of the current attempt gave up; the next bytes start another. */
+  idle = false;
+  /** The current attempt is a further one that has made no analyzer yet. */
+  retrying = false;
 
   constructor(
     private readonly layer: AppLayer,
@@ -61,6 +84,18 @@ class FlowAnalysis implements AnalyzerContext {
     const counts = this.layer.stats.anomalies;
     counts.set(name, (counts.get(name) ?? 0) + 1);
   }
+
+  /** Clears a failed attempt: the next one starts mid-stream. */
+  restart(): void {
+    this.analyzers.length = 0;
+    this.factories.length = 0;
+    this.active = 0;
+    this.heard = 0;
+    this.waiting = null;
+    this.midstream = true;
+    this.idle = false;
+    this.retrying = true;
+  }
 }
 
 /** Expected flows live this long (seconds of capture time) before they are forgotten. */
@@ -69,6 +104,15 @@ const MAX_EXPECTATIONS = 10_000;
 
 /** Stands for the analysis of a flow every analyzer gave up on: its state is released early. */
 const GAVE_UP = Symbol('no analyzer wants this flow');
+
+/**
+ * A TCP flow no analyzer recognised where its bytes may not have begun (picked up mid-stream, or
+ * after a capture gap) is tried again on later bytes, since a sensor started on a busy network
+ * picks most connections up mid-stream: at most MAX_RETRIES attempts that make an analyzer, over
+ * at most RETRY_BYTES bytes that arrive while none is trying.
+ */
+export const MAX_RETRIES = 8;
+export const RETRY_BYTES = 64 * 1024;
 
 interface LearntExpectation {
   expectation: Expectation;
@@ -82,6 +126,11 @@ interface LearntExpectation {
  * never made, the others drop out as soon as their verdict is 'reject' (or, once they have
  * identified their protocol, when the next stage wants none of their events from the flow), and a
  * flow no analyzer wants is no longer reassembled at all.
+ *
+ * Each direction is judged on its own: the factories the server's first bytes rule out (a banner)
+ * glance again at the client's first bytes, and an analyzer made then is told that the server's
+ * direction began before it. A TCP flow picked up mid-stream, or that had a gap, is not given up
+ * at the first failure: later bytes start a new attempt, within a budget (see MAX_RETRIES).
  */
 export class AppLayer implements FlowConsumer {
   readonly stats = new AppLayerStats();
@@ -102,13 +151,28 @@ export class AppLayer implements FlowConsumer {
 
   data(flow: Flow, dir: Direction, bytes: Uint8Array): void {
     const app = flow.app as FlowAnalysis | typeof GAVE_UP | null;
-    const analysis = app === null ? this.begin(flow, bytes) : app === GAVE_UP ? null : app;
-    if (analysis !== null) this.feed(flow, analysis, dir, bytes, 0);
+    if (app === GAVE_UP) return;
+    const analysis = app ?? this.begin(flow);
+    if (analysis === null) return;
+    if (analysis.idle && !this.retry(flow, analysis, bytes.length)) return;
+    if ((analysis.heard & (1 << dir)) === 0) this.glance(flow, analysis, dir, bytes);
+    if (analysis.active > 0) this.feed(flow, analysis, dir, bytes, 0);
+    else if (analysis.waiting !== null) this.awaitClient(flow, analysis, bytes.length);
+  }
+
+  /** No analyzer wants the server's bytes, and the client has not spoken: wait, within the budget. */
+  private awaitClient(flow: Flow, analysis: FlowAnalysis, length: number): void {
+    analysis.idleBytes += length;
+    if (analysis.idleBytes <= RETRY_BYTES) return;
+    this.stats.retriesExhausted++;
+    this.giveUp(flow);
   }
 
   gap(flow: Flow, dir: Direction, length: number): void {
     const analysis = flow.app as FlowAnalysis | typeof GAVE_UP | null;
-    if (analysis !== null && analysis !== GAVE_UP) this.feed(flow, analysis, dir, null, length);
+    if (analysis === null || analysis === GAVE_UP) return;
+    analysis.lossSeen = true;
+    if (analysis.active > 0) this.feed(flow, analysis, dir, null, length);
   }
 
   /**
@@ -203,23 +267,62 @@ export class AppLayer implements FlowConsumer {
     else this.expectedPorts.set(learnt.portKey, left);
   }
 
-  /** A flow's first payload: makes the analyzers that do not rule it out at a glance. */
-  private begin(flow: Flow, bytes: Uint8Array): FlowAnalysis | null {
+  /** A flow's first payload: its analysis, and what portmap taught about its port. */
+  private begin(flow: Flow): FlowAnalysis | null {
     const transport = flow.proto === IPPROTO_TCP ? 'tcp' : flow.proto === IPPROTO_UDP ? 'udp' : null;
     if (transport === null) return null;
     this.applyExpectation(flow, transport);
-    let analysis: FlowAnalysis | null = null;
-    for (const factory of this.factories) {
+    const analysis = new FlowAnalysis(this, flow, { transport, clientPort: flow.clientPort, serverPort: flow.serverPort }, this.evidence);
+    analysis.midstream = flow.midstream;
+    flow.app = analysis;
+    return analysis;
+  }
+
+  /**
+   * The first payload of a direction in the current attempt: makes the analyzers that do not rule
+   * it out at a glance. The first direction heard is glanced at by every analyzer; when that was
+   * the server, those it ruled out glance again at the client's first payload.
+   */
+  private glance(flow: Flow, analysis: FlowAnalysis, dir: Direction, bytes: Uint8Array): void {
+    const first = analysis.heard === 0;
+    analysis.heard |= 1 << dir;
+    if (!first && analysis.waiting === null) return;
+    const candidates = first ? this.factories : analysis.waiting!;
+    analysis.waiting = null;
+    const transport = analysis.flow.transport;
+    const serverFirst = first && dir === TO_CLIENT && transport === 'tcp';
+    const midstream = analysis.midstream;
+    let made = false;
+    for (const factory of candidates) {
       if (!factory.transports.includes(transport)) continue;
-      if (factory.mayAccept !== undefined && !factory.mayAccept(bytes, transport)) continue;
-      analysis ??= new FlowAnalysis(this, flow, { transport, clientPort: flow.clientPort, serverPort: flow.serverPort }, this.evidence);
-      analysis.analyzers.push(factory.create(analysis));
+      if (factory.mayAccept !== undefined && !factory.mayAccept(bytes, transport, midstream)) {
+        if (serverFirst) (analysis.waiting ??= []).push(factory);
+        continue;
+      }
+      const analyzer = factory.create(analysis);
+      analysis.analyzers.push(analyzer);
       analysis.factories.push(factory);
       analysis.active++;
+      made = true;
+      try {
+        // Tell it which directions began before it: its first bytes there may fall anywhere.
+        if (midstream) {
+          analyzer.gap(TO_SERVER, 0);
+          analyzer.gap(TO_CLIENT, 0);
+        } else if (!first) {
+          analyzer.gap(TO_CLIENT, 0);
+        }
+      } catch {
+        this.stats.analyzerErrors++;
+        this.drop(flow, analysis, analysis.analyzers.length - 1);
+      }
     }
-    if (analysis === null) this.giveUp(flow);
-    else flow.app = analysis;
-    return analysis;
+    if (made && analysis.retrying) {
+      analysis.retrying = false;
+      analysis.attempts++;
+      this.stats.retries++;
+    }
+    if (analysis.active === 0 && analysis.waiting === null && !analysis.idle && flow.app === analysis) this.attemptFailed(flow, analysis);
   }
 
   private applyExpectation(flow: Flow, transport: 'tcp' | 'udp'): void {
@@ -239,9 +342,35 @@ export class AppLayer implements FlowConsumer {
   private drop(flow: Flow, analysis: FlowAnalysis, index: number): void {
     analysis.analyzers[index] = null;
     analysis.active--;
-    // Nobody wants this flow's bytes: stop reassembling and copying them, and let go of the
-    // analyzers' state now rather than when the flow ends.
-    if (analysis.active === 0) this.giveUp(flow);
+    if (analysis.active === 0 && analysis.waiting === null) this.attemptFailed(flow, analysis);
+  }
+
+  /**
+   * No analyzer of the attempt is left. A TCP flow whose bytes may not have begun where the
+   * attempt did (mid-stream, or after a gap) waits for later bytes, within its budget. Any other
+   * is given up: nobody wants its bytes, so reassembling and copying them stops, and the
+   * analyzers' state goes now rather than when the flow ends.
+   */
+  private attemptFailed(flow: Flow, analysis: FlowAnalysis): void {
+    const mayResume = analysis.flow.transport === 'tcp' && (flow.midstream || analysis.lossSeen);
+    if (mayResume && analysis.attempts < MAX_RETRIES && analysis.idleBytes < RETRY_BYTES) {
+      analysis.idle = true;
+      return;
+    }
+    if (analysis.attempts > 0 || analysis.idleBytes > 0) this.stats.retriesExhausted++;
+    this.giveUp(flow);
+  }
+
+  /** Bytes after a failed attempt: they start another, or false once the budget is spent. */
+  private retry(flow: Flow, analysis: FlowAnalysis, length: number): boolean {
+    analysis.idleBytes += length;
+    if (analysis.idleBytes > RETRY_BYTES) {
+      this.stats.retriesExhausted++;
+      this.giveUp(flow);
+      return false;
+    }
+    analysis.restart();
+    return true;
   }
 
   private giveUp(flow: Flow): void {

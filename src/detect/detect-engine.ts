@@ -34,6 +34,8 @@ class FlowDetect {
   /** Event types seen on the flow; only kept while some candidate rule may ask. */
   seen: Set<string> | null = null;
   lastEvent: AppEvent | null = null;
+  /** The last event of each type some candidate rule names in `seen`: a deferred rule's evidence. */
+  lastSeen: Map<string, AppEvent> | null = null;
   generation = -1;
   alerted = false;
   lastCaptureFile: string | null = null;
@@ -101,6 +103,7 @@ export class DetectEngine implements AppConsumer {
     if (rules.length === 0) return;
     (state.seen ??= new Set()).add(event.type);
     if (!event.type.endsWith('.summary')) state.lastEvent = event;
+    if (this.ruleSet.seenTypes.has(event.type)) (state.lastSeen ??= new Map()).set(event.type, event);
     for (let i = 0; i < rules.length; i++) {
       const rule = rules[i];
       if (rule.at !== 'event' || !rule.event!.matches(event)) continue;
@@ -135,9 +138,21 @@ export class DetectEngine implements AppConsumer {
     for (let i = 0; i < rules.length; i++) {
       const rule = rules[i];
       if (rule.at !== trigger || !this.flowConditions(rule, flow, state)) continue;
-      const dir: Direction = state.lastEvent?.dir ?? 0;
-      this.matched(flow, state, i, dir, state.lastEvent, flow.lastSec, flow.lastNsec, true);
+      const evidence = this.evidenceOf(rule, state);
+      const dir: Direction = evidence?.dir ?? 0;
+      this.matched(flow, state, i, dir, evidence, flow.lastSec, flow.lastNsec, true);
     }
+  }
+
+  /**
+   * What a deferred rule shows: the last event of a type it requires seen (of the last such type
+   * listed), else the flow's last event; never an event of another protocol that came later.
+   */
+  private evidenceOf(rule: CompiledRule, state: FlowDetect): AppEvent | null {
+    if (rule.seen === null || state.lastSeen === null) return state.lastEvent;
+    let evidence: AppEvent | null = null;
+    for (const type of rule.seen) evidence = state.lastSeen.get(type) ?? evidence;
+    return evidence ?? state.lastEvent;
   }
 
   /** Conditions on what is known of the flow so far (application protocol, events seen). */

@@ -23,7 +23,12 @@ export class RuleSet {
     readonly homeNet: AddressSet<true>,
     readonly unlessTests: readonly EventTest[],
     readonly files: readonly string[],
-  ) {}
+  ) {
+    this.seenTypes = new Set(rules.flatMap((r) => r.seen ?? []));
+  }
+
+  /** Event types some rule requires seen on a flow: the engine keeps the last of each as evidence. */
+  readonly seenTypes: ReadonlySet<string>;
 
   /**
    * Loads rules, thresholds and indicator lists. Rule problems reject the whole set

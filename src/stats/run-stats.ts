@@ -157,6 +157,8 @@ export const COUNTERS: readonly Counter[] = [
   field('app.analyzerErrors', own('app_layer.analyzer_errors'), 'apps.notes: analyzer faults'),
   field('app.expectationsLearnt', own('app_layer.expectations_learnt')),
   field('app.expectationsUsed', own('app_layer.expectations_used')),
+  field('app.retries', own('app_layer.retries'), 'apps.notes: # analyses restarted mid-stream'),
+  field('app.retriesExhausted', own('app_layer.retries_exhausted'), 'apps.notes: # flows given up after their retries'),
   field('app.anomalies', own('app_layer.anomalies'), 'anomaly'),
 
   field('detect.alerts', suricata('detect.alert')),

@@ -164,7 +164,7 @@ function detectorlessStats(pipeline: Pipeline): Parameters<typeof statsRecord>[0
     flows: pipeline.flows.stats,
     reassembly: pipeline.flows.reassembly,
     dedup: pipeline.dedup.stats,
-    app: { flowsByProto: new Map(), anomalies: new Map(), events: 0, analyzerErrors: 0, expectationsLearnt: 0, expectationsUsed: 0 },
+    app: { flowsByProto: new Map(), anomalies: new Map(), events: 0, analyzerErrors: 0, expectationsLearnt: 0, expectationsUsed: 0, retries: 0, retriesExhausted: 0 },
     detect: { alerts: 0, suppressed: 0, alertsByRule: new Map() },
   };
 }

@@ -2,7 +2,7 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { AnalyzerFactory } from '../../src/analyzers/analyzer.js';
-import { AppLayer, type AppConsumer } from '../../src/analyzers/app-layer.js';
+import { AppLayer, MAX_RETRIES, RETRY_BYTES, type AppConsumer } from '../../src/analyzers/app-layer.js';
 import type { AppEvent } from '../../src/analyzers/events.js';
 import { ANALYZERS } from '../../src/analyzers/registry.js';
 import { openCapture } from '../../src/capture/open-capture.js';
@@ -10,7 +10,7 @@ import { CapturedPacket } from '../../src/capture/packet.js';
 import { Pipeline } from '../../src/pipeline/pipeline.js';
 import { SAMPLES_DIR } from '../support/captures.js';
 import { makeFlow } from '../support/detect-harness.js';
-import { ADT, ORU, mllp } from './hl7-fixtures.js';
+import { ADT, ORU, bytes, mllp } from './hl7-fixtures.js';
 import { MOUNT, PORTMAP, call, pmapMapping, record } from './rpc-fixtures.js';
 
 /** The app layer over the shipped analyzers, with a next stage that wants events or not. */
@@ -64,6 +64,99 @@ describe('the app layer, once a flow is identified', () => {
     layer.data(flow, 0, getport(2));
     expect(events.filter((e) => e.type === 'portmap.call')).toHaveLength(2);
     expect(flow.inspecting(0)).toBe(true);
+  });
+});
+
+describe('the app layer on a flow it did not see from its start', () => {
+  const external515 = (midstream: boolean) => {
+    const flow = makeFlow({ client: '10.20.30.40', server: '198.51.100.23', serverPort: 515 });
+    flow.midstream = midstream;
+    return flow;
+  };
+  const hl7Events = (events: AppEvent[]) => events.filter((e) => e.type === 'hl7.message');
+  /** The tail of a message: an OBX segment and the MLLP end, as a sensor started mid-message sees it. */
+  const messageTail = bytes('OBX|2|NM|59408-5^Oxygen saturation^LN||98|%|90-100||||F\r\x1c\r');
+
+  it('tries again on later bytes when the first ones, picked up mid-stream, showed nothing to resynchronise on', () => {
+    const { layer, events } = layerWanting(true);
+    const flow = external515(true);
+    layer.data(flow, 0, messageTail);
+    expect(flow.inspecting(0)).toBe(true);
+    layer.data(flow, 0, mllp(ORU));
+    expect(hl7Events(events)).toMatchObject([{ messageType: 'ORU', incomplete: ['midstream'] }]);
+    expect(flow.appProto).toBe('hl7');
+    expect(layer.stats.retries).toBe(1);
+  });
+
+  it('finds a message after the tail of another in the same bytes', () => {
+    const { layer, events } = layerWanting(true);
+    const flow = external515(true);
+    layer.data(flow, 0, Uint8Array.from([...messageTail, ...mllp(ORU)]));
+    expect(hl7Events(events)).toHaveLength(1);
+    expect(layer.stats.retries).toBe(0);
+  });
+
+  it('gives up once the budget of bytes is spent, and counts it', () => {
+    const { layer } = layerWanting(true);
+    const flow = external515(true);
+    const junk = new Uint8Array(1000).fill(0x41);
+    for (let sent = 0; sent <= RETRY_BYTES + 1000 && flow.inspecting(0); sent += junk.length) layer.data(flow, 0, junk);
+    expect(flow.inspecting(0)).toBe(false);
+    expect(layer.stats.retriesExhausted).toBe(1);
+  });
+
+  it('gives up after a bounded number of attempts that made an analyzer', () => {
+    const { layer } = layerWanting(true);
+    const flow = external515(true);
+    // Each chunk holds a CMS8000 sync block the analyzer resynchronises on, then bytes that are no blocks.
+    const falseStart = Uint8Array.from([0x02, 0x00, 0x05, 0x47, ...new Uint8Array(5000).fill(0x41)]);
+    for (let i = 0; i < 4 * MAX_RETRIES && flow.inspecting(0); i++) layer.data(flow, 0, falseStart);
+    expect([layer.stats.retries, layer.stats.retriesExhausted, flow.inspecting(0)]).toEqual([MAX_RETRIES, 1, false]);
+  });
+
+  it('gives up at once, as before, on a flow seen from its start without loss that no analyzer wants', () => {
+    const { layer } = layerWanting(true);
+    const flow = external515(false);
+    const hello = Uint8Array.from({ length: 48 }, (_, i) => (i < 3 ? [0x16, 0x03, 0x01][i] : (i * 37) & 0xff));
+    layer.data(flow, 0, hello);
+    expect([flow.inspecting(0), layer.stats.retries, layer.stats.retriesExhausted]).toEqual([false, 0, 0]);
+  });
+
+  it('after a gap, gives a flow every analyzer gave up on a further attempt', () => {
+    const { layer, events } = layerWanting(true);
+    const flow = external515(false);
+    // The start of a TLS client hello: only LPD, still sampling, is left when the gap comes.
+    layer.data(flow, 0, Uint8Array.of(0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03, 0x03, 0x5a));
+    layer.gap(flow, 0, 1200);
+    expect(events.map((e) => e.type)).toEqual(['lpd.not_lpd']);
+    expect(flow.inspecting(0)).toBe(true);
+    layer.data(flow, 0, mllp(ORU));
+    expect(hl7Events(events)).toMatchObject([{ messageType: 'ORU' }]);
+    expect(layer.stats.retries).toBe(1);
+  });
+
+  it('waits for the client after a server that spoke first only within the budget', () => {
+    const { layer } = layerWanting(true);
+    const flow = external515(false);
+    const banner = bytes('220 ' + 'x'.repeat(996));
+    for (let sent = 0; sent <= 2 * RETRY_BYTES && flow.inspecting(0); sent += banner.length) layer.data(flow, 1, banner);
+    expect([flow.inspecting(0), layer.stats.retriesExhausted]).toEqual([false, 1]);
+  });
+
+  it('judges each direction on its own: a server banner before the client HL7 hides nothing', () => {
+    for (const banner of ['220 HL7 gateway ready\r\n', '\x00']) {
+      const { layer, events } = layerWanting(true);
+      const flow = external515(false);
+      layer.data(flow, 1, bytes(banner));
+      expect(flow.inspecting(0), banner).toBe(true);
+      layer.data(flow, 0, mllp(ORU));
+      layer.data(flow, 1, mllp(ADT));
+      layer.flowEnd(flow, 'closed');
+      expect(hl7Events(events).map((e) => [e.dir, e.messageType]), JSON.stringify(banner)).toEqual([
+        [0, 'ORU'],
+        [1, 'ADT'],
+      ]);
+    }
   });
 });
 

@@ -153,10 +153,20 @@ describe('cms8000 analyzer', () => {
     }
   });
 
-  it('rejects a server that answers with something other than blocks before the match', () => {
-    const { analyzer } = start();
+  it('judges each direction on its own: a server that answers with something other than blocks ends only its own', () => {
+    const { analyzer, events } = start();
     analyzer.data(0, bed(7));
     analyzer.data(1, Uint8Array.from(ascii('+OK ready\r\n')));
+    expect(analyzer.verdict).toBe('probing');
+    analyzer.data(0, concat(sync(), telemetry(0x14, 20)));
+    expect(analyzer.verdict).toBe('match');
+    expect(events[0]).toMatchObject({ type: 'cms8000.detected', blockTypes: [0x45, 0x46, 0x47] });
+  });
+
+  it('rejects a flow whose client bytes are not blocks, even after the server spoke', () => {
+    const { analyzer } = start();
+    analyzer.data(1, Uint8Array.from(ascii('+OK ready\r\n')));
+    analyzer.data(0, Uint8Array.from(ascii('USER x\r\n')));
     expect(analyzer.verdict).toBe('reject');
   });
 
@@ -216,7 +226,7 @@ describe('cms8000 analyzer', () => {
     analyzer.gap(0, 1000);
     analyzer.data(0, concat(tail, bed(7), telemetry(0x15, 20), sync()));
     expect(analyzer.verdict).toBe('match');
-    expect(events[0]).toEqual({ type: 'cms8000.detected', proto: 'cms8000', dir: 0, blockTypes: [0x45, 0x46, 0x47] });
+    expect(events[0]).toEqual({ type: 'cms8000.detected', proto: 'cms8000', dir: 0, blockTypes: [0x45, 0x46, 0x47], incomplete: ['gap'] });
   });
 
   it('gives up scanning for a header before a match after a bounded distance', () => {
@@ -335,5 +345,38 @@ describe('cms8000 analyzer', () => {
         expect(run.events).toEqual(whole);
       }),
     );
+  });
+});
+
+describe('cms8000 analyzer on a direction picked up mid-stream (gap of length 0 before any data)', () => {
+  it('scans past the rest of a patient block it did not see begin and detects the run after it, marked midstream', () => {
+    const { analyzer, events } = start();
+    analyzer.gap(0, 0);
+    analyzer.data(0, concat(patient().subarray(60), bed(7), sync(), telemetry(0x14, 40)));
+    expect(analyzer.verdict).toBe('match');
+    expect(events[0]).toEqual({ type: 'cms8000.detected', proto: 'cms8000', dir: 0, blockTypes: [0x45, 0x46, 0x47], incomplete: ['midstream'] });
+  });
+
+  it('is glanced at mid-stream only when a block header of a known type is somewhere in the bytes', () => {
+    expect(cms8000Analyzer.mayAccept!(concat(patient().subarray(60), sync()), 'tcp', true)).toBe(true);
+    expect(cms8000Analyzer.mayAccept!(patient().subarray(60, 150), 'tcp', true)).toBe(false);
+  });
+});
+
+describe('cms8000 analyzer: blocks nobody documented', () => {
+  it('follows the framing through a block of an unknown type, which neither counts in nor breaks the run', () => {
+    const { analyzer, events } = start();
+    analyzer.data(0, concat(bed(7), block(0x50, [1, 2, 3, 4, 5]), sync()));
+    expect(analyzer.verdict).toBe('probing');
+    analyzer.data(0, telemetry(0x14, 20));
+    expect(analyzer.verdict).toBe('match');
+    expect(events[0]).toMatchObject({ type: 'cms8000.detected', blockTypes: [0x45, 0x46, 0x47, 0x50] });
+  });
+
+  it('does not resynchronise on a header of an unknown type', () => {
+    const { analyzer } = start();
+    analyzer.gap(0, 0);
+    analyzer.data(0, block(0x50, new Array(40).fill(0)));
+    expect(analyzer.verdict).toBe('probing');
   });
 });

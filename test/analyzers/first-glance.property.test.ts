@@ -46,19 +46,27 @@ const firstPayload: fc.Arbitrary<Uint8Array> = fc.oneof(
 );
 
 describe('the first glance analyzers take at a flow', () => {
-  const glancing = ANALYZERS.filter((f) => f.mayAccept !== undefined);
+  // LPD glances only at flows picked up mid-stream: from a flow's start it reports flows that are not LPD.
+  const glancing = ANALYZERS.filter((f) => f.mayAccept !== undefined && f.proto !== 'lpd');
 
   it('is taken by every analyzer but LPD, which reports flows that are not LPD', () => {
     expect(glancing.map((f) => f.proto).sort()).toEqual(['cms8000', 'dicom', 'hl7', 'rpc']);
+  });
+
+  it('LPD rules out every flow picked up mid-stream, and none from its start', () => {
+    const lpd = ANALYZERS.find((f) => f.proto === 'lpd')!;
+    expect(lpd.mayAccept!(bytes('\x02ward3\n'), 'tcp', true)).toBe(false);
+    expect(lpd.mayAccept!(bytes('anything'), 'tcp', false)).toBe(true);
   });
 
   it('lets every real opening of its protocol through', () => {
     for (const o of OPENINGS) expect(o.factory.mayAccept!(o.bytes, o.transport), `${o.factory.proto} over ${o.transport}`).toBe(true);
   });
 
-  it('rules a flow out only when the analyzer, given the same bytes first, would reject it', () => {
+  // From the server, the app layer keeps a ruled-out analyzer waiting for the client's first bytes.
+  it('rules a flow out only when the analyzer, given the same bytes first from the client, would reject it', () => {
     fc.assert(
-      fc.property(firstPayload, fc.constantFrom<Direction>(0, 1), (payload, dir) => {
+      fc.property(firstPayload, fc.constantFrom<Direction>(0), (payload, dir) => {
         for (const factory of glancing) {
           for (const transport of factory.transports) {
             if (factory.mayAccept!(payload, transport)) continue;

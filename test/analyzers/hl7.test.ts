@@ -75,14 +75,25 @@ describe('parseHl7Header', () => {
     ['prose after MSH|', 'MSH|this is the message header|A|B|C|D|E||ORU^R01|1|P|2.5'],
     ['one encoding character', 'MSH|^|A|B|C|D|20240101||ORU^R01|1|P|2.5'],
     ['repeated encoding characters', 'MSH|^^~&|A|B|C|D|20240101||ORU^R01|1|P|2.5'],
-    ['a lower-case message type', 'MSH|^~\\&|A|B|C|D|20240101||oru^R01|1|P|2.5'],
-    ['a four-letter message type', 'MSH|^~\\&|A|B|C|D|20240101||ORUX^R01|1|P|2.5'],
-    ['a malformed trigger', 'MSH|^~\\&|A|B|C|D|20240101||ORU^R-1|1|P|2.5'],
-    ['version 3.0', 'MSH|^~\\&|A|B|C|D|20240101||ORU^R01|1|P|3.0'],
-    ['no version field', 'MSH|^~\\&|A|B|C|D|20240101||ORU^R01|1|P'],
+    ['encoding characters without the separator after them', 'MSH|^~\\&'],
     ['a non-header segment', 'PID|^~\\&|A|B|C|D|20240101||ORU^R01|1|P|2.5'],
   ])('rejects %s', (_name, text) => {
     expect(header(text)).toBeUndefined();
+  });
+
+  // Detection must not depend on the sender following the standard after MSH-2.
+  it.each([
+    ['a lower-case message type', 'MSH|^~\\&|A|B|C|D|20240101||oru^R01|1|P|2.5', '', '2.5'],
+    ['a four-letter message type', 'MSH|^~\\&|A|B|C|D|20240101||ORUX^R01|1|P|2.5', '', '2.5'],
+    ['a malformed trigger', 'MSH|^~\\&|A|B|C|D|20240101||ORU^R-1|1|P|2.5', '', '2.5'],
+    ['version 3.0', 'MSH|^~\\&|A|B|C|D|20240101||ORU^R01|1|P|3.0', 'ORU', ''],
+    ['no version field', 'MSH|^~\\&|A|B|C|D|20240101||ORU^R01|1|P', 'ORU', ''],
+    ['nothing after the encoding characters (the rest cut off)', 'MSH|^~\\&|', '', ''],
+    ['a sending application longer than the header kept', `MSH|^~\\&|${'A'.repeat(5000)}`, '', ''],
+  ])('keeps a header with %s, reporting only the fields of standard shape', (_name, text, messageType, version) => {
+    const h = header(text);
+    expect(h).toBeDefined();
+    expect([h!.messageType, h!.version]).toEqual([messageType, version]);
   });
 
   it('never throws on short or binary input', () => {
@@ -287,7 +298,7 @@ describe('Hl7Analyzer framing', () => {
 });
 
 describe('Hl7Analyzer gaps and truncation', () => {
-  it('drops an MLLP message cut by a gap and reads the next one', () => {
+  it('reports an MLLP message cut by a gap after its header, truncated, and reads the next one', () => {
     const h = harness();
     const first = mllp(ORU);
     h.analyzer.data(0, first.subarray(0, 150));
@@ -295,24 +306,31 @@ describe('Hl7Analyzer gaps and truncation', () => {
     h.analyzer.data(0, first.subarray(190));
     h.analyzer.data(0, mllp(ADT));
     h.analyzer.end();
-    expect(h.events.map((e) => [e.messageType, e.truncated])).toEqual([['ADT', undefined]]);
+    expect(h.events.map((e) => [e.messageType, e.truncated, e.incomplete])).toEqual([
+      ['ORU', true, ['gap']],
+      ['ADT', undefined, undefined],
+    ]);
   });
 
-  it('drops a bare message cut mid-segment by a gap and resynchronises on the next MSH', () => {
+  it('reports a bare message cut mid-segment by a gap, truncated, and resynchronises on the next MSH', () => {
     const h = harness();
     const data = bytes(ORU + ADT + ACK);
     h.analyzer.data(0, data.subarray(0, 150));
     h.analyzer.gap(0, 30);
     h.analyzer.data(0, data.subarray(180));
     h.analyzer.end();
-    expect(h.events.map((e) => e.controlId)).toEqual(['ADT00007', 'ACK00001']);
+    expect(h.events.map((e) => [e.controlId, e.truncated, e.incomplete])).toEqual([
+      ['MSG00001', true, ['gap']],
+      ['ADT00007', undefined, undefined],
+      ['ACK00001', undefined, undefined],
+    ]);
   });
 
   it('reports a bare message that was complete up to a segment end when a gap follows', () => {
     const h = harness();
     h.analyzer.data(0, bytes(ORU));
     h.analyzer.gap(0, 500);
-    expect(h.events).toEqual([{ ...ORU_EVENT, framing: 'bare' }]);
+    expect(h.events).toEqual([{ ...ORU_EVENT, framing: 'bare', incomplete: ['gap'] }]);
     h.analyzer.data(0, bytes('OBX|3|NM|lost\r' + ACK));
     h.analyzer.end();
     expect(h.events.map((e) => e.controlId)).toEqual(['MSG00001', 'ACK00001']);
@@ -425,8 +443,19 @@ describe('Hl7Analyzer rejects look-alikes', () => {
   });
 
   it.each([
-    ['a bad version', 'MSH|^~\\&|A|B|C|D|20240101||ORU^R01|1|P|9.9\rPID|1\r'],
-    ['a bad message type', 'MSH|^~\\&|A|B|C|D|20240101||Oru^R01|1|P|2.5\rPID|1\r'],
+    ['a bad version', 'MSH|^~\\&|A|B|C|D|20240101||ORU^R01|1|P|9.9\rPID|1\r', ''],
+    ['a bad message type', 'MSH|^~\\&|A|B|C|D|20240101||Oru^R01|1|P|2.5\rPID|1\r', '2.5'],
+  ])('reports an MSH stream with %s: the sender need not follow the standard', (_name, text, version) => {
+    for (const data of [bytes(text), mllp(text)]) {
+      const h = harness();
+      feedSplit(h, 0, data, []);
+      h.analyzer.end();
+      expect(h.analyzer.verdict).toBe('match');
+      expect(h.events.map((e) => [e.segments, e.version])).toEqual([[['MSH', 'PID'], version]]);
+    }
+  });
+
+  it.each([
     ['MSH not at the start', 'XMSH|^~\\&|A|B|C|D|20240101||ORU^R01|1|P|2.5\r'],
   ])('rejects an MSH stream with %s', (_name, text) => {
     for (const data of [bytes(text), mllp(text)]) {
@@ -437,9 +466,19 @@ describe('Hl7Analyzer rejects look-alikes', () => {
     }
   });
 
-  it('rejects a server that answers with something else before anything matched', () => {
+  it('judges each direction on its own: a server that speaks something else first ends only its own direction', () => {
     const h = harness();
     h.analyzer.data(1, bytes('SSH-2.0-OpenSSH_9.6\r\n'));
+    expect(h.analyzer.verdict).toBe('probing');
+    h.analyzer.data(0, mllp(ORU));
+    expect(h.analyzer.verdict).toBe('match');
+    expect(h.events.map((e) => e.controlId)).toEqual(['MSG00001']);
+  });
+
+  it('rejects the flow when the client speaks something else, whatever the server said', () => {
+    const h = harness();
+    h.analyzer.data(1, bytes('SSH-2.0-OpenSSH_9.6\r\n'));
+    h.analyzer.data(0, bytes('SSH-2.0-PuTTY\r\n'));
     expect(h.analyzer.verdict).toBe('reject');
   });
 
@@ -556,5 +595,80 @@ describe('Hl7Analyzer properties', () => {
       ),
       { numRuns: 300 },
     );
+  });
+});
+
+describe('Hl7Analyzer on a direction picked up mid-stream (gap of length 0 before any data)', () => {
+  const tail = bytes('OBX|2|NM|59408-5^Oxygen saturation^LN||98|%|90-100||||F\r\x1c\r');
+
+  it('passes over the tail of a message it did not see begin and reports the next, marked midstream', () => {
+    const h = harness();
+    h.analyzer.gap(0, 0);
+    h.analyzer.data(0, concat(tail, mllp(ORU)));
+    h.analyzer.data(0, mllp(ADT));
+    h.analyzer.end();
+    expect(h.analyzer.verdict).toBe('match');
+    expect(h.events.map((e) => [e.controlId, e.framing, e.incomplete])).toEqual([
+      ['MSG00001', 'mllp', ['midstream']],
+      ['ADT00007', 'mllp', ['midstream']],
+    ]);
+  });
+
+  it('finds a bare message at a segment start after the tail of another', () => {
+    const h = harness();
+    h.analyzer.gap(0, 0);
+    h.analyzer.data(0, bytes('|F\rOBX|3|NM|x||1\r' + ORU));
+    h.analyzer.end();
+    expect(h.events.map((e) => e.controlId)).toEqual(['MSG00001']);
+  });
+
+  it('takes a false start (0x0B or MSH that is no header) for what it is and keeps looking', () => {
+    const h = harness();
+    h.analyzer.gap(0, 0);
+    h.analyzer.data(0, concat(Uint8Array.of(0x0b, 0x41, 0x42, 0x0d), bytes('\rMSH-not a header\r'), mllp(ORU)));
+    h.analyzer.end();
+    expect(h.events.map((e) => e.controlId)).toEqual(['MSG00001']);
+  });
+
+  it('rejects the direction once it passed over 64 KiB without a message', () => {
+    const h = harness();
+    h.analyzer.gap(0, 0);
+    for (let i = 0; i < 70 && h.analyzer.verdict !== 'reject'; i++) h.analyzer.data(0, new Uint8Array(1024).fill(0x41));
+    expect(h.analyzer.verdict).toBe('reject');
+  });
+});
+
+describe('Hl7Analyzer: a header cut by a gap or the snap length', () => {
+  it('counts a message whose MSH was cut after its encoding characters, with what of MSH-3.. was seen', () => {
+    const h = harness();
+    const frame = mllp(ORU);
+    h.analyzer.data(0, frame.subarray(0, 1 + 'MSH|^~\\&|'.length + 3));
+    h.analyzer.gap(0, frame.length - 13);
+    h.analyzer.end();
+    expect(h.analyzer.verdict).toBe('match');
+    expect(h.events.map((e) => [e.messageType, e.truncated, e.incomplete, e.segments])).toEqual([['', true, ['gap'], ['MSH']]]);
+  });
+
+  it('does not count MSH cut inside its encoding characters', () => {
+    const h = harness();
+    h.analyzer.data(0, Uint8Array.of(0x0b, ...bytes('MSH|^~')));
+    h.analyzer.gap(0, 300);
+    h.analyzer.end();
+    expect(h.events).toEqual([]);
+    expect(h.analyzer.verdict).toBe('probing');
+  });
+});
+
+describe('what an alert on a partly seen message shows', () => {
+  it('lists in one `incomplete` what the capture did not show, and names a header of no standard type for what it is', async () => {
+    const { hl7Protocol } = await import('../../src/analyzers/hl7/descriptor.js');
+    const h = harness();
+    h.analyzer.gap(0, 0);
+    h.analyzer.data(0, Uint8Array.of(0x0d, ...mllp('MSH|^~\\&|MON|ICU|').subarray(0, 18)));
+    h.analyzer.gap(0, 200);
+    const [event] = h.events;
+    const descriptor = hl7Protocol.events[0];
+    expect(descriptor.eve(event, 'redacted', {})).toMatchObject({ hl7: { truncated: true, incomplete: ['truncated', 'gap', 'midstream'] } });
+    expect(descriptor.text(event)).toBe('HL7 message of no standard type via MLLP, truncated, incomplete: gap,midstream');
   });
 });

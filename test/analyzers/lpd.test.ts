@@ -245,6 +245,22 @@ describe('lpd analyzer', () => {
       expect(events).toEqual([{ type: 'lpd.not_lpd', proto: 'lpd', dir: 1, looksLike: 'text' }]);
     });
 
+    it('after a server banner, describes the client\'s bytes: the banner says nothing of what the client sends', () => {
+      const { analyzer, events } = start();
+      analyzer.data(1, bytes('220 HL7 gateway ready\r\n'));
+      expect(analyzer.verdict).toBe('probing');
+      analyzer.data(0, new Uint8Array(40).fill(0x00));
+      expect(analyzer.verdict).toBe('reject');
+      expect(events).toEqual([{ type: 'lpd.not_lpd', proto: 'lpd', dir: 0, looksLike: 'binary' }]);
+    });
+
+    it('does not wait for ever for a silent client after a server that spoke first', () => {
+      const { analyzer, events } = start();
+      for (let i = 0; i < 5 && analyzer.verdict === 'probing'; i++) analyzer.data(1, new Uint8Array(1000).fill(0x41));
+      expect(analyzer.verdict).toBe('reject');
+      expect(events).toEqual([{ type: 'lpd.not_lpd', proto: 'lpd', dir: 1, looksLike: 'text' }]);
+    });
+
     it('classifies a short non-LPD flow when it ends', () => {
       const { analyzer, events } = start();
       analyzer.data(0, Uint8Array.of(0x16, 0x03, 0x01, 0x00));

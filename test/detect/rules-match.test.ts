@@ -323,6 +323,16 @@ describe('seen', () => {
     h.end(both);
     expect(h.alerts.map((a) => a.flow)).toEqual([both]);
   });
+
+  it('shows at the flow end the last event of the type it requires seen, not a later event of another protocol', async () => {
+    const h = new DetectHarness(await loadRules([{ id: 73, match: { seen: ['lpd.not_lpd'], at: 'flow_end' } }]));
+    const flow = makeFlow({ client: '10.1.1.5', server: '198.51.100.7' });
+    h.event(flow, notLpd(TO_CLIENT));
+    h.event(flow, notLpd(TO_SERVER));
+    h.event(flow, hl7Message(TO_CLIENT));
+    h.end(flow);
+    expect(h.alerts.map((a) => [a.event?.type, a.dir])).toEqual([['lpd.not_lpd', TO_SERVER]]);
+  });
 });
 
 describe('unless_alerted', () => {

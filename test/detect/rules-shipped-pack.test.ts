@@ -159,6 +159,13 @@ describe('rules that fire', () => {
     expect(verdict({ client: MONITOR, server: EXTERNAL, serverPort: 515 }, cmsStream())).toEqual([[1000002, 1]]);
   });
 
+  it('1000006 never contradicts an analyzer that identified HL7 or CMS8000 on the flow, even with no 1000002', () => {
+    // The server sent the HL7 (an inbound push seen the other way round): nothing for 1000002, nor "not LPD".
+    for (const appProto of ['hl7', 'cms8000']) {
+      expect(verdict({ client: MONITOR, server: EXTERNAL, serverPort: 515, appProto }, [notLpd(TO_SERVER, 'text')]), appProto).toEqual([]);
+    }
+  });
+
   it('1000008 once per flow for DICOM associations from HOME_NET to an external host, on any port', () => {
     const association = (dir: 0 | 1): AppEvent => ({
       type: 'dicom.association',

@@ -520,7 +520,8 @@ class Mutator {
     const l = p.layers;
     const d = p.p.data;
     const payload = d.subarray(l.payload, l.end);
-    const choice = rng.int(0, 6);
+    const choice = rng.int(0, 7);
+    if (choice === 7) return this.partialView(p);
     if (choice === 0) {
       // MLLP framing: a start or end byte removed, doubled, moved or made up.
       const marks: number[] = [];
@@ -613,6 +614,35 @@ class Mutator {
     this.items.splice(p.at + 1, 0, ...Array.from({ length: copies }, () => ({ ...(this.items[p.at] as PacketItem), data: Buffer.from(d) })));
     payload[at] = (payload[at] - 1) & 0xff;
     return this.note('payload.conflicting_copy', { record: p.at, offset: at, copies });
+  }
+
+  /**
+   * What a sensor that does not see everything gets, for the analyzers' resynchronisation: the
+   * capture starting at this packet (a mid-stream pickup), this packet lost (a gap the peer's ACK
+   * covers), or every packet from here cut by a snap length.
+   */
+  private partialView(p: Picked): void {
+    const rng = this.rng;
+    const how = rng.pick(['midstream', 'lose', 'snap'] as const);
+    if (how === 'midstream') {
+      const before = this.packets().filter((i) => i < p.at);
+      const drop = new Set(before.slice(0, rng.int(1, Math.max(1, before.length))));
+      this.model.items = this.items.filter((_item, i) => !drop.has(i));
+      return this.note('stream.midstream', { record: p.at, dropped: drop.size });
+    }
+    if (how === 'lose') {
+      this.items.splice(p.at, 1);
+      return this.note('stream.lose', { record: p.at });
+    }
+    const snap = rng.pick([60, 96, 128, 200, rng.int(40, 300)]);
+    let cut = 0;
+    for (const i of this.packets()) {
+      const item = this.items[i] as PacketItem;
+      if (i < p.at || item.data.length <= snap) continue;
+      item.data = item.data.subarray(0, snap);
+      cut++;
+    }
+    return this.note('stream.snap', { record: p.at, snap, cut });
   }
 
   /** Replaces a packet's payload; `fix` updates the IP and UDP length fields to match. */

@@ -4,9 +4,11 @@ import { hl7Scenarios } from './hl7.js';
 import { dicomScenarios } from './dicom.js';
 import { lookAlikeScenarios } from './look-alikes.js';
 import { nfsScenarios } from './nfs.js';
+import { resyncScenarios } from './resync.js';
 import type { DetectionScenario } from './scenario.js';
 
 export { expectationJson, type DetectionScenario, type Expectation } from './scenario.js';
 export { SITE } from './network.js';
+export { resyncScenarios, TSHARK_SEES_LESS } from './resync.js';
 
-export const detectionScenarios: DetectionScenario[] = [...cms8000Scenarios, ...hl7Scenarios, ...nfsScenarios, ...dicomScenarios, ...lookAlikeScenarios];
+export const detectionScenarios: DetectionScenario[] = [...cms8000Scenarios, ...hl7Scenarios, ...nfsScenarios, ...dicomScenarios, ...lookAlikeScenarios, ...resyncScenarios];

@@ -4,19 +4,27 @@
  * The stream is a run of blocks: u16le length (the two header bytes that follow plus the body),
  * the marker 0x05, a block type, then the body. A block occupies 2 + length bytes.
  *
- * Recognition: a direction must open with RUN_TO_MATCH consecutive well-formed blocks. A block is
- * well-formed when its header is plausible (marker, known type, a length inside that type's
+ * Recognition: a direction must open with RUN_TO_MATCH consecutive well-formed blocks of known
+ * types. A block is well-formed when its header is plausible (marker, a length inside its type's
  * bounds, never above MAX_BLOCK_LENGTH) and, for the bed and telemetry blocks, its fixed body head
- * holds (bed: 00 00 nn FF; telemetry: 00 00 lead 00 with lead 0x14..0x17). Before a match, the
- * first byte that cannot continue a header or a bad body head rejects the flow, in either
- * direction; both directions, when they speak, speak blocks. After a match nothing rejects: a bad
- * header is counted and the reader scans byte by byte for the next plausible header.
+ * holds (bed: 00 00 nn FF; telemetry: 00 00 lead 00 with lead 0x14..0x17). A block of a type no
+ * known block has is followed by its length where the framing holds, and neither counts in nor
+ * breaks the run; scanning for a header needs a known type. Before a match, the first byte that
+ * cannot continue a header or a bad body head ends the direction: the client's rejects the flow,
+ * the server's (a banner) only its own direction. After a match nothing rejects: a bad header is
+ * counted and the reader scans byte by byte for the next plausible header.
+ *
+ * Mid-stream and gaps: a direction that began before the analyzer saw it (a gap of length 0 at the
+ * start) scans for a header at any offset, as after a gap that crosses a block boundary; a block
+ * cut by a gap still counts in the run as far as it was well-formed. The detection then says what
+ * was incomplete (`gap`, `midstream`).
  *
  * Bounded state: per direction a 4-byte header, a 4-byte scan window and at most the first 0xAD
  * body bytes of a patient block (the decoded fields); all other body bytes are skipped unread.
  */
 import type { Analyzer, AnalyzerContext, AnalyzerFactory, Direction, EvidenceMode, Verdict } from '../analyzer.js';
-import type { Cms8000PatientEvent } from './events.js';
+import { TO_CLIENT } from '../analyzer.js';
+import type { Cms8000Incomplete, Cms8000PatientEvent } from './events.js';
 
 export const CMS8000_BLOCK = {
   patient: 0x3e,
@@ -54,7 +62,11 @@ allow(CMS8000_BLOCK.telemetry, 2 + HEAD_LENGTH, MAX_BLOCK_LENGTH);
 allow(CMS8000_BLOCK.sync, 2, 2);
 allow(CMS8000_BLOCK.error, 2, MAX_BLOCK_LENGTH);
 
-/** Whether header byte `index` (the last one added) can continue a plausible header. */
+/**
+ * Whether header byte `index` (the last one added) can continue a plausible header. A type no
+ * known block has is plausible where the framing holds (the monitor's firmware may send blocks
+ * nobody documented), with any length the framing allows; scanning for a header needs a known type.
+ */
 function headerByteOk(h: Uint8Array, index: number): boolean {
   switch (index) {
     case 0:
@@ -68,13 +80,18 @@ function headerByteOk(h: Uint8Array, index: number): boolean {
     default: {
       const length = h[0] | (h[1] << 8);
       const type = h[3];
-      return MIN_LENGTH[type] !== 0 && length >= MIN_LENGTH[type] && length <= MAX_LENGTH[type];
+      return MIN_LENGTH[type] === 0 || (length >= MIN_LENGTH[type] && length <= MAX_LENGTH[type]);
     }
   }
 }
 
+function knownType(type: number): boolean {
+  return MIN_LENGTH[type] !== 0;
+}
+
+/** A header to resynchronise on: plausible, and of a known type. */
 function plausibleHeader(h: Uint8Array): boolean {
-  return headerByteOk(h, 1) && headerByteOk(h, 2) && headerByteOk(h, 3);
+  return headerByteOk(h, 1) && headerByteOk(h, 2) && knownType(h[3]) && headerByteOk(h, 3);
 }
 
 function bodyHeadOk(type: number, body: Uint8Array): boolean {
@@ -123,6 +140,8 @@ export function decodePatient(body: Uint8Array): PatientFields {
 const HEADER = 0;
 const BODY = 1;
 const SCAN = 2;
+/** Before a match, the server's bytes proved not to be blocks: the direction is no longer read. */
+const DONE = 3;
 
 /** Block framing state of one direction. */
 class BlockReader {
@@ -145,6 +164,8 @@ class BlockReader {
   readonly window = new Uint8Array(HEAD_LENGTH);
   windowFill = 0;
   scanned = 0;
+  /** The direction began before the analyzer saw it. */
+  midstream = false;
 }
 
 /** Shared empty stand-in, never written to. */
@@ -160,6 +181,8 @@ class Cms8000Analyzer implements Analyzer {
   private skippedBytes = 0;
   private gapsBeforeMatch = 0;
   private detectedDir: Direction = 0;
+  /** A capture gap was reported before the match. */
+  private lostBeforeMatch = false;
   /** Patient events of blocks read before the match, emitted once it comes. */
   private pending: Cms8000PatientEvent[] = [];
 
@@ -182,8 +205,10 @@ class Cms8000Analyzer implements Analyzer {
       if (r.phase === HEADER) {
         const b = bytes[i++];
         r.header[r.headerFill] = b;
-        if (!headerByteOk(r.header, r.headerFill++)) this.badHeader(r);
+        if (!headerByteOk(r.header, r.headerFill++)) this.badHeader(r, dir);
         else if (r.headerFill === HEAD_LENGTH) this.startBody(r, dir);
+      } else if (r.phase === DONE) {
+        return;
       } else if (r.phase === BODY) {
         let take = Math.min(n - i, r.bodyLength - r.bodyRead);
         const keeping = !r.damaged && r.bodyRead < r.keepLength;
@@ -193,7 +218,7 @@ class Cms8000Analyzer implements Analyzer {
         }
         r.bodyRead += take;
         i += take;
-        if (keeping && r.bodyRead === r.keepLength && !this.bodyHeadHolds(r)) continue;
+        if (keeping && r.bodyRead === r.keepLength && !this.bodyHeadHolds(r, dir)) continue;
         if (r.bodyRead === r.bodyLength) this.finishBlock(r, dir);
       } else {
         i = this.scan(r, dir, bytes, i);
@@ -201,12 +226,22 @@ class Cms8000Analyzer implements Analyzer {
     }
   }
 
+  /** `length` 0 at the start: the direction began before the analyzer saw it. */
   gap(dir: Direction, length: number): void {
-    if (this.verdict === 'reject' || length <= 0) return;
+    if (this.verdict === 'reject' || length < 0) return;
     const r = (this.readers[dir] ??= new BlockReader());
-    if (this.verdict === 'probing' && ++this.gapsBeforeMatch > MAX_GAPS_BEFORE_MATCH) {
-      this.verdict = 'reject';
+    if (r.phase === DONE) return;
+    if (length === 0) {
+      r.midstream = true;
+      this.startScan(r);
       return;
+    }
+    if (this.verdict === 'probing') {
+      this.lostBeforeMatch = true;
+      if (++this.gapsBeforeMatch > MAX_GAPS_BEFORE_MATCH) {
+        this.verdict = 'reject';
+        return;
+      }
     }
     if (r.phase === BODY && length <= r.bodyLength - r.bodyRead) {
       // The loss is inside this block: framing holds.
@@ -215,7 +250,15 @@ class Cms8000Analyzer implements Analyzer {
       if (r.bodyRead === r.bodyLength) this.finishBlock(r, dir);
       return;
     }
-    this.skippedBytes += r.phase === HEADER ? r.headerFill : r.phase === SCAN ? r.windowFill : HEAD_LENGTH + r.bodyRead;
+    if (r.phase === BODY && !r.badHead && r.bodyRead >= Math.min(r.keepLength, HEAD_LENGTH)) {
+      // The block was well-formed as far as it was seen: it still counts in the run.
+      r.damaged = true;
+      this.skippedBytes += r.bodyRead;
+      this.finishBlock(r, dir);
+      if (this.rejected) return;
+    } else {
+      this.skippedBytes += r.phase === HEADER ? r.headerFill : r.phase === SCAN ? r.windowFill : HEAD_LENGTH + r.bodyRead;
+    }
     this.startScan(r);
   }
 
@@ -257,7 +300,7 @@ class Cms8000Analyzer implements Analyzer {
   }
 
   /** Checks the fixed body head once kept; false when the block is abandoned (rejected or rescanning). */
-  private bodyHeadHolds(r: BlockReader): boolean {
+  private bodyHeadHolds(r: BlockReader, dir: Direction): boolean {
     if (r.type !== CMS8000_BLOCK.bed && r.type !== CMS8000_BLOCK.telemetry) return true;
     if (bodyHeadOk(r.type, r.keep!)) return true;
     if (this.verdict === 'match') {
@@ -266,7 +309,7 @@ class Cms8000Analyzer implements Analyzer {
       return true;
     }
     if (!r.resynced) {
-      this.verdict = 'reject';
+      this.notBlocks(r, dir);
       return false;
     }
     // A header found by scanning that turns out false: keep scanning from here.
@@ -291,7 +334,9 @@ class Cms8000Analyzer implements Analyzer {
         return;
       }
     }
-    r.run = r.damaged || r.badHead ? 0 : r.run + 1;
+    // A block cut by a gap still held its framing; a block of an unknown type neither counts nor breaks the run.
+    if (r.badHead) r.run = 0;
+    else if (knownType(type)) r.run++;
     r.phase = HEADER;
     r.headerFill = 0;
     if (this.verdict === 'probing' && r.run >= RUN_TO_MATCH) this.match(dir);
@@ -309,18 +354,28 @@ class Cms8000Analyzer implements Analyzer {
     this.detectedDir = dir;
     // The alert raised on detection carries the patient block already seen, in full mode.
     const patient = this.pending.findLast((e) => e.phi !== undefined)?.phi;
+    const incomplete: Cms8000Incomplete[] = [];
+    if (this.lostBeforeMatch) incomplete.push('gap');
+    if (this.readers[0]?.midstream === true || this.readers[1]?.midstream === true) incomplete.push('midstream');
     this.ctx.emit(
       this.evidence === 'none'
         ? { type: 'cms8000.detected', proto: 'cms8000', dir }
-        : { type: 'cms8000.detected', proto: 'cms8000', dir, blockTypes: [...this.counts.keys()].sort((a, b) => a - b), ...(patient ? { phi: patient } : {}) },
+        : {
+            type: 'cms8000.detected',
+            proto: 'cms8000',
+            dir,
+            blockTypes: [...this.counts.keys()].sort((a, b) => a - b),
+            ...(incomplete.length > 0 ? { incomplete } : {}),
+            ...(patient ? { phi: patient } : {}),
+          },
     );
     for (const event of this.pending) this.ctx.emit(event);
     this.pending = [];
   }
 
-  private badHeader(r: BlockReader): void {
+  private badHeader(r: BlockReader, dir: Direction): void {
     if (this.verdict === 'probing' && !r.resynced) {
-      this.verdict = 'reject';
+      this.notBlocks(r, dir);
       return;
     }
     this.malformedBlocks++;
@@ -330,6 +385,15 @@ class Cms8000Analyzer implements Analyzer {
     this.startScan(r);
     for (let k = 1; k < fill; k++) this.pushWindow(r, h[k]);
     this.skippedBytes += 1;
+  }
+
+  /**
+   * Before a match, a direction's bytes are not blocks. Each direction is judged on its own and
+   * the client's decide: the server's failing (a banner) only ends the reading of the server's.
+   */
+  private notBlocks(r: BlockReader, dir: Direction): void {
+    if (dir === TO_CLIENT) r.phase = DONE;
+    else this.verdict = 'reject';
   }
 
   private startScan(r: BlockReader): void {
@@ -365,7 +429,7 @@ class Cms8000Analyzer implements Analyzer {
       }
       if (r.windowFill === HEAD_LENGTH) this.skippedBytes++;
       if (this.verdict === 'probing' && ++r.scanned > MAX_SCAN_BEFORE_MATCH) {
-        this.verdict = 'reject';
+        this.notBlocks(r, dir);
         return n;
       }
     }
@@ -378,7 +442,12 @@ export const cms8000Analyzer: AnalyzerFactory = {
   transports: ['tcp'],
   events: ['cms8000.detected', 'cms8000.patient', 'cms8000.summary'],
   // A block header opens the stream; its first bad byte rejects the flow.
-  mayAccept: (bytes) => {
+  // Picked up mid-stream: a block header of a known type somewhere in the bytes.
+  mayAccept: (bytes, _transport, midstream) => {
+    if (midstream === true) {
+      for (let i = 0; i + HEAD_LENGTH <= bytes.length; i++) if (bytes[i + 2] === BLOCK_MARKER && plausibleHeader(bytes.subarray(i, i + HEAD_LENGTH))) return true;
+      return false;
+    }
     for (let k = 0; k < Math.min(bytes.length, HEAD_LENGTH); k++) if (!headerByteOk(bytes, k)) return false;
     return true;
   },

@@ -27,7 +27,7 @@ function patientPhi(p: NonNullable<Cms8000PatientEvent['phi']>): EveObject {
 const detected = defineEvent<Cms8000DetectedEvent>({
   type: 'cms8000.detected',
   summary: 'a run of well-formed CMS8000 blocks made the protocol certain (once per flow)',
-  fields: { blockTypes: 'numbers' },
+  fields: { blockTypes: 'numbers', incomplete: 'strings' },
   proves: () => 'cms8000',
   eve(event, mode) {
     const types = event.blockTypes;
@@ -35,6 +35,7 @@ const detected = defineEvent<Cms8000DetectedEvent>({
       event: 'detected',
       block_types: types?.map(hexByte),
       patient_block_seen: types === undefined ? undefined : types.includes(CMS8000_BLOCK.patient),
+      incomplete: event.incomplete,
     });
     if (mode === 'full' && event.phi) cms8000.phi = patientPhi(event.phi);
     return { cms8000 };
@@ -42,7 +43,8 @@ const detected = defineEvent<Cms8000DetectedEvent>({
   text(event) {
     if (event.blockTypes === undefined) return 'CMS8000 protocol';
     const patient = event.blockTypes.includes(CMS8000_BLOCK.patient);
-    return `CMS8000 blocks ${event.blockTypes.map(hexByte).join(',')}${patient ? ' (patient data)' : ''}`;
+    const incomplete = event.incomplete === undefined ? '' : `, incomplete: ${event.incomplete.join(',')}`;
+    return `CMS8000 blocks ${event.blockTypes.map(hexByte).join(',')}${patient ? ' (patient data)' : ''}${incomplete}`;
   },
 });
 

@@ -10,6 +10,11 @@ export interface Cms8000DetectedEvent extends EventBase {
   readonly type: 'cms8000.detected';
   /** Distinct block types seen so far in either direction, ascending. */
   readonly blockTypes?: readonly number[];
+  /**
+   * What the capture did not show before the detection: `gap` (bytes lost or cut by the snap
+   * length), `midstream` (the connection was picked up after it began). Absent when nothing.
+   */
+  readonly incomplete?: readonly Cms8000Incomplete[];
   /** Full evidence mode only: the patient block seen before detection, if any. */
   readonly phi?: Cms8000PatientEvent['phi'];
 }
@@ -50,5 +55,7 @@ export interface Cms8000SummaryEvent extends EventBase {
   /** Bytes passed over while resynchronising after a malformed header or a capture gap. */
   readonly skippedBytes?: number;
 }
+
+export type Cms8000Incomplete = 'gap' | 'midstream';
 
 export type Cms8000Event = Cms8000DetectedEvent | Cms8000PatientEvent | Cms8000SummaryEvent;

@@ -1,6 +1,7 @@
 /** The HL7 v2 analyzer: both directions of a flow read by framing.ts, sharing one verdict. */
 import type { Analyzer, AnalyzerContext, AnalyzerFactory, Direction, Verdict } from '../analyzer.js';
-import type { Hl7MessageEvent } from './events.js';
+import type { Hl7Incomplete, Hl7MessageEvent } from './events.js';
+import { TO_CLIENT } from '../analyzer.js';
 import { DirectionReader, type Framing, type Owner } from './framing.js';
 import { CR, DEFAULT_MAX_MESSAGE_BYTES, LF, MAX_PENDING, MIN_MESSAGE_BYTES, VT, type Hl7Header } from './header.js';
 
@@ -42,7 +43,15 @@ class FlowState implements Owner {
     for (const event of pending) this.ctx.emit(event);
   }
 
-  reject(): void {
+  /**
+   * Each direction is judged on its own, and the client's bytes decide: the server's failing
+   * (a banner before the client's first message) ends only the server's direction.
+   */
+  reject(dir: Direction): void {
+    if (dir === TO_CLIENT) {
+      this.readers[1].finish();
+      return;
+    }
     this.verdict = 'reject';
     this.pending = [];
     this.readers[0].finish();
@@ -66,6 +75,7 @@ class FlowState implements Owner {
     identity: string[],
     length: number,
     truncated: boolean,
+    incomplete: Hl7Incomplete[],
     text: Uint8Array | undefined,
   ): Hl7MessageEvent {
     const identifying = this.ctx.evidence !== 'none';
@@ -84,6 +94,7 @@ class FlowState implements Owner {
       identitySegments: identity,
       length,
       ...(truncated ? { truncated: true as const } : {}),
+      ...(incomplete.length > 0 ? { incomplete } : {}),
       ...(this.full && text ? { phi: { text: Buffer.from(text.buffer, text.byteOffset, text.length).toString('utf8') } } : {}),
     };
   }
@@ -110,9 +121,9 @@ export class Hl7Analyzer implements Analyzer {
     this.flow.readers[dir === 1 ? 1 : 0].data(bytes);
   }
 
-  gap(dir: Direction, _length: number): void {
+  gap(dir: Direction, length: number): void {
     if (this.flow.verdict === 'reject') return;
-    this.flow.readers[dir === 1 ? 1 : 0].gap();
+    this.flow.readers[dir === 1 ? 1 : 0].gap(length);
   }
 
   end(): void {
@@ -133,10 +144,20 @@ function mayStartHl7(bytes: Uint8Array): boolean {
   return true;
 }
 
+/** Picked up mid-stream: a message may start here, at an MLLP start or a segment start before MSH. */
+function mayHoldHl7Start(bytes: Uint8Array): boolean {
+  for (let i = bytes.indexOf(0x4d); i >= 0; i = bytes.indexOf(0x4d, i + 1)) {
+    if (bytes[i + 1] !== 0x53 || bytes[i + 2] !== 0x48) continue;
+    const before = i === 0 ? CR : bytes[i - 1];
+    if (before === VT || before === CR || before === LF) return true;
+  }
+  return false;
+}
+
 export const hl7Analyzer: AnalyzerFactory = {
   proto: 'hl7',
   transports: ['tcp', 'udp'],
   events: ['hl7.message'],
-  mayAccept: mayStartHl7,
+  mayAccept: (bytes, _transport, midstream) => (midstream === true ? mayHoldHl7Start(bytes) : mayStartHl7(bytes)),
   create: (ctx) => new Hl7Analyzer(ctx),
 };

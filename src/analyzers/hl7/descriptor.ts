@@ -23,6 +23,7 @@ const message = defineEvent<Hl7MessageEvent>({
     controlId: null,
     length: null,
     truncated: null,
+    incomplete: 'strings',
   },
   proves: () => 'hl7',
   eve(event, mode) {
@@ -37,15 +38,19 @@ const message = defineEvent<Hl7MessageEvent>({
       identity_segments: event.identitySegments,
       length: event.length,
       truncated: event.truncated === true,
+      // The alert's evidence says in one list what was incomplete.
+      incomplete: event.truncated || event.incomplete ? [...(event.truncated ? ['truncated'] : []), ...(event.incomplete ?? [])] : undefined,
     });
     if (mode === 'full' && event.phi) hl7.phi = { text: event.phi.text };
     return { hl7 };
   },
   text(event) {
-    const type = event.messageType === '' ? `batch header ${event.segments[0] ?? ''}`.trim() : messageType(event);
+    const header = event.segments[0] ?? '';
+    const type = event.messageType !== '' ? messageType(event) : header === 'MSH' ? 'message of no standard type' : `batch header ${header}`.trim();
     let text = `HL7 ${type} via ${event.framing === 'mllp' ? 'MLLP' : 'bare TCP'}${event.version !== '' ? `, v${event.version}` : ''}`;
     if (event.identitySegments.length > 0) text += `, patient identity in ${event.identitySegments.join(',')}`;
     if (event.truncated) text += ', truncated';
+    if (event.incomplete !== undefined) text += `, incomplete: ${event.incomplete.join(',')}`;
     return text;
   },
   names(event) {

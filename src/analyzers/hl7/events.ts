@@ -11,7 +11,7 @@ export interface Hl7MessageEvent extends EventBase {
   readonly proto: 'hl7';
   readonly type: 'hl7.message';
   readonly framing: 'mllp' | 'bare';
-  /** MSH-9.1 and MSH-9.2, e.g. ORU and R01 ('' when absent). */
+  /** MSH-9.1 and MSH-9.2, e.g. ORU and R01 ('' when absent, cut off, or not of the standard's shape). */
   readonly messageType: string;
   readonly triggerEvent: string;
   /** MSH-10, MSH-12, MSH-3, MSH-4 (MSH-3/4 whole, components included, at most 128 characters). */
@@ -30,8 +30,16 @@ export interface Hl7MessageEvent extends EventBase {
    * or broken by bytes that are not HL7.
    */
   readonly truncated?: true;
+  /**
+   * What the capture did not show, besides `truncated`: `gap` (bytes of the message were lost
+   * or cut by the snap length), `midstream` (its direction was picked up after the connection
+   * began, or its analysis began after a gap). Absent when neither.
+   */
+  readonly incomplete?: readonly Hl7Incomplete[];
   /** Full evidence mode only: the message text (up to the size cap). */
   readonly phi?: { readonly text: string };
 }
+
+export type Hl7Incomplete = 'gap' | 'midstream';
 
 export type Hl7Event = Hl7MessageEvent;

@@ -10,20 +10,27 @@
  *
  * Recognition: a direction must open (after blank lines) with 0x0B or a header segment id; every
  * segment id is three upper-case letters or digits followed by the unit's field separator; MSH-2
- * holds 2 to 5 distinct encoding characters; MSH-9 is a three-letter message type with an
- * optional three-character trigger; MSH-12 is a 2.x version. The verdict is 'match' once an MSH
- * passes these checks. Before that, any departure rejects the flow; after it, the broken message
- * is reported truncated (when its header was good) and the direction resynchronises on the next
- * 0x0B (MLLP) or MSH at a segment start (bare). Batch header events seen before the first match
- * wait for it (at most MAX_PENDING), and are dropped if it never comes.
+ * holds 2 to 5 distinct encoding characters followed by the separator. That is all a header needs:
+ * MSH-9 and MSH-12 are reported when they have the standard's shape, and the sender need not follow
+ * it. The verdict is 'match' once an MSH passes these checks. Before that, any departure ends the
+ * direction (the client's failing rejects the flow, the server's only its own direction); after it,
+ * the broken message is reported truncated (when its header was good) and the direction
+ * resynchronises on the next 0x0B (MLLP) or MSH at a segment start (bare). Batch header events seen
+ * before the first match wait for it (at most MAX_PENDING), and are dropped if it never comes.
+ *
+ * Mid-stream and gaps: a direction that began before the analyzer saw it (a gap of length 0 at the
+ * start), or that lost bytes before a match, resynchronises as above, and a false start found so
+ * sends it back to resynchronise rather than rejecting it, within PROBE_SKIP_LIMIT bytes passed over.
+ * A gap inside a message reports what was seen of it once its header was (the header itself may be
+ * cut after its encoding characters), truncated unless it is bare and complete up to a segment end,
+ * with `incomplete` saying `gap` (and `midstream` for a direction picked up mid-stream).
  *
  * Size cap: a message longer than maxMessageBytes is reported truncated at the cap and the rest
- * of it is skipped. A gap drops the partial message, except that a bare message complete up to a
- * segment end is reported. At the end of the flow a started message is reported, truncated
- * unless it is bare and ended at a segment end.
+ * of it is skipped. At the end of the flow a started message is reported, truncated unless it is
+ * bare and ended at a segment end.
  */
 import type { Direction } from '../analyzer.js';
-import type { Hl7MessageEvent } from './events.js';
+import type { Hl7Incomplete, Hl7MessageEvent } from './events.js';
 import {
   CR,
   FS,
@@ -65,7 +72,8 @@ export interface Owner {
   readonly maxMessageBytes: number;
   readonly udp: boolean;
   match(): void;
-  reject(): void;
+  /** This direction's bytes are not HL7 (see FlowState.reject). */
+  reject(dir: Direction): void;
   report(event: Hl7MessageEvent, batchHeader: boolean): void;
   buildEvent(
     dir: Direction,
@@ -75,6 +83,7 @@ export interface Owner {
     identity: string[],
     length: number,
     truncated: boolean,
+    incomplete: Hl7Incomplete[],
     text: Uint8Array | undefined,
   ): Hl7MessageEvent;
 }
@@ -111,6 +120,15 @@ export class DirectionReader {
   private lineStart = false;
   private mshMatched = 0;
   private skipped = 0;
+  /** The direction began before the analyzer saw it. */
+  private midstream = false;
+  /**
+   * The direction lost bytes, or began mid-stream, before a match: a false start found while
+   * resynchronising sends it back to resynchronise instead of rejecting it.
+   */
+  private resynced = false;
+  /** Bytes of the current unit were lost (a capture gap or the snap length). */
+  private unitLost = false;
 
   constructor(
     private readonly owner: Owner,
@@ -150,16 +168,19 @@ export class DirectionReader {
     if (this.owner.udp && this.state !== DONE) this.datagramEnd();
   }
 
-  gap(): void {
+  /** `length` 0 at the start: the direction began before the analyzer saw it. */
+  gap(length: number): void {
+    if (this.state === DONE) return;
+    if (length === 0 && this.state === START) this.midstream = true;
+    if (!this.owner.matched) this.resynced = true;
     switch (this.state) {
       case CONTENT:
-        if (this.framing === 'bare' && this.segPos < 4) {
-          // Complete up to its last segment end; an unattributed id fragment is left out.
-          this.closeUnitOrReject(false);
-        } else {
-          this.dropUnit();
+        // What was seen of the unit counts once its header was (see closeUnit); then resync.
+        if (this.unit !== NO_UNIT) {
+          this.unitLost = true;
+          this.closeUnit(!(this.framing === 'bare' && this.segPos < 4));
         }
-        if (this.state === CONTENT) this.skipAfterLoss();
+        this.skipAfterLoss();
         break;
       case START:
       case RESYNC:
@@ -269,8 +290,21 @@ export class DirectionReader {
     if (this.owner.matched) return true;
     this.skipped += n;
     if (this.skipped <= PROBE_SKIP_LIMIT) return true;
-    this.owner.reject();
-    return false;
+    this.owner.reject(this.dir);
+    return this.state !== DONE;
+  }
+
+  /**
+   * Before a match: bytes that cannot be HL7. A direction that has been resynchronising goes
+   * back to it (it found a false start); any other is not HL7.
+   */
+  private notHl7(): void {
+    if (this.resynced) {
+      this.dropUnit();
+      this.enterResync(false);
+      return;
+    }
+    this.owner.reject(this.dir);
   }
 
   private content(b: Uint8Array, i: number): number {
@@ -500,6 +534,9 @@ export class DirectionReader {
       if (valid && header) {
         if (kind === MESSAGE) this.owner.match();
         const text = this.owner.full && this.text ? this.text.subarray(0, this.textLen) : undefined;
+        const incomplete: Hl7Incomplete[] = [];
+        if (this.unitLost) incomplete.push('gap');
+        if (this.midstream) incomplete.push('midstream');
         const event = this.owner.buildEvent(
           this.dir,
           this.framing,
@@ -508,6 +545,7 @@ export class DirectionReader {
           this.identity,
           this.length,
           truncated,
+          incomplete,
           text,
         );
         this.owner.report(event, kind === BATCH_HEADER);
@@ -518,7 +556,7 @@ export class DirectionReader {
   }
 
   private closeUnitOrReject(truncated: boolean): void {
-    if (!this.closeUnit(truncated) && !this.owner.matched) this.owner.reject();
+    if (!this.closeUnit(truncated) && !this.owner.matched) this.notHl7();
   }
 
   private dropUnit(): void {
@@ -530,6 +568,7 @@ export class DirectionReader {
     this.identity = NO_SEGMENTS;
     this.length = 0;
     this.textLen = 0;
+    this.unitLost = false;
     // A large text buffer is not worth keeping between messages.
     if (this.text && this.text.length > 65536) this.text = undefined;
   }
@@ -537,7 +576,7 @@ export class DirectionReader {
   /** Bytes that are not HL7: before a match the flow is rejected, after it the direction resyncs. */
   private malformed(): void {
     if (!this.owner.matched) {
-      this.owner.reject();
+      this.notHl7();
       return;
     }
     const lineStart = this.state !== CONTENT || this.segPos === 0;

@@ -87,7 +87,7 @@ function printable(s: string): string {
  * splitting on it, field n sits at index n - 1.
  */
 export function parseHl7Header(segment: Uint8Array): Hl7Header | undefined {
-  if (segment.length < 8) return undefined;
+  if (segment.length < 9) return undefined;
   const text = Buffer.from(segment.buffer, segment.byteOffset, segment.length).toString('latin1');
   const id = text.slice(0, 3);
   if (id !== 'MSH' && id !== 'FHS' && id !== 'BHS') return undefined;
@@ -96,7 +96,8 @@ export function parseHl7Header(segment: Uint8Array): Hl7Header | undefined {
   const fields = text.split(separator);
   const field = (n: number): string => fields[n - 1] ?? '';
   const encoding = field(2);
-  if (encoding.length < 2 || encoding.length > 5) return undefined;
+  // The encoding characters are known once the separator after them was seen.
+  if (fields.length < 3 || encoding.length < 2 || encoding.length > 5) return undefined;
   for (let i = 0; i < encoding.length; i++) {
     const c = encoding.charCodeAt(i);
     if (!isSeparatorByte(c) || encoding.indexOf(encoding[i]) !== i) return undefined;
@@ -116,14 +117,15 @@ export function parseHl7Header(segment: Uint8Array): Hl7Header | undefined {
       version: '',
     };
   }
-  if (fields.length < 12) return undefined;
+  // MSH, its separator and its encoding characters make the header: a sender that breaks the
+  // standard after them (or a capture that lost the rest) still sends HL7. MSH-9 and MSH-12 are
+  // reported only when they have the standard's shape.
   const type = field(9).split(component);
-  const messageType = type[0];
-  const triggerEvent = type[1] ?? '';
-  const version = field(12).split(component)[0];
-  if (!isMessageTypeCode(messageType) || !isTriggerEventCode(triggerEvent) || !isHl7Version(version)) {
-    return undefined;
-  }
+  const typeOk = isMessageTypeCode(type[0]) && isTriggerEventCode(type[1] ?? '');
+  const messageType = typeOk ? type[0] : '';
+  const triggerEvent = typeOk ? (type[1] ?? '') : '';
+  const versionField = field(12).split(component)[0];
+  const version = isHl7Version(versionField) ? versionField : '';
   return {
     segment: id,
     fieldSeparator: separator,
@@ -132,7 +134,7 @@ export function parseHl7Header(segment: Uint8Array): Hl7Header | undefined {
     sendingFacility: printable(field(4)),
     messageType,
     triggerEvent,
-    messageStructure: printable(type[2] ?? ''),
+    messageStructure: typeOk ? printable(type[2] ?? '') : '',
     controlId: printable(field(10)),
     version,
   };

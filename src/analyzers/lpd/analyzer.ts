@@ -10,10 +10,13 @@
  * bytes are not needed to follow the client and are not parsed.
  *
  * Not LPD: the first client byte that cannot continue the first line proves it, as does a server
- * that speaks before the client. One `lpd.not_lpd` event then says whether the first
- * SAMPLE_LENGTH bytes of the direction that spoke first look like text or binary; the verdict
- * turns to 'reject' once that sample is complete (or at a gap or the end), so the event is the
- * same however the stream was split.
+ * that speaks before the client. One `lpd.not_lpd` event then says whether the client's first
+ * SAMPLE_LENGTH bytes look like text or binary (the server's, when the client never spoke: a
+ * banner says nothing of what the client sends after it); the verdict turns to 'reject' once that
+ * sample is complete (or at a gap in the client's bytes, at the end, or once a server that spoke
+ * first has sent SERVER_FIRST_LIMIT bytes to a silent client), so the event is the same however
+ * the stream was split. A flow picked up mid-stream, or whose opening a gap hid, proves
+ * nothing: the opening line went by unseen, and a print job's file bytes can be anything.
  */
 import type { Analyzer, AnalyzerContext, AnalyzerFactory, Direction, Verdict } from '../analyzer.js';
 import { TO_CLIENT, TO_SERVER } from '../analyzer.js';
@@ -22,6 +25,8 @@ import type { LpdCommandEvent } from './events.js';
 export const MAX_LINE = 1024;
 const FIRST_LINE_BUFFER = 128;
 const SAMPLE_LENGTH = 32;
+/** A server that spoke first and keeps talking to a silent client is judged on its own bytes past this. */
+const SERVER_FIRST_LIMIT = 4096;
 /** Share of printable bytes (including TAB, CR, LF) from which a sample counts as text. */
 const TEXT_RATIO = 0.8;
 const MAX_COUNT_DIGITS = 15;
@@ -70,10 +75,11 @@ class LpdAnalyzer implements Analyzer {
   private fileRemaining = 0;
   private jobQueue = '';
 
-  /** The direction that spoke first, whose opening bytes say what the flow looks like. */
-  private sampleDir: Direction | undefined;
-  private sampled = 0;
-  private samplePrintable = 0;
+  /** First bytes of each direction (by Direction): how many were sampled, how many printable. */
+  private readonly sampled = [0, 0];
+  private readonly samplePrintable = [0, 0];
+  private clientSpoke = false;
+  private serverFirstBytes = 0;
   private notLpd = false;
 
   constructor(private readonly ctx: AnalyzerContext) {}
@@ -84,18 +90,24 @@ class LpdAnalyzer implements Analyzer {
       if (dir === TO_SERVER) this.readClient(bytes);
       return;
     }
-    this.sampleDir ??= dir;
-    if (dir === this.sampleDir) this.addToSample(bytes);
-    // An LPD server never speaks first; server bytes after the client's are not needed.
-    if (this.sampleDir === TO_CLIENT) this.notLpd = true;
-    else if (dir === TO_SERVER && !this.notLpd) this.readClient(bytes);
-    if (this.verdict === 'probing') this.rejectWhenSampled();
+    this.addToSample(dir, bytes);
+    if (dir === TO_SERVER) {
+      this.clientSpoke = true;
+      if (!this.notLpd) this.readClient(bytes);
+    } else if (!this.clientSpoke) {
+      // An LPD server never speaks first; its bytes after the client's are not needed.
+      this.notLpd = true;
+      this.serverFirstBytes += bytes.length;
+      if (this.serverFirstBytes > SERVER_FIRST_LIMIT) this.reject();
+    }
+    if (this.verdict === 'probing' && this.notLpd && this.sampled[TO_SERVER] >= SAMPLE_LENGTH) this.reject();
   }
 
   gap(dir: Direction, length: number): void {
-    if (this.verdict === 'reject' || length <= 0) return;
+    if (this.verdict === 'reject' || length < 0) return;
     if (this.verdict === 'probing') {
-      if (this.sampleDir === undefined || dir === this.sampleDir) this.reject();
+      // The client's opening (or what followed it) went by unseen; the server's bytes are not needed.
+      if (dir === TO_SERVER || length === 0) this.reject();
       return;
     }
     if (dir !== TO_SERVER) return;
@@ -115,22 +127,26 @@ class LpdAnalyzer implements Analyzer {
     if (this.verdict === 'probing' && this.notLpd) this.reject();
   }
 
-  private addToSample(bytes: Uint8Array): void {
-    const take = Math.min(bytes.length, SAMPLE_LENGTH - this.sampled);
-    for (let i = 0; i < take; i++) if (isTextByte(bytes[i])) this.samplePrintable++;
-    this.sampled += take;
+  private addToSample(dir: Direction, bytes: Uint8Array): void {
+    const take = Math.min(bytes.length, SAMPLE_LENGTH - this.sampled[dir]);
+    let printable = 0;
+    for (let i = 0; i < take; i++) if (isTextByte(bytes[i])) printable++;
+    this.samplePrintable[dir] += printable;
+    this.sampled[dir] += take;
   }
 
-  private rejectWhenSampled(): void {
-    if (this.notLpd && this.sampled >= SAMPLE_LENGTH) this.reject();
-  }
-
-  /** Rejects, with one `lpd.not_lpd` event when the bytes proved it (not when a gap hid them). */
+  /**
+   * Rejects, with one `lpd.not_lpd` event when the bytes proved it (not when a gap hid them): the
+   * client's sample describes the flow, or the server's when the client sent nothing.
+   */
   private reject(): void {
     this.verdict = 'reject';
-    if (!this.notLpd || this.sampleDir === undefined) return;
-    const looksLike = this.samplePrintable >= this.sampled * TEXT_RATIO ? 'text' : 'binary';
-    this.ctx.emit({ type: 'lpd.not_lpd', proto: 'lpd', dir: this.sampleDir, looksLike });
+    if (!this.notLpd) return;
+    const dir = this.sampled[TO_SERVER] > 0 ? TO_SERVER : TO_CLIENT;
+    const sampled = this.sampled[dir];
+    if (sampled === 0) return;
+    const looksLike = this.samplePrintable[dir] >= sampled * TEXT_RATIO ? 'text' : 'binary';
+    this.ctx.emit({ type: 'lpd.not_lpd', proto: 'lpd', dir, looksLike });
   }
 
   private readClient(bytes: Uint8Array): void {
@@ -250,5 +266,7 @@ export const lpdAnalyzer: AnalyzerFactory = {
   proto: 'lpd',
   transports: ['tcp'],
   events: ['lpd.command', 'lpd.not_lpd'],
+  // From a flow's start it has something to say about any bytes; picked up mid-stream, nothing.
+  mayAccept: (_bytes, _transport, midstream) => midstream !== true,
   create: (ctx) => new LpdAnalyzer(ctx),
 };
