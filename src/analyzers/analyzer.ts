@@ -25,6 +25,8 @@ export interface FlowInfo {
   readonly transport: 'tcp' | 'udp';
   readonly clientPort: number;
   readonly serverPort: number;
+  /** TCP: the capture began after the connection did, so its first bytes may fall anywhere in a message. */
+  readonly midstream?: boolean;
 }
 
 /** A port that a later flow will use for a given RPC program (learnt from portmap/rpcbind). */
@@ -74,7 +76,8 @@ export interface AnalyzerFactory {
    * state is made, like Suricata's probing parsers: false only when the analyzer, given these
    * bytes first, would reject the flow at once. Most flows are ruled out here for nothing.
    * Without it the analyzer is always made (it may have something to say about any flow).
+   * `midstream`: a TCP flow picked up after it began, whose first bytes may fall anywhere.
    */
-  mayAccept?(bytes: Uint8Array, transport: 'tcp' | 'udp'): boolean;
+  mayAccept?(bytes: Uint8Array, transport: 'tcp' | 'udp', midstream?: boolean): boolean;
   create(ctx: AnalyzerContext): Analyzer;
 }

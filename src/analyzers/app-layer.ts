@@ -45,7 +45,7 @@ class FlowAnalysis implements AnalyzerContext {
   constructor(
     private readonly layer: AppLayer,
     private readonly owner: Flow,
-    readonly flow: { transport: 'tcp' | 'udp'; clientPort: number; serverPort: number },
+    readonly flow: { transport: 'tcp' | 'udp'; clientPort: number; serverPort: number; midstream: boolean },
     readonly evidence: EvidenceMode,
   ) {}
 
@@ -211,8 +211,8 @@ export class AppLayer implements FlowConsumer {
     let analysis: FlowAnalysis | null = null;
     for (const factory of this.factories) {
       if (!factory.transports.includes(transport)) continue;
-      if (factory.mayAccept !== undefined && !factory.mayAccept(bytes, transport)) continue;
-      analysis ??= new FlowAnalysis(this, flow, { transport, clientPort: flow.clientPort, serverPort: flow.serverPort }, this.evidence);
+      if (factory.mayAccept !== undefined && !factory.mayAccept(bytes, transport, flow.midstream)) continue;
+      analysis ??= new FlowAnalysis(this, flow, { transport, clientPort: flow.clientPort, serverPort: flow.serverPort, midstream: flow.midstream }, this.evidence);
       analysis.analyzers.push(factory.create(analysis));
       analysis.factories.push(factory);
       analysis.active++;
