@@ -246,6 +246,8 @@ export class RecordMarking {
     this.owner.stats.huntedBytes += take;
     let p = 0;
     for (; p + 4 <= s.huntHave; p++) {
+      // Most bytes fail at once: a last-fragment mark, then a msg_type of 0 or 1.
+      if (window[p] < 0x80 || (p + 12 <= s.huntHave && (window[p + 8] | window[p + 9] | window[p + 10] | (window[p + 11] & 0xfe)) !== 0)) continue;
       const found = probeMarkAt(window, p, s.huntHave);
       // Undecided with the window full from here on: more bytes cannot come into view, move on.
       if (found === 'more' && (p > 0 || s.huntHave < HUNT_WINDOW)) break;
