@@ -244,15 +244,16 @@ export class RecordMarking {
     s.huntHave += take;
     s.huntedSinceSync += take;
     this.owner.stats.huntedBytes += take;
+    const have = s.huntHave;
     let p = 0;
-    for (; p + 4 <= s.huntHave; p++) {
+    for (; p + 4 <= have; p++) {
       // Most bytes fail at once: a last-fragment mark, then a msg_type of 0 or 1.
-      if (window[p] < 0x80 || (p + 12 <= s.huntHave && (window[p + 8] | window[p + 9] | window[p + 10] | (window[p + 11] & 0xfe)) !== 0)) continue;
-      const found = probeMarkAt(window, p, s.huntHave);
+      if (window[p] < 0x80 || (p + 12 <= have && (window[p + 8] | window[p + 9] | window[p + 10] | (window[p + 11] & 0xfe)) !== 0)) continue;
+      const found = probeMarkAt(window, p, have);
       // Undecided with the window full from here on: more bytes cannot come into view, move on.
-      if (found === 'more' && (p > 0 || s.huntHave < HUNT_WINDOW)) break;
+      if (found === 'more' && (p > 0 || have < HUNT_WINDOW)) break;
       if (found === 'yes') {
-        const resumed = window.slice(p, s.huntHave);
+        const resumed = window.slice(p, have);
         s.hunting = false;
         s.huntHave = 0;
         this.owner.anomaly('resyncs');
