@@ -3,10 +3,12 @@
  * an `rpc.call` / `rpc.reply`; replies are matched to calls by xid, and the per-program decoders
  * (portmap/rpcbind, MOUNT, NFS) add their own events.
  *
- * Recognition: an RPC message opens with a rigid header (msg_type 0/1, rpcvers 2, a known auth
- * flavor with a body of at most 400 bytes, a small accept_stat...). The first bytes of either
- * direction are checked against it as soon as they arrive, so other protocols are rejected
- * within a dozen bytes. The verdict becomes 'match' on the first well-formed call, or on a
+ * Recognition: an RPC message opens with a rigid header (msg_type 0/1, rpcvers 2, a program
+ * number, auth bodies that fit the message, a small accept_stat...; see header.ts for what a
+ * program not decoded here must also show). The first bytes of either direction are checked
+ * against it as soon as they arrive, so other protocols are rejected within a dozen bytes.
+ * Limits the RFCs set and a peer need not keep (400-byte auth bodies, wire flavors, versions and
+ * procedures, path lengths) are counted as anomalies and decoding goes on. The verdict becomes 'match' on the first well-formed call, or on a
  * reply to a call seen in this flow; replies alone keep it 'probing' (their rpc.reply events,
  * with program -1, are still reported).
  *
@@ -16,7 +18,8 @@
  * by count too (the next record mark is still where it was announced) and the record's intact
  * prefix is decoded; a gap that swallows a record mark, or a record whose header is impossible,
  * drops the record and hunts byte by byte for the mark of a single-fragment record with a
- * plausible header (and, when in view, a plausible record after it).
+ * plausible header (and, when in view, a plausible record after it). A flow picked up mid-stream
+ * starts out hunting in both directions.
  *
  * One direction only (asymmetric routing, a one-way SPAN): calls alone still give rpc.call and
  * the program events (portmap.call, mount.call with its path, nfs.call) and the 'match' verdict;

@@ -1,8 +1,9 @@
 /**
  * TCP record marking (RFC 5531 section 11): each direction's records reassembled across segments
  * and fragments, the first `maxRecordBytes` of each kept for decoding and the rest skipped by
- * count; after a gap that swallows a mark, or an impossible header, a hunt byte by byte for the
- * mark of a single-fragment record with a plausible header.
+ * count; after a gap that swallows a mark, an impossible header, or from the start of a flow
+ * picked up mid-stream, a hunt byte by byte for the mark of a single-fragment record with a
+ * plausible header.
  */
 import type { Direction, Verdict } from '../analyzer.js';
 import { MIN_MESSAGE_BYTES, probeComplete, probeHeader, type Probe } from './header.js';
