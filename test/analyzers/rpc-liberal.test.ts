@@ -149,6 +149,18 @@ describe('rpc analyzer: TCP flows picked up mid-stream', () => {
 });
 
 describe('rpc analyzer: a lost segment', () => {
+  it('hunts past a reply whose verifier is longer than the hunt window, and never stalls', () => {
+    const h = harness('tcp', { serverPort: 20048 });
+    h.analyzer.data(1, record(reply(1, u32(0))));
+    h.analyzer.gap(1, 100);
+    const longVerifier = concat(xdr().u32(2).u32(1).u32(0).u32(6).opaque(new Uint8Array(3000)).bytes(), u32(0));
+    h.analyzer.data(1, concat(new Uint8Array(12), record(longVerifier), record(reply(3, u32(0)))));
+    h.analyzer.data(0, record(mnt(3)));
+    h.analyzer.end();
+    expect(h.of('rpc.reply').map((e) => e.xid)).toEqual([1, 3]);
+    expect(h.of('mount.call').map((e) => e.path)).toEqual(['/pm']);
+  });
+
   it('resynchronises on the next call after a gap that swallowed the end of a record with oversized credentials', () => {
     const h = harness('tcp', { serverPort: 20048 });
     // The path is within the first 1000 bytes; the bytes after it never arrive.
