@@ -25,6 +25,8 @@ export interface FlowInfo {
   readonly transport: 'tcp' | 'udp';
   readonly clientPort: number;
   readonly serverPort: number;
+  /** TCP: the capture began after the connection did, so its first bytes may fall anywhere in a message. */
+  readonly midstream?: boolean;
 }
 
 /** A port that a later flow will use for a given RPC program (learnt from portmap/rpcbind). */

@@ -68,7 +68,7 @@ class FlowAnalysis implements AnalyzerContext {
   constructor(
     private readonly layer: AppLayer,
     private readonly owner: Flow,
-    readonly flow: { transport: 'tcp' | 'udp'; clientPort: number; serverPort: number },
+    readonly flow: { transport: 'tcp' | 'udp'; clientPort: number; serverPort: number; midstream: boolean },
     readonly evidence: EvidenceMode,
   ) {}
 
@@ -272,7 +272,7 @@ export class AppLayer implements FlowConsumer {
     const transport = flow.proto === IPPROTO_TCP ? 'tcp' : flow.proto === IPPROTO_UDP ? 'udp' : null;
     if (transport === null) return null;
     this.applyExpectation(flow, transport);
-    const analysis = new FlowAnalysis(this, flow, { transport, clientPort: flow.clientPort, serverPort: flow.serverPort }, this.evidence);
+    const analysis = new FlowAnalysis(this, flow, { transport, clientPort: flow.clientPort, serverPort: flow.serverPort, midstream: flow.midstream }, this.evidence);
     analysis.midstream = flow.midstream;
     flow.app = analysis;
     return analysis;

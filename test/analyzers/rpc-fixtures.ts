@@ -135,27 +135,31 @@ export interface Harness {
   readonly analyzer: RpcAnalyzer;
   readonly events: AppEvent[];
   readonly expectations: Expectation[];
+  /** Anomalies counted, by their run-wide name, in order. */
+  readonly anomalies: string[];
   of<T extends AppEvent['type']>(type: T): Extract<AppEvent, { type: T }>[];
 }
 
 export function harness(
   transport: 'tcp' | 'udp',
-  opts: { evidence?: EvidenceMode; serverPort?: number; options?: RpcAnalyzerOptions } = {},
+  opts: { evidence?: EvidenceMode; serverPort?: number; options?: RpcAnalyzerOptions; midstream?: boolean } = {},
 ): Harness {
   const events: AppEvent[] = [];
   const expectations: Expectation[] = [];
+  const anomalies: string[] = [];
   const ctx: AnalyzerContext = {
-    flow: { transport, clientPort: 800, serverPort: opts.serverPort ?? 111 },
+    flow: { transport, clientPort: 800, serverPort: opts.serverPort ?? 111, midstream: opts.midstream ?? false },
     evidence: opts.evidence ?? 'redacted',
     emit: (e) => events.push(e),
     expect: (x) => expectations.push(x),
-    anomaly: () => undefined,
+    anomaly: (name) => anomalies.push(name),
   };
   const analyzer = new RpcAnalyzer(ctx, opts.options);
   return {
     analyzer,
     events,
     expectations,
+    anomalies,
     of: <T extends AppEvent['type']>(type: T) => events.filter((e) => e.type === type) as Extract<AppEvent, { type: T }>[],
   };
 }

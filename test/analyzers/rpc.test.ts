@@ -169,7 +169,7 @@ describe('rpc analyzer: rejection', () => {
     expect(h.analyzer.verdict).toBe('reject');
   });
 
-  it('rejects a call with a wrong RPC version or an impossible credential', () => {
+  it('rejects a call with a wrong RPC version, or credentials no RPC stack sends to a program not decoded here', () => {
     const badVersion = call({ xid: 1, prog: NFS, vers: 3, proc: 1 });
     badVersion[11] = 3;
     const h1 = harness('udp');
@@ -177,8 +177,12 @@ describe('rpc analyzer: rejection', () => {
     expect(h1.analyzer.verdict).toBe('reject');
 
     const h2 = harness('udp');
-    h2.analyzer.data(0, call({ xid: 1, prog: NFS, vers: 3, proc: 1, cred: { flavor: 1, body: new Uint8Array(404) } }));
+    h2.analyzer.data(0, call({ xid: 1, prog: 200_001, vers: 3, proc: 1, cred: { flavor: 1, body: new Uint8Array(404) } }));
     expect(h2.analyzer.verdict).toBe('reject');
+
+    const h3 = harness('udp');
+    h3.analyzer.data(0, call({ xid: 1, prog: 200_001, vers: 3, proc: 1, cred: { flavor: 9, body: new Uint8Array(40) } }));
+    expect(h3.analyzer.verdict).toBe('reject');
   });
 
   it('after a match, ignores a malformed datagram instead of rejecting', () => {

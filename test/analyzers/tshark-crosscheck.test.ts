@@ -154,20 +154,26 @@ async function tsharkFindings(path: string): Promise<Findings> {
   return { hl7: sorted(f.hl7), rpcCalls: sorted(f.rpcCalls), mountPaths: sorted(f.mountPaths), nfsCalls: sorted(f.nfsCalls), getport: sorted(f.getport) };
 }
 
-const results = new Map<string, { ours: Findings; theirs: Findings }>();
+/**
+ * Left out: tshark's TCP reassembly stalls at the segment this capture lost, for the rest of that
+ * direction (mount-tshark.test.ts compares its MNT calls with tshark reading segment by segment).
+ */
+const TSHARK_STALLS = new Set(['mount-lost-segment.pcap']);
 /** Where tshark sees less than the capture holds, resync-tshark.test.ts compares what it does see. */
-const detectionScenarios = allScenarios.filter((s) => TSHARK_SEES_LESS[s.file] === undefined);
+const compared = allScenarios.filter((s) => TSHARK_SEES_LESS[s.file] === undefined && !TSHARK_STALLS.has(s.file));
+
+const results = new Map<string, { ours: Findings; theirs: Findings }>();
 
 describe('analyzers agree with tshark on the detection scenario captures', () => {
   beforeAll(async () => {
-    for (const s of detectionScenarios) {
+    for (const s of compared) {
       const path = join(SAMPLES_DIR, s.file);
       const [events, theirs] = await Promise.all([productEvents(path), tsharkFindings(path)]);
       results.set(s.file, { ours: productFindings(events), theirs });
     }
   });
 
-  for (const s of detectionScenarios) {
+  for (const s of compared) {
     describe(s.file, () => {
       const get = () => results.get(s.file)!;
       it('the same HL7 messages (type and trigger, both directions)', () => expect(get().ours.hl7).toEqual(get().theirs.hl7));

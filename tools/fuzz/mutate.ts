@@ -60,6 +60,8 @@ const ADDRESSES_V4 = [
 ];
 const LINK_TYPES = [0, 1, 12, 14, 101, 108, 113, 228, 229, 276, 147, 0xffff];
 
+const xdrPadded = (n: number): number => n + ((4 - (n % 4)) % 4);
+
 /** A seed for input `index` of the run seeded `seed`; distinct indexes give unrelated streams. */
 export function inputSeed(seed: number, index: number): number {
   let h = (seed ^ Math.imul(index + 1, 0x9e3779b1)) >>> 0;
@@ -542,6 +544,7 @@ class Mutator {
       return this.note('mllp', { record: p.at, how, at });
     }
     if (choice === 1) {
+      if (this.chance(0.5)) return this.rpcMutation(p, payload);
       // ONC RPC record mark at the start of the payload (TCP), or an XDR length inside it.
       const at = this.chance(0.6) ? 0 : 4 * rng.int(0, Math.floor(payload.length / 4) - 1);
       const old = payload.readUInt32BE(at);
@@ -643,6 +646,69 @@ class Mutator {
       cut++;
     }
     return this.note('stream.snap', { record: p.at, snap, cut });
+  }
+
+  /**
+   * ONC RPC beyond the standard: credentials or a verifier over RFC 5531's 400 bytes (grown in
+   * place, lengths and record mark kept consistent), auth lengths that lie, and TCP flows picked
+   * up mid-stream (every SYN dropped, and perhaps a flow's first data segment with it).
+   */
+  private rpcMutation(p: Picked, payload: Buffer): void {
+    const rng = this.rng;
+    const how = rng.pick(['auth-grow', 'auth-grow', 'auth-length', 'midstream'] as const);
+    if (how === 'midstream') {
+      const dropFirstData = this.chance(0.5);
+      const before = this.items.length;
+      const seen = new Set<string>();
+      this.model.items = this.items.filter((item) => {
+        if (item.kind !== 'packet') return true;
+        const l = locate(item.linkType, item.data);
+        if (l === null || l.proto !== 6 || l.fragment || l.transport + 14 > item.data.length) return true;
+        if ((item.data[l.transport + 13] & 0x02) !== 0) return false;
+        if (!dropFirstData || l.end <= l.payload) return true;
+        const addresses = l.version === 4 ? item.data.subarray(l.ip + 12, l.ip + 20) : item.data.subarray(l.ip + 8, l.ip + 40);
+        const key = addresses.toString('hex') + item.data.subarray(l.transport, l.transport + 4).toString('hex');
+        if (seen.has(key)) return true;
+        seen.add(key);
+        return false;
+      });
+      return this.note('rpc.midstream', { dropped: before - this.items.length, dropFirstData });
+    }
+    // A packet holding a call header: msg_type 0 and rpcvers 2, 4-aligned in the payload.
+    const callsIn = (data: Uint8Array, l: Layers): number[] => {
+      const found: number[] = [];
+      const b = Buffer.from(data.buffer, data.byteOffset + l.payload, l.end - l.payload);
+      for (let k = 0; k + 36 <= b.length; k += 4) if (b.readUInt32BE(k + 4) === 0 && b.readUInt32BE(k + 8) === 2) found.push(k);
+      return found;
+    };
+    const withCalls = this.packets().filter((i) => {
+      const item = this.items[i] as PacketItem;
+      const l = locate(item.linkType, item.data);
+      return l !== null && (l.proto === 6 || l.proto === 17) && !l.fragment && callsIn(item.data, l).length > 0;
+    });
+    if (withCalls.length === 0) return this.note('rpc.no_call', { record: p.at });
+    const at = rng.pick(withCalls);
+    const own: PacketItem = { ...(this.items[at] as PacketItem) };
+    own.data = Buffer.from(own.data);
+    this.items[at] = own;
+    p = { p: own, layers: locate(own.linkType, own.data), at };
+    payload = own.data.subarray(p.layers!.payload, p.layers!.end);
+    const calls = callsIn(own.data, p.layers!);
+    const k = rng.pick(calls);
+    const lengthAt = this.chance(0.7) ? k + 28 : k + 32 + xdrPadded(payload.readUInt32BE(k + 28)) + 4; // credentials or verifier
+    if (lengthAt + 4 > payload.length) return this.note('rpc.no_call', { record: p.at });
+    const length = payload.readUInt32BE(lengthAt);
+    if (how === 'auth-length') {
+      const v = rng.pick([397, 400, 401, 404, 0x1000, 0x7ffffffc, 0xfffffffc, 0xffffffff, (length + 4) >>> 0, (length - 4) >>> 0]);
+      payload.writeUInt32BE(v >>> 0, lengthAt);
+      return this.note('rpc.auth_length', { record: p.at, offset: lengthAt, value: v >>> 0 });
+    }
+    const grow = 4 * rng.int(1, rng.pick([2, 110, 800]));
+    const next = Buffer.concat([payload.subarray(0, lengthAt + 4), rng.bytes(grow), payload.subarray(lengthAt + 4)]);
+    next.writeUInt32BE((length + grow) >>> 0, lengthAt);
+    if (k === 4) next.writeUInt32BE((next.readUInt32BE(0) + grow) >>> 0, 0); // the record mark in front
+    this.replacePayload(p, next);
+    return this.note('rpc.auth_grow', { record: p.at, offset: lengthAt, grow });
   }
 
   /** Replaces a packet's payload; `fix` updates the IP and UDP length fields to match. */

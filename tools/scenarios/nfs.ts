@@ -1,10 +1,14 @@
 /**
  * ONC RPC: busybox `mount -o nolock -t nfs` over UDP (portmap GETPORT, MOUNT MNT, NFS v3) to
  * the backdoor and to the hospital's filer, GETPORT and MNT over TCP to an outside host, and
- * NFSv4 COMPOUNDs to an outside host.
+ * NFSv4 COMPOUNDs to an outside host; then MNT calls a strict decoder would miss: credentials
+ * over RFC 5531's 400 bytes (over UDP in IP fragments, and over TCP), a MOUNT flow the capture
+ * picks up mid-stream, and one whose mirror lost a segment that held record marks.
  */
 import {
   concat,
+  fragmentIPv4,
+  ipv4,
   LINKTYPE,
   MOUNT_MNT,
   mountPathArgs,
@@ -27,14 +31,16 @@ import {
   rpcCall,
   rpcRecord,
   rpcReply,
+  udp,
   xdr,
   type Nfs3Attributes,
   type RpcAuthUnix,
 } from '../craft/index.js';
-import { clockAt, RTT, SITE, TcpSession, Timeline, UdpExchange } from './network.js';
+import { clockAt, frame, RTT, SITE, TcpSession, Timeline, UdpExchange } from './network.js';
 import type { DetectionScenario } from './scenario.js';
 
 const MOUNTD_PORT = 20048;
+const MOUNT_EXPORT = 5;
 const NFS_PORT = 2049;
 /** 2025-01-30 10:00:00 UTC, the AUTH_UNIX stamp the monitor's clock gives. */
 const STAMP = 1738231200;
@@ -152,6 +158,94 @@ function nfsv4(): Buffer {
   return pcapFile({ linkType: LINKTYPE.ETHERNET }, timeline.records);
 }
 
+/**
+ * AUTH_UNIX credentials of about `bytes` bytes, over RFC 5531's 400: a long machine name and
+ * every supplementary group, as a client built to test a server (or a backdoor's own) sends.
+ */
+function oversizedCredentials(bytes: number): RpcAuthUnix {
+  const gids = Array.from({ length: 64 }, (_, i) => 1000 + i);
+  return { stamp: STAMP, machineName: 'cms8000-'.padEnd(bytes - 20 - 4 * gids.length, 'a'), uid: 0, gid: 0, gids };
+}
+
+/**
+ * MNT /pm with 2 kB credentials over UDP: the 2.1 kB datagram leaves in two IPv4 fragments
+ * (1500-byte MTU); the answer, a MOUNT v3 file handle, fits one datagram.
+ */
+function oversizedMountUdp(): Buffer {
+  const timeline = new Timeline(clockAt(11, 40));
+  const client = { ip: SITE.monitorBed14, port: 1019 };
+  const server = { ip: SITE.externalMount, port: MOUNTD_PORT };
+  const mnt = rpcCall({ xid: 0x3b7a0001, program: RPC_PROGRAM.MOUNT, version: 3, procedure: MOUNT_MNT, auth: oversizedCredentials(2048) }, mountPathArgs('/pm'));
+  const packet = ipv4({ src: client.ip, dst: server.ip, id: 0x2c41, ttl: 64 }, udp({ sport: client.port, dport: server.port }, mnt));
+  for (const fragment of fragmentIPv4(packet, 1480)) timeline.add('client', frame(client.ip, server.ip, fragment), RTT.internet, 200);
+  const answer = new UdpExchange(timeline, { client, server, rtt: RTT.internet, clientIpId: 0x2c42, serverIpId: 0x7310 });
+  answer.send('server', rpcReply({ xid: 0x3b7a0001 }, mountV3MntResult(fileHandle(101), [1])));
+  return pcapFile({ linkType: LINKTYPE.ETHERNET }, timeline.records);
+}
+
+/** MNT /pm with 3 kB credentials over TCP: the record spans three segments. */
+function oversizedMountTcp(): Buffer {
+  const timeline = new Timeline(clockAt(11, 42));
+  const mnt = rpcRecord(rpcCall({ xid: 0x3b7a0101, program: RPC_PROGRAM.MOUNT, version: 3, procedure: MOUNT_MNT, auth: oversizedCredentials(3072) }, mountPathArgs('/pm')));
+  const s = new TcpSession(timeline, { client: { ip: SITE.monitorBed15, port: 1015 }, server: { ip: SITE.externalMount, port: MOUNTD_PORT }, rtt: RTT.internet, clientIsn: 0x1e55c001, serverIsn: 0x6a7b8c9d });
+  s.handshake();
+  s.pause(300).send('client', mnt);
+  s.pause(400).send('server', rpcRecord(rpcReply({ xid: 0x3b7a0101 }, mountV3MntResult(fileHandle(102), [1]))));
+  s.close('client');
+  return pcapFile({ linkType: LINKTYPE.ETHERNET }, timeline.records);
+}
+
+/**
+ * A MOUNT connection already open when the capture starts: the first bytes seen are the second
+ * half of an EXPORT call (its 2 kB credentials), then the export list, then MNT /pm and its
+ * answer. Neither direction starts at a record mark.
+ */
+function midstreamMount(): Buffer {
+  const timeline = new Timeline(clockAt(11, 44));
+  const auth = oversizedCredentials(2048);
+  const s = new TcpSession(timeline, { client: { ip: SITE.monitorBed16, port: 40512 }, server: { ip: SITE.externalMount, port: MOUNTD_PORT }, rtt: RTT.internet, clientIsn: 0x4d1d0000, serverIsn: 0x2b2b0000 });
+  const exportCall = rpcRecord(rpcCall({ xid: 0x3b7a0201, program: RPC_PROGRAM.MOUNT, version: 3, procedure: MOUNT_EXPORT, auth }));
+  const [, ...captured] = s.unplaced((c) => c.send('client', exportCall, { ack: false }));
+  for (const f of captured) s.placeFrame(f.from, f.frame);
+  s.segment('server', 'A');
+  s.pause(300).send('server', rpcRecord(rpcReply({ xid: 0x3b7a0201 }, mountExportList(['/pm', '/data']))));
+  s.pause(800).send('client', rpcRecord(rpcCall({ xid: 0x3b7a0202, program: RPC_PROGRAM.MOUNT, version: 3, procedure: MOUNT_MNT, auth }, mountPathArgs('/pm'))));
+  s.pause(400).send('server', rpcRecord(rpcReply({ xid: 0x3b7a0202 }, mountV3MntResult(fileHandle(103), [1]))));
+  s.close('client');
+  return pcapFile({ linkType: LINKTYPE.ETHERNET }, timeline.records);
+}
+
+/**
+ * A client that sends NULL and EXPORT in one write (each with 1.5 kB credentials), then MNT /pm
+ * (ordinary credentials) once both are answered; the mirror loses the write's second segment, which held the end of
+ * NULL and the record mark of EXPORT. The server's ACK covers everything.
+ */
+function lostSegmentMount(): Buffer {
+  const timeline = new Timeline(clockAt(11, 46));
+  const auth = oversizedCredentials(1536);
+  const s = new TcpSession(timeline, { client: { ip: SITE.monitorBed14, port: 1013 }, server: { ip: SITE.externalMount, port: MOUNTD_PORT }, rtt: RTT.internet, clientIsn: 0x0105e000, serverIsn: 0x7a7a0000 });
+  const xid = 0x3b7a0301;
+  const pipelined = concat(
+    rpcRecord(rpcCall({ xid, program: RPC_PROGRAM.MOUNT, version: 3, procedure: 0, auth })),
+    rpcRecord(rpcCall({ xid: xid + 1, program: RPC_PROGRAM.MOUNT, version: 3, procedure: MOUNT_EXPORT, auth })),
+  );
+  s.handshake();
+  const [first, , ...rest] = s.pause(300).unplaced((c) => c.send('client', pipelined, { ack: false }));
+  s.placeFrame(first.from, first.frame);
+  for (const f of rest) s.placeFrame(f.from, f.frame);
+  s.segment('server', 'A');
+  s.pause(400).send('server', concat(rpcRecord(rpcReply({ xid })), rpcRecord(rpcReply({ xid: xid + 1 }, mountExportList(['/pm'])))));
+  s.pause(300).send('client', rpcRecord(rpcCall({ xid: xid + 2, program: RPC_PROGRAM.MOUNT, version: 3, procedure: MOUNT_MNT, auth: rootCredentials('cms8000') }, mountPathArgs('/pm'))));
+  s.pause(400).send('server', rpcRecord(rpcReply({ xid: xid + 2 }, mountV3MntResult(fileHandle(104), [1]))));
+  s.close('client');
+  return pcapFile({ linkType: LINKTYPE.ETHERNET }, timeline.records);
+}
+
+/** A MOUNT EXPORT answer: each directory with no group restriction. */
+function mountExportList(dirs: readonly string[]): Buffer {
+  return concat(...dirs.map((d) => concat(xdr.u32(1), xdr.string(d), xdr.u32(0))), xdr.u32(0));
+}
+
 const UPDATE_SCRIPT = '#!/bin/sh\n# synthetic sample file\necho "sample update" > /tmp/sample.log\n';
 
 export const nfsScenarios: DetectionScenario[] = [
@@ -201,5 +295,41 @@ export const nfsScenarios: DetectionScenario[] = [
         start: [10, 45],
         seed: 21,
       }),
+  },
+  {
+    file: 'mount-oversized-auth-udp.pcap',
+    description: `MNT /pm from ${SITE.monitorBed14} to ${SITE.externalMount}:${MOUNTD_PORT} over UDP with 2 kB AUTH_UNIX credentials (RFC 5531 allows 400 bytes), the datagram in two IPv4 fragments; answered with a file handle`,
+    expected: {
+      alerts: { '1000004': 1 },
+      why: 'MNT to an outside host (1000004): the credentials break RFC 5531, which is counted (rpc.oversized_auth), not a reason to miss the call; no indicator address',
+    },
+    build: oversizedMountUdp,
+  },
+  {
+    file: 'mount-oversized-auth-tcp.pcap',
+    description: `MNT /pm from ${SITE.monitorBed15} to ${SITE.externalMount}:${MOUNTD_PORT} over TCP with 3 kB AUTH_UNIX credentials, the record in three segments; answered with a file handle`,
+    expected: {
+      alerts: { '1000004': 1 },
+      why: 'MNT to an outside host (1000004), credentials over 400 bytes counted as rpc.oversized_auth',
+    },
+    build: oversizedMountTcp,
+  },
+  {
+    file: 'mount-midstream.pcap',
+    description: `A MOUNT TCP connection from ${SITE.monitorBed16} to ${SITE.externalMount}:${MOUNTD_PORT} picked up mid-stream: the tail of an EXPORT call, the export list, then MNT /pm and its file handle`,
+    expected: {
+      alerts: { '1000004': 1 },
+      why: 'MNT to an outside host (1000004), found by hunting for the first record mark in each direction',
+    },
+    build: midstreamMount,
+  },
+  {
+    file: 'mount-lost-segment.pcap',
+    description: `NULL and EXPORT in one write from ${SITE.monitorBed14} to ${SITE.externalMount}:${MOUNTD_PORT} over TCP, the mirror losing the segment that holds the end of NULL and the start of EXPORT; both answered, then MNT /pm and its file handle`,
+    expected: {
+      alerts: { '1000004': 1 },
+      why: 'MNT to an outside host (1000004), found after the lost segment by hunting for the next record mark',
+    },
+    build: lostSegmentMount,
   },
 ];

@@ -3,10 +3,12 @@
  * an `rpc.call` / `rpc.reply`; replies are matched to calls by xid, and the per-program decoders
  * (portmap/rpcbind, MOUNT, NFS) add their own events.
  *
- * Recognition: an RPC message opens with a rigid header (msg_type 0/1, rpcvers 2, a known auth
- * flavor with a body of at most 400 bytes, a small accept_stat...). The first bytes of either
- * direction are checked against it as soon as they arrive, so other protocols are rejected
- * within a dozen bytes. The verdict becomes 'match' on the first well-formed call, or on a
+ * Recognition: an RPC message opens with a rigid header (msg_type 0/1, rpcvers 2, a program
+ * number, auth bodies that fit the message, a small accept_stat...; see header.ts for what a
+ * program not decoded here must also show). The first bytes of either direction are checked
+ * against it as soon as they arrive, so other protocols are rejected within a dozen bytes.
+ * Limits the RFCs set and a peer need not keep (400-byte auth bodies, wire flavors, versions and
+ * procedures, path lengths) are counted as anomalies and decoding goes on. The verdict becomes 'match' on the first well-formed call, or on a
  * reply to a call seen in this flow; replies alone keep it 'probing' (their rpc.reply events,
  * with program -1, are still reported).
  *
@@ -16,7 +18,8 @@
  * by count too (the next record mark is still where it was announced) and the record's intact
  * prefix is decoded; a gap that swallows a record mark, or a record whose header is impossible,
  * drops the record and hunts byte by byte for the mark of a single-fragment record with a
- * plausible header (and, when in view, a plausible record after it).
+ * plausible header (and, when in view, a plausible record after it). A flow picked up mid-stream
+ * starts out hunting in both directions.
  *
  * One direction only (asymmetric routing, a one-way SPAN): calls alone still give rpc.call and
  * the program events (portmap.call, mount.call with its path, nfs.call) and the 'match' verdict;
@@ -47,6 +50,7 @@ import {
   MAX_AUTH_BYTES,
   MAX_AUTH_STAT,
   MAX_PROBE_BYTES,
+  MAX_WIRE_FLAVOR,
   MSG_ACCEPTED,
   MSG_DENIED,
   probeHeader,
@@ -54,7 +58,7 @@ import {
   RPC_VERSION,
 } from './header.js';
 import { LAST_FRAGMENT, RecordMarking, type RecordOwner } from './record-marking.js';
-import { XdrReader, readU32 } from './xdr.js';
+import { XdrReader, readU32, xdrPad } from './xdr.js';
 
 /** One call as the program decoders see it. */
 export interface RpcCallInfo {
@@ -74,6 +78,8 @@ export interface RpcSink {
   expect(expectation: Expectation): void;
   /** Whether any byte (or gap) has been seen travelling in `dir`. */
   heard(dir: Direction): boolean;
+  /** Counts an anomaly of the program's own, as its descriptor declares it (`mount.unknown_version`). */
+  programAnomaly(name: string): void;
 }
 
 /** Decodes one RPC program's arguments and results; one instance per flow. */
@@ -113,8 +119,12 @@ export interface RpcStats {
   /** TCP bytes scanned while hunting for a record mark. */
   huntedBytes: number;
   gaps: number;
-  /** Times the record stream was found again after a gap or an impossible header. */
+  /** Times the record stream was found again after a gap, an impossible header, or a mid-stream pickup. */
   resyncs: number;
+  /** Calls and replies whose credentials or verifier exceed RFC 5531's 400 bytes (decoded all the same). */
+  oversizedAuth: number;
+  /** Calls whose credential flavor is none of those RPC stacks send (decoded all the same). */
+  unknownAuthFlavors: number;
 }
 
 /** The run-wide names of the anomalies among the analyzer's counters (see the RPC descriptor). */
@@ -124,7 +134,14 @@ const ANOMALY_NAMES = {
   unmatchedReplies: 'rpc.unmatched_reply',
   evictedCalls: 'rpc.evicted_call',
   resyncs: 'rpc.resync',
+  oversizedAuth: 'rpc.oversized_auth',
+  unknownAuthFlavors: 'rpc.unknown_auth_flavor',
 } as const;
+
+/** AUTH_UNIX supplementary groups listed in an event; the rest are counted in the list's place. */
+const MAX_LISTED_GIDS = 64;
+/** Longest AUTH_UNIX machine name reported, in characters (RFC 5531 allows 255 bytes). */
+const MAX_REPORTED_MACHINE_NAME = 1024;
 
 export const DEFAULT_MAX_RECORD_BYTES = 1024 * 1024;
 export const DEFAULT_MAX_PENDING_CALLS = 1024;
@@ -169,7 +186,7 @@ export class RpcAnalyzer implements Analyzer, RpcSink, RecordOwner {
   verdict: Verdict = 'probing';
   readonly stats: RpcStats = {
     calls: 0, replies: 0, unmatchedReplies: 0, evictedCalls: 0, malformed: 0, oversizedRecords: 0,
-    skippedBytes: 0, huntedBytes: 0, gaps: 0, resyncs: 0,
+    skippedBytes: 0, huntedBytes: 0, gaps: 0, resyncs: 0, oversizedAuth: 0, unknownAuthFlavors: 0,
   };
 
   private readonly maxPendingCalls: number;
@@ -188,7 +205,7 @@ export class RpcAnalyzer implements Analyzer, RpcSink, RecordOwner {
   ) {
     const maxRecordBytes = Math.max(MAX_PROBE_BYTES, options.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES);
     this.maxPendingCalls = Math.max(1, options.maxPendingCalls ?? DEFAULT_MAX_PENDING_CALLS);
-    this.records = ctx.flow.transport === 'tcp' ? new RecordMarking(this, maxRecordBytes) : null;
+    this.records = ctx.flow.transport === 'tcp' ? new RecordMarking(this, maxRecordBytes, ctx.flow.midstream === true) : null;
   }
 
   get evidence(): EvidenceMode {
@@ -221,6 +238,10 @@ export class RpcAnalyzer implements Analyzer, RpcSink, RecordOwner {
     this.ctx.expect(expectation);
   }
 
+  programAnomaly(name: string): void {
+    this.ctx.anomaly(name);
+  }
+
   /** Counts an anomaly in the analyzer's own stats and in the run's (as `rpc.<name>`). */
   anomaly(counter: keyof typeof ANOMALY_NAMES): void {
     this.stats[counter]++;
@@ -251,7 +272,7 @@ export class RpcAnalyzer implements Analyzer, RpcSink, RecordOwner {
   // --- UDP ---------------------------------------------------------------------------------
 
   private datagram(dir: Direction, bytes: Uint8Array): void {
-    if (probeHeader(bytes, 0, bytes.length) !== 'yes') {
+    if (probeHeader(bytes, 0, bytes.length, bytes.length) !== 'yes') {
       this.anomaly('malformed');
       if (this.verdict === 'probing') this.verdict = 'reject';
       return;
@@ -275,14 +296,19 @@ export class RpcAnalyzer implements Analyzer, RpcSink, RecordOwner {
     const program = r.u32();
     const version = r.u32();
     const procedure = r.u32();
+    // Credentials and verifier are read to whatever length they declare within the message:
+    // RFC 5531's 400-byte limit is counted, not enforced (a backdoor's server need not enforce it).
     const credFlavor = r.u32();
-    const cred = r.opaque(MAX_AUTH_BYTES);
+    const cred = r.opaque();
     r.u32(); // verifier flavor
-    r.skipOpaque(MAX_AUTH_BYTES);
+    const verifier = r.u32();
+    r.skip(xdrPad(verifier));
     if (!r.ok || rpcVersion !== RPC_VERSION) {
       this.anomaly('malformed');
       return;
     }
+    if (cred.length > MAX_AUTH_BYTES || verifier > MAX_AUTH_BYTES) this.anomaly('oversizedAuth');
+    if (credFlavor > MAX_WIRE_FLAVOR) this.anomaly('unknownAuthFlavors');
     this.stats.calls++;
     if (this.verdict === 'probing') this.verdict = 'match';
 
@@ -312,7 +338,9 @@ export class RpcAnalyzer implements Analyzer, RpcSink, RecordOwner {
     let success = false;
     if (replyStat === MSG_ACCEPTED) {
       r.u32(); // verifier flavor
-      r.skipOpaque(MAX_AUTH_BYTES);
+      const verifier = r.u32();
+      r.skip(xdrPad(verifier));
+      if (r.ok && verifier > MAX_AUTH_BYTES) this.anomaly('oversizedAuth');
       const accept = r.u32();
       status = ACCEPT_STATUS[accept] ?? `accept-${accept}`;
       success = accept === 0;
@@ -370,16 +398,18 @@ export class RpcAnalyzer implements Analyzer, RpcSink, RecordOwner {
   private auth(flavor: number, body: Uint8Array): RpcAuth {
     const name = AUTH_FLAVORS[flavor] ?? `flavor-${flavor}`;
     if (flavor !== AUTH_SYS || this.ctx.evidence === 'none') return { flavor: name };
+    // Read to the body's own lengths, not RFC 5531's (255-byte name, 16 groups): the
+    // credentials of a server that enforces neither are still worth naming.
     const a = (this.authXdr ??= new XdrReader()).reset(body);
     const stamp = a.u32();
-    const machineName = a.string(255);
+    const machineName = a.string();
     const uid = a.u32();
     const gid = a.u32();
-    const groups = a.count(16);
+    const groups = a.count();
     const gids: number[] = [];
-    for (let i = 0; i < groups; i++) gids.push(a.u32());
+    for (let i = 0; i < groups && i < MAX_LISTED_GIDS; i++) gids.push(a.u32());
     if (!a.ok) return { flavor: name };
-    return { flavor: name, stamp, machineName, uid, gid, gids };
+    return { flavor: name, stamp, machineName: machineName.slice(0, MAX_REPORTED_MACHINE_NAME), uid, gid, gids };
   }
 
   private decoderFor(program: number): RpcProgramDecoder | null {
@@ -394,13 +424,20 @@ export class RpcAnalyzer implements Analyzer, RpcSink, RecordOwner {
 
 }
 
-/** A datagram is one message; a TCP stream opens with a record mark and a message header. */
-function mayStartRpc(bytes: Uint8Array, transport: 'tcp' | 'udp'): boolean {
-  if (transport === 'udp') return probeHeader(bytes, 0, bytes.length) === 'yes';
+/**
+ * A datagram is one message; a TCP stream opens with a record mark and a message header. A TCP
+ * flow picked up mid-stream may open anywhere (the tail of a long READ reply, say): the record
+ * marks are hunted for instead (see record-marking.ts), so it is never ruled out at a glance.
+ */
+function mayStartRpc(bytes: Uint8Array, transport: 'tcp' | 'udp', midstream = false): boolean {
+  if (transport === 'udp') return probeHeader(bytes, 0, bytes.length, bytes.length) === 'yes';
+  if (midstream) return true;
   if (bytes.length < 4) return true;
-  const length = readU32(bytes, 0) & ~LAST_FRAGMENT;
+  const mark = readU32(bytes, 0);
+  const length = mark & ~LAST_FRAGMENT;
   if (length === 0) return false; // an empty opening fragment
-  return probeHeader(bytes, 4, Math.min(bytes.length, 4 + length)) !== 'no';
+  const messageEnd = mark >= LAST_FRAGMENT ? 4 + length : Infinity;
+  return probeHeader(bytes, 4, Math.min(bytes.length, 4 + length), messageEnd) !== 'no';
 }
 
 function genericProcedureName(program: number, procedure: number): string {

@@ -184,7 +184,7 @@ export const rpcProtocol: ProtocolDescriptor = {
   appProtos: ['rpc'],
   analyzer: rpcAnalyzer,
   events: [call, reply],
-  anomalies: ['malformed', 'oversized_record', 'unmatched_reply', 'evicted_call', 'resync'],
+  anomalies: ['malformed', 'oversized_record', 'unmatched_reply', 'evicted_call', 'resync', 'oversized_auth', 'unknown_auth_flavor'],
 };
 
 export const portmapProtocol: ProtocolDescriptor = {
@@ -193,6 +193,7 @@ export const portmapProtocol: ProtocolDescriptor = {
   refines: 'rpc',
   events: [portmapCall, portmapMapping],
   eveExtensionKeys: ['portmap'],
+  anomalies: ['unknown_version', 'unknown_procedure'],
 };
 
 export const mountProtocol: ProtocolDescriptor = {
@@ -201,6 +202,7 @@ export const mountProtocol: ProtocolDescriptor = {
   refines: 'rpc',
   events: [mountCall, mountReply],
   eveExtensionKeys: ['mount'],
+  anomalies: ['unknown_version', 'unknown_procedure', 'long_path'],
 };
 
 export const nfsProtocol: ProtocolDescriptor = {
@@ -208,4 +210,5 @@ export const nfsProtocol: ProtocolDescriptor = {
   appProtos: ['nfs'],
   refines: 'rpc',
   events: [nfsCall, nfsSession],
+  anomalies: ['unknown_version', 'unknown_procedure'],
 };

@@ -64,9 +64,12 @@ const enum Op {
   ListXattrs, RemoveXattr,
 }
 
+function procedureTable(version: number): readonly string[] | undefined {
+  return version === 2 ? NFS2_PROCS : version === 3 ? NFS3_PROCS : version === 4 ? NFS4_PROCS : undefined;
+}
+
 export function nfsProcedureName(version: number, procedure: number): string {
-  const table = version === 2 ? NFS2_PROCS : version === 3 ? NFS3_PROCS : version === 4 ? NFS4_PROCS : undefined;
-  return table?.[procedure] ?? String(procedure);
+  return procedureTable(version)?.[procedure] ?? String(procedure);
 }
 
 export function nfs4OperationName(op: number): string {
@@ -95,6 +98,9 @@ export class NfsDecoder implements RpcProgramDecoder {
   }
 
   call(call: RpcCallInfo, args: XdrReader): NfsCallState {
+    const table = procedureTable(call.version);
+    if (table === undefined) this.sink.programAnomaly('nfs.unknown_version');
+    else if (call.procedure >= table.length) this.sink.programAnomaly('nfs.unknown_procedure');
     let state = PLAIN_CALL;
     if (call.version === 4 && call.procedure === 1) {
       args.skipOpaque(); // tag
@@ -185,7 +191,7 @@ function readOperations(r: XdrReader): string[] {
 
 // Skippers for the argument types shared by several operations.
 const stateid = (r: XdrReader) => r.skip(16);
-const bitmap = (r: XdrReader) => r.skip(4 * r.count(1024));
+const bitmap = (r: XdrReader) => r.skip(4 * r.count());
 const fattr = (r: XdrReader) => {
   bitmap(r);
   r.skipOpaque();
@@ -198,13 +204,13 @@ const nfstime = (r: XdrReader) => r.skip(12);
 
 function authsysParms(r: XdrReader): void {
   r.skip(4); // stamp
-  r.skipOpaque(255); // machine name
+  r.skipOpaque(); // machine name
   r.skip(8); // uid, gid
-  r.skip(4 * r.count(16));
+  r.skip(4 * r.count());
 }
 
 function callbackSecParms(r: XdrReader): void {
-  const n = r.count(64);
+  const n = r.count();
   for (let i = 0; i < n && r.ok; i++) {
     const flavor = r.u32();
     if (flavor === 1) authsysParms(r);
@@ -260,7 +266,7 @@ function stateProtect(r: XdrReader): void {
   if (how === 1) return;
   if (how !== 2) return r.fail();
   for (let list = 0; list < 2; list++) {
-    const n = r.count(64);
+    const n = r.count();
     for (let i = 0; i < n && r.ok; i++) r.skipOpaque();
   }
   r.skip(8);
@@ -268,7 +274,7 @@ function stateProtect(r: XdrReader): void {
 
 function channelAttrs(r: XdrReader): void {
   r.skip(24);
-  r.skip(4 * r.count(1));
+  r.skip(4 * r.count());
 }
 
 /**
@@ -395,7 +401,7 @@ function skipOperationArgs(op: number, r: XdrReader): boolean {
       r.skipOpaque(); // co_ownerid
       r.skip(4); // flags
       stateProtect(r);
-      const impls = r.count(1);
+      const impls = r.count();
       for (let i = 0; i < impls && r.ok; i++) {
         r.skipOpaque();
         r.skipOpaque();
@@ -451,7 +457,7 @@ function skipOperationArgs(op: number, r: XdrReader): boolean {
       r.skipOpaque();
       return true;
     case Op.TestStateId:
-      r.skip(16 * r.count(1024, 16));
+      r.skip(16 * r.count(undefined, 16));
       return true;
     case Op.WantDelegation: {
       r.skip(4);
@@ -462,7 +468,7 @@ function skipOperationArgs(op: number, r: XdrReader): boolean {
     }
     case Op.Copy: {
       r.skip(16 + 16 + 24 + 8);
-      const n = r.count(64);
+      const n = r.count();
       for (let i = 0; i < n && r.ok; i++) netloc(r);
       return true;
     }
@@ -476,7 +482,7 @@ function skipOperationArgs(op: number, r: XdrReader): boolean {
       return true;
     case Op.LayoutError:
       r.skip(32);
-      r.skip(24 * r.count(1024, 24));
+      r.skip(24 * r.count(undefined, 24));
       return true;
     case Op.LayoutStats:
       r.skip(32 + 32 + 16 + 4);

@@ -15,8 +15,6 @@ const IPPROTO_TCP = 6;
 const IPPROTO_UDP = 17;
 /** DUMP answers can list every registration on a host; report at most this many. */
 const MAX_DUMP_ENTRIES = 256;
-const MAX_NETID = 64;
-const MAX_UADDR = 128;
 
 const PMAP_V2_PROCS = ['NULL', 'SET', 'UNSET', 'GETPORT', 'DUMP', 'CALLIT'];
 const RPCB_V3_PROCS = ['NULL', 'SET', 'UNSET', 'GETADDR', 'DUMP', 'CALLIT', 'GETTIME', 'UADDR2TADDR', 'TADDR2UADDR'];
@@ -36,9 +34,12 @@ const enum Proc {
   GetAddrList = 11,
 }
 
+function procedureTable(version: number): readonly string[] | undefined {
+  return version === 2 ? PMAP_V2_PROCS : version === 3 ? RPCB_V3_PROCS : version === 4 ? RPCB_V4_PROCS : undefined;
+}
+
 export function portmapProcedureName(version: number, procedure: number): string {
-  const table = version === 2 ? PMAP_V2_PROCS : version === 3 ? RPCB_V3_PROCS : version === 4 ? RPCB_V4_PROCS : undefined;
-  return table?.[procedure] ?? String(procedure);
+  return procedureTable(version)?.[procedure] ?? String(procedure);
 }
 
 export function transportOfProtocol(prot: number): 'tcp' | 'udp' | undefined {
@@ -97,6 +98,9 @@ export class PortmapDecoder implements RpcProgramDecoder {
 
   call(call: RpcCallInfo, args: XdrReader): PortmapCallState {
     const { version, procedure } = call;
+    const table = procedureTable(version);
+    if (table === undefined) this.sink.programAnomaly('portmap.unknown_version');
+    else if (procedure >= table.length) this.sink.programAnomaly('portmap.unknown_procedure');
     let state = NO_ANSWER;
     let event: PortmapCallEvent = {
       type: 'portmap.call',
@@ -134,7 +138,7 @@ export class PortmapDecoder implements RpcProgramDecoder {
       if (rpcbArgs) {
         const program = args.u32();
         const programVersion = args.u32();
-        const netid = args.string(MAX_NETID);
+        const netid = args.string();
         if (args.ok) {
           const transport = transportOfNetid(netid);
           event = { ...event, program, programVersion, ...(transport && { transport }), netid };
@@ -170,7 +174,7 @@ export class PortmapDecoder implements RpcProgramDecoder {
       }
       case 'uaddr':
       case 'callit-uaddr': {
-        const uaddr = results.string(MAX_UADDR);
+        const uaddr = results.string();
         const parsed = results.ok ? parseUniversalAddress(uaddr) : null;
         if (parsed && state.transport) {
           const source = state.answer === 'uaddr' ? 'getaddr' : 'callit';
@@ -192,8 +196,8 @@ export class PortmapDecoder implements RpcProgramDecoder {
         for (let i = 0; i < MAX_DUMP_ENTRIES && results.bool(); i++) {
           const program = results.u32();
           const version = results.u32();
-          const transport = transportOfNetid(results.string(MAX_NETID));
-          const uaddr = results.string(MAX_UADDR);
+          const transport = transportOfNetid(results.string());
+          const uaddr = results.string();
           results.skipOpaque(); // owner
           if (!results.ok) return;
           const parsed = parseUniversalAddress(uaddr);

@@ -1,8 +1,9 @@
 /**
  * TCP record marking (RFC 5531 section 11): each direction's records reassembled across segments
  * and fragments, the first `maxRecordBytes` of each kept for decoding and the rest skipped by
- * count; after a gap that swallows a mark, or an impossible header, a hunt byte by byte for the
- * mark of a single-fragment record with a plausible header.
+ * count; after a gap that swallows a mark, an impossible header, or from the start of a flow
+ * picked up mid-stream, a hunt byte by byte for the mark of a single-fragment record with a
+ * plausible header.
  */
 import type { Direction, Verdict } from '../analyzer.js';
 import { MIN_MESSAGE_BYTES, probeComplete, probeHeader, type Probe } from './header.js';
@@ -82,10 +83,14 @@ class RecordStream {
 export class RecordMarking {
   private readonly streams: [RecordStream, RecordStream] = [new RecordStream(), new RecordStream()];
 
+  /** `midstream`: the flow was picked up after it began, so neither direction starts at a record mark. */
   constructor(
     private readonly owner: RecordOwner,
     private readonly maxRecordBytes: number,
-  ) {}
+    midstream = false,
+  ) {
+    if (midstream) for (const s of this.streams) s.startHunting();
+  }
 
   /** Bytes held for reassembly and resynchronisation, both directions together. */
   get bufferedBytes(): number {
@@ -111,6 +116,8 @@ export class RecordMarking {
       if (s.fragLeft === 0) this.endFragment(s, dir);
       return;
     }
+    // The hole runs past the next mark: what arrived of this record is all there will be.
+    if (s.inFragment && s.stored > 0) this.clip(s, dir);
     s.startHunting();
   }
 
@@ -145,7 +152,9 @@ export class RecordMarking {
       i += take;
       s.fragLeft -= take;
       if (!s.judged) {
-        const probe = probeHeader(s.buf, 0, s.stored);
+        // A record of one fragment ends where its mark said; credentials must fit inside it.
+        const messageEnd = s.fragments === 1 && s.fragLast ? s.stored + s.fragLeft : Infinity;
+        const probe = probeHeader(s.buf, 0, s.stored, messageEnd);
         if (probe === 'yes') s.judged = true;
         else if (probe === 'no') {
           this.owner.anomaly('malformed');
@@ -236,12 +245,16 @@ export class RecordMarking {
     s.huntHave += take;
     s.huntedSinceSync += take;
     this.owner.stats.huntedBytes += take;
+    const have = s.huntHave;
     let p = 0;
-    for (; p + 4 <= s.huntHave; p++) {
-      const found = probeMarkAt(window, p, s.huntHave);
-      if (found === 'more') break;
+    for (; p + 4 <= have; p++) {
+      // Most bytes fail at once: a last-fragment mark, then a msg_type of 0 or 1.
+      if (window[p] < 0x80 || (p + 12 <= have && (window[p + 8] | window[p + 9] | window[p + 10] | (window[p + 11] & 0xfe)) !== 0)) continue;
+      const found = probeMarkAt(window, p, have);
+      // Undecided with the window full from here on: more bytes cannot come into view, move on.
+      if (found === 'more' && (p > 0 || have < HUNT_WINDOW)) break;
       if (found === 'yes') {
-        const resumed = window.slice(p, s.huntHave);
+        const resumed = window.slice(p, have);
         s.hunting = false;
         s.huntHave = 0;
         this.owner.anomaly('resyncs');
@@ -268,10 +281,12 @@ function probeMarkAt(b: Uint8Array, p: number, end: number): Probe {
   const length = mark - LAST_FRAGMENT;
   if (length < MIN_MESSAGE_BYTES) return 'no';
   const fragmentEnd = p + 4 + length;
-  const probe = probeHeader(b, p + 4, Math.min(end, fragmentEnd));
+  const probe = probeHeader(b, p + 4, Math.min(end, fragmentEnd), fragmentEnd);
   if (probe === 'more') return fragmentEnd <= end ? 'no' : 'more';
   if (probe === 'no' || fragmentEnd + 4 > end) return probe;
-  const next = readU32(b, fragmentEnd) & ~LAST_FRAGMENT;
+  const nextMark = readU32(b, fragmentEnd);
+  const next = nextMark & ~LAST_FRAGMENT;
   if (next < MIN_MESSAGE_BYTES) return 'no';
-  return probeHeader(b, fragmentEnd + 4, Math.min(end, fragmentEnd + 4 + next)) === 'no' ? 'no' : 'yes';
+  const nextEnd = fragmentEnd + 4 + next;
+  return probeHeader(b, fragmentEnd + 4, Math.min(end, nextEnd), nextMark >= LAST_FRAGMENT ? nextEnd : Infinity) === 'no' ? 'no' : 'yes';
 }

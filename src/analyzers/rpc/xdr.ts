@@ -12,7 +12,8 @@ const utf8 = new TextDecoder('utf-8');
 
 /** Round up to the XDR 4-byte unit. */
 export function xdrPad(n: number): number {
-  return (n + 3) & ~3;
+  // Not with bit operations: lengths run to 2^32 - 1, past what they keep.
+  return n + ((4 - (n % 4)) % 4);
 }
 
 /** Big-endian unsigned 32-bit at `off`; the caller has checked that 4 bytes are there. */
@@ -112,7 +113,7 @@ export class XdrReader {
   }
 
   /** An array count, failing when it exceeds `max` or could not fit in the bytes left. */
-  count(max: number, minElementBytes = 4): number {
+  count(max = 0xffffffff, minElementBytes = 4): number {
     const n = this.u32();
     if (n > max) this.fail();
     else if (n * minElementBytes > this.remaining) this.fail('truncated');
