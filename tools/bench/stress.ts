@@ -46,6 +46,8 @@ export interface StressRun {
   alerts: Record<string, number>;
   /** The run's last EVE stats record. */
   stats: Record<string, unknown> | null;
+  /** The last run's text summary (stderr), line by line. */
+  summary: string[];
 }
 
 export function median(values: number[]): number {
@@ -61,7 +63,9 @@ export async function replayRuns(cli: string, file: string, runs: number, extraA
   let peak: number | null = null;
   let alerts: Record<string, number> = {};
   let stats: Record<string, unknown> | null = null;
+  let summary: string[] = [];
   for (let i = 0; i < runs; i++) {
+    const lines: string[] = [];
     const counts: Record<string, number> = {};
     const run = await measure(process.execPath, [cli, 'replay', file, '--format', 'json', '--log-level', 'warn', ...extraArgs], {
       timeoutSeconds: 900,
@@ -74,6 +78,7 @@ export async function replayRuns(cli: string, file: string, runs: number, extraA
         }
       },
       onStderrLine: (line) => {
+        lines.push(line);
         const m = /^traffic .* in ([0-9.]+) s/.exec(line);
         if (m) inners.push(Number(m[1]));
       },
@@ -82,8 +87,9 @@ export async function replayRuns(cli: string, file: string, runs: number, extraA
     walls.push(run.seconds);
     if (run.peakRssMiB !== null) peak = Math.max(peak ?? 0, run.peakRssMiB);
     alerts = counts;
+    summary = lines;
   }
-  return { seconds: median(walls), innerSeconds: inners.length === runs ? median(inners) : null, peakRssMiB: peak, runs: walls, alerts, stats };
+  return { seconds: median(walls), innerSeconds: inners.length === runs ? median(inners) : null, peakRssMiB: peak, runs: walls, alerts, stats, summary };
 }
 
 /** A number from the stats record by its dotted path, or null. */
