@@ -40,37 +40,34 @@ export class AppLayerStats {
 }
 
 /**
- * Per-flow state: the analyzers still trying, the directions heard, the factories waiting for the
- * client's first bytes, and what is left of the flow's budget of further attempts.
+ * Per-flow state: the analyzers still trying (by factory index), the directions heard, the
+ * factories waiting for the client's first bytes, and what is left of the flow's budget of
+ * further chances.
  */
 class FlowAnalysis implements AnalyzerContext {
-  readonly analyzers: Array<Analyzer | null> = [];
-  /** The factory of each analyzer, by index. */
-  readonly factories: AnalyzerFactory[] = [];
+  /** The live analyzer of each factory, by the factory's index; null when it is not trying. */
+  readonly analyzers: Array<Analyzer | null>;
   active = 0;
-  /** Directions whose first payload the current attempt has glanced at, as bits 1 << dir. */
+  /** Directions whose first payload has been glanced at, as bits 1 << dir. */
   heard = 0;
-  /** Factories the server's first bytes ruled out: they glance again at the client's. */
-  waiting: AnalyzerFactory[] | null = null;
-  /** The current attempt's bytes may begin anywhere in the protocol. */
-  midstream = false;
-  /** A capture gap was reported: what follows it deserves a fresh attempt. */
+  /** Factories (as bits 1 << index) the server's first bytes ruled out: they glance again at the client's. */
+  waiting = 0;
+  /** A capture gap was reported: what follows it may be glanced at again. */
   lossSeen = false;
-  /** Further attempts that made an analyzer. */
+  /** Further chances that made an analyzer. */
   attempts = 0;
-  /** Bytes that arrived while no analyzer was trying. */
-  idleBytes = 0;
-  /** Every analyzer of the current attempt gave up; the next bytes start another. */
-  idle = false;
-  /** The current attempt is a further one that has made no analyzer yet. */
-  retrying = false;
+  /** Bytes glanced at by factories given further chances (or waiting for the client). */
+  huntBytes = 0;
 
   constructor(
     private readonly layer: AppLayer,
     private readonly owner: Flow,
     readonly flow: { transport: 'tcp' | 'udp'; clientPort: number; serverPort: number; midstream: boolean },
     readonly evidence: EvidenceMode,
-  ) {}
+    factoryCount: number,
+  ) {
+    this.analyzers = new Array<Analyzer | null>(factoryCount).fill(null);
+  }
 
   emit(event: AppEvent): void {
     this.layer.onEvent(this.owner, event);
@@ -85,16 +82,10 @@ class FlowAnalysis implements AnalyzerContext {
     counts.set(name, (counts.get(name) ?? 0) + 1);
   }
 
-  /** Clears a failed attempt: the next one starts mid-stream. */
-  restart(): void {
-    this.analyzers.length = 0;
-    this.factories.length = 0;
-    this.active = 0;
-    this.heard = 0;
-    this.waiting = null;
-    this.midstream = true;
-    this.idle = false;
-    this.retrying = true;
+  /** Whether a live analyzer has identified its protocol: it then resynchronises on its own. */
+  identified(): boolean {
+    for (const analyzer of this.analyzers) if (analyzer !== null && analyzer.verdict === 'match') return true;
+    return false;
   }
 }
 
@@ -105,11 +96,17 @@ const MAX_EXPECTATIONS = 10_000;
 /** Stands for the analysis of a flow every analyzer gave up on: its state is released early. */
 const GAVE_UP = Symbol('no analyzer wants this flow');
 
+/** The directions an analyzer made on a flow's later bytes is told began before it. */
+const BOTH_BEGAN_EARLIER: readonly Direction[] = [TO_SERVER, TO_CLIENT];
+const SERVER_BEGAN_EARLIER: readonly Direction[] = [TO_CLIENT];
+const NONE_BEGAN_EARLIER: readonly Direction[] = [];
+
 /**
- * A TCP flow no analyzer recognised where its bytes may not have begun (picked up mid-stream, or
- * after a capture gap) is tried again on later bytes, since a sensor started on a busy network
- * picks most connections up mid-stream: at most MAX_RETRIES attempts that make an analyzer, over
- * at most RETRY_BYTES bytes that arrive while none is trying.
+ * On a TCP flow whose bytes may not begin where the protocol does (picked up mid-stream, or after
+ * a capture gap), an analyzer that ruled the bytes out, or gave up on them, glances again at each
+ * later payload until one has identified the flow, since a sensor started on a busy network picks
+ * most connections up mid-stream: at most MAX_RETRIES further chances that make an analyzer, over
+ * at most RETRY_BYTES bytes glanced at.
  */
 export const MAX_RETRIES = 8;
 export const RETRY_BYTES = 64 * 1024;
@@ -129,8 +126,9 @@ interface LearntExpectation {
  *
  * Each direction is judged on its own: the factories the server's first bytes rule out (a banner)
  * glance again at the client's first bytes, and an analyzer made then is told that the server's
- * direction began before it. A TCP flow picked up mid-stream, or that had a gap, is not given up
- * at the first failure: later bytes start a new attempt, within a budget (see MAX_RETRIES).
+ * direction began before it. On a TCP flow picked up mid-stream, or that had a gap, the analyzers
+ * not trying glance again at later bytes until one identifies the flow, within a budget (see
+ * MAX_RETRIES): one analyzer still hunting for its framing does not keep the others out.
  */
 export class AppLayer implements FlowConsumer {
   readonly stats = new AppLayerStats();
@@ -154,18 +152,22 @@ export class AppLayer implements FlowConsumer {
     if (app === GAVE_UP) return;
     const analysis = app ?? this.begin(flow);
     if (analysis === null) return;
-    if (analysis.idle && !this.retry(flow, analysis, bytes.length)) return;
-    if ((analysis.heard & (1 << dir)) === 0) this.glance(flow, analysis, dir, bytes);
+    const bit = 1 << dir;
+    if ((analysis.heard & bit) === 0 && (analysis.heard === 0 || analysis.waiting !== 0)) this.glance(flow, analysis, dir, bytes);
+    else if (this.hunting(analysis)) this.hunt(flow, analysis, bytes);
+    analysis.heard |= bit;
+    if (flow.app !== analysis) return;
     if (analysis.active > 0) this.feed(flow, analysis, dir, bytes, 0);
-    else if (analysis.waiting !== null) this.awaitClient(flow, analysis, bytes.length);
+    else if (analysis.waiting !== 0) this.awaitClient(flow, analysis, bytes.length);
+    else this.settle(flow, analysis);
   }
 
   /** No analyzer wants the server's bytes, and the client has not spoken: wait, within the budget. */
   private awaitClient(flow: Flow, analysis: FlowAnalysis, length: number): void {
-    analysis.idleBytes += length;
-    if (analysis.idleBytes <= RETRY_BYTES) return;
-    this.stats.retriesExhausted++;
-    this.giveUp(flow);
+    analysis.huntBytes += length;
+    if (analysis.huntBytes <= RETRY_BYTES) return;
+    analysis.waiting = 0;
+    this.settle(flow, analysis);
   }
 
   gap(flow: Flow, dir: Direction, length: number): void {
@@ -173,6 +175,7 @@ export class AppLayer implements FlowConsumer {
     if (analysis === null || analysis === GAVE_UP) return;
     analysis.lossSeen = true;
     if (analysis.active > 0) this.feed(flow, analysis, dir, null, length);
+    else if (flow.app === analysis) this.settle(flow, analysis);
   }
 
   /**
@@ -194,7 +197,7 @@ export class AppLayer implements FlowConsumer {
       }
       if (analyzer.verdict === 'reject') this.drop(flow, analysis, i);
       else if (analyzer.verdict === 'match') {
-        const factory = analysis.factories[i];
+        const factory = this.factories[i];
         if (rank(factory.proto) > rank(flow.appProto)) flow.appProto = factory.proto;
         // Known, and nothing it could say about this flow matters: internal HL7, say, on a link
         // no rule watches. Suricata likewise stops inspecting what no rule or logger needs.
@@ -272,57 +275,79 @@ export class AppLayer implements FlowConsumer {
     const transport = flow.proto === IPPROTO_TCP ? 'tcp' : flow.proto === IPPROTO_UDP ? 'udp' : null;
     if (transport === null) return null;
     this.applyExpectation(flow, transport);
-    const analysis = new FlowAnalysis(this, flow, { transport, clientPort: flow.clientPort, serverPort: flow.serverPort, midstream: flow.midstream }, this.evidence);
-    analysis.midstream = flow.midstream;
+    const analysis = new FlowAnalysis(this, flow, { transport, clientPort: flow.clientPort, serverPort: flow.serverPort, midstream: flow.midstream }, this.evidence, this.factories.length);
     flow.app = analysis;
     return analysis;
   }
 
   /**
-   * The first payload of a direction in the current attempt: makes the analyzers that do not rule
-   * it out at a glance. The first direction heard is glanced at by every analyzer; when that was
-   * the server, those it ruled out glance again at the client's first payload.
+   * The flow's first payload, or the client's first after a server whose first bytes some
+   * factories ruled out (a banner): makes the analyzers that do not rule it out at a glance.
    */
   private glance(flow: Flow, analysis: FlowAnalysis, dir: Direction, bytes: Uint8Array): void {
     const first = analysis.heard === 0;
-    analysis.heard |= 1 << dir;
-    if (!first && analysis.waiting === null) return;
-    const candidates = first ? this.factories : analysis.waiting!;
-    analysis.waiting = null;
+    const candidates = first ? (1 << this.factories.length) - 1 : analysis.waiting;
+    analysis.waiting = 0;
     const transport = analysis.flow.transport;
-    const serverFirst = first && dir === TO_CLIENT && transport === 'tcp';
-    const midstream = analysis.midstream;
-    let made = false;
-    for (const factory of candidates) {
-      if (!factory.transports.includes(transport)) continue;
+    const midstream = flow.midstream;
+    const serverFirst = first && dir === TO_CLIENT && transport === 'tcp' && !midstream;
+    for (let i = 0; i < this.factories.length; i++) {
+      const factory = this.factories[i];
+      if ((candidates & (1 << i)) === 0 || !factory.transports.includes(transport)) continue;
       if (factory.mayAccept !== undefined && !factory.mayAccept(bytes, transport, midstream)) {
-        if (serverFirst) (analysis.waiting ??= []).push(factory);
+        if (serverFirst) analysis.waiting |= 1 << i;
         continue;
       }
-      const analyzer = factory.create(analysis);
-      analysis.analyzers.push(analyzer);
-      analysis.factories.push(factory);
-      analysis.active++;
+      // Tell it which directions began before it: its first bytes there may fall anywhere.
+      this.make(flow, analysis, i, midstream ? BOTH_BEGAN_EARLIER : first ? NONE_BEGAN_EARLIER : SERVER_BEGAN_EARLIER);
+    }
+  }
+
+  /**
+   * A further chance: every factory without a live analyzer on the flow glances at these bytes
+   * as bytes that may fall anywhere in its protocol.
+   */
+  private hunt(flow: Flow, analysis: FlowAnalysis, bytes: Uint8Array): void {
+    analysis.huntBytes += bytes.length;
+    if (analysis.huntBytes > RETRY_BYTES) return;
+    const transport = analysis.flow.transport;
+    let made = false;
+    for (let i = 0; i < this.factories.length; i++) {
+      const factory = this.factories[i];
+      if (analysis.analyzers[i] !== null || !factory.transports.includes(transport)) continue;
+      if (factory.mayAccept !== undefined && !factory.mayAccept(bytes, transport, true)) continue;
+      this.make(flow, analysis, i, BOTH_BEGAN_EARLIER);
       made = true;
-      try {
-        // Tell it which directions began before it: its first bytes there may fall anywhere.
-        if (midstream) {
-          analyzer.gap(TO_SERVER, 0);
-          analyzer.gap(TO_CLIENT, 0);
-        } else if (!first) {
-          analyzer.gap(TO_CLIENT, 0);
-        }
-      } catch {
-        this.stats.analyzerErrors++;
-        this.drop(flow, analysis, analysis.analyzers.length - 1);
-      }
     }
-    if (made && analysis.retrying) {
-      analysis.retrying = false;
-      analysis.attempts++;
-      this.stats.retries++;
+    if (!made) return;
+    analysis.attempts++;
+    this.stats.retries++;
+  }
+
+  private make(flow: Flow, analysis: FlowAnalysis, index: number, beganEarlier: readonly Direction[]): void {
+    const analyzer = this.factories[index].create(analysis);
+    analysis.analyzers[index] = analyzer;
+    analysis.active++;
+    try {
+      for (const dir of beganEarlier) analyzer.gap(dir, 0);
+    } catch {
+      this.stats.analyzerErrors++;
+      this.drop(flow, analysis, index);
     }
-    if (analysis.active === 0 && analysis.waiting === null && !analysis.idle && flow.app === analysis) this.attemptFailed(flow, analysis);
+  }
+
+  /**
+   * Whether the flow's later bytes are glanced at again: TCP whose bytes may not begin where the
+   * protocol does (mid-stream, or after a gap), not yet identified, within its budget.
+   */
+  private hunting(analysis: FlowAnalysis): boolean {
+    return (
+      analysis.flow.transport === 'tcp' &&
+      (analysis.flow.midstream || analysis.lossSeen) &&
+      analysis.attempts < MAX_RETRIES &&
+      analysis.huntBytes <= RETRY_BYTES &&
+      !analysis.identified()
+    );
   }
 
   private applyExpectation(flow: Flow, transport: 'tcp' | 'udp'): void {
@@ -342,35 +367,18 @@ export class AppLayer implements FlowConsumer {
   private drop(flow: Flow, analysis: FlowAnalysis, index: number): void {
     analysis.analyzers[index] = null;
     analysis.active--;
-    if (analysis.active === 0 && analysis.waiting === null) this.attemptFailed(flow, analysis);
+    if (analysis.active === 0) this.settle(flow, analysis);
   }
 
   /**
-   * No analyzer of the attempt is left. A TCP flow whose bytes may not have begun where the
-   * attempt did (mid-stream, or after a gap) waits for later bytes, within its budget. Any other
-   * is given up: nobody wants its bytes, so reassembling and copying them stops, and the
+   * No analyzer is trying. A flow whose later bytes may still be glanced at waits for them; any
+   * other is given up: nobody wants its bytes, so reassembling and copying them stops, and the
    * analyzers' state goes now rather than when the flow ends.
    */
-  private attemptFailed(flow: Flow, analysis: FlowAnalysis): void {
-    const mayResume = analysis.flow.transport === 'tcp' && (flow.midstream || analysis.lossSeen);
-    if (mayResume && analysis.attempts < MAX_RETRIES && analysis.idleBytes < RETRY_BYTES) {
-      analysis.idle = true;
-      return;
-    }
-    if (analysis.attempts > 0 || analysis.idleBytes > 0) this.stats.retriesExhausted++;
+  private settle(flow: Flow, analysis: FlowAnalysis): void {
+    if (analysis.active > 0 || analysis.waiting !== 0 || this.hunting(analysis)) return;
+    if (analysis.attempts > 0 || analysis.huntBytes > 0) this.stats.retriesExhausted++;
     this.giveUp(flow);
-  }
-
-  /** Bytes after a failed attempt: they start another, or false once the budget is spent. */
-  private retry(flow: Flow, analysis: FlowAnalysis, length: number): boolean {
-    analysis.idleBytes += length;
-    if (analysis.idleBytes > RETRY_BYTES) {
-      this.stats.retriesExhausted++;
-      this.giveUp(flow);
-      return false;
-    }
-    analysis.restart();
-    return true;
   }
 
   private giveUp(flow: Flow): void {

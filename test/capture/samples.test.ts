@@ -37,6 +37,7 @@ describe('sample captures', () => {
     'flow-reorder-retransmit.pcap': [/TCP\s+Previous segment\(s\) not captured/, /TCP\s+This frame is a \(suspected\) out-of-order segment/, /TCP\s+ACKed segment that wasn't captured/],
     'flow-gap.pcap': [/TCP\s+Previous segment\(s\) not captured/, /TCP\s+ACKed segment that wasn't captured/],
     'hl7-lost-segment-515.pcap': [/TCP\s+Previous segment\(s\) not captured/, /TCP\s+ACKed segment that wasn't captured/],
+    'mount-lost-segment.pcap': [/TCP\s+Previous segment\(s\) not captured/, /TCP\s+ACKed segment that wasn't captured/],
     'cms8000-lost-segment.pcap': [/TCP\s+Previous segment\(s\) not captured/, /TCP\s+ACKed segment that wasn't captured/],
     'flow-seq-wrap.pcap': [/TCP\s+Previous segment\(s\) not captured/],
     'flow-fin-rst.pcap': [/TCP\s+Connection reset \(RST\)/],
