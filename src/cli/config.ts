@@ -26,6 +26,7 @@ const configSchema = z.strictObject({
   flow: z
     .strictObject({
       max_flows: z.number().int().min(1).optional(),
+      id_salt: z.number().int().min(0).max(0xffffffff).optional(),
       timeouts: z
         .strictObject({
           tcp_new: z.number().min(0).optional(),

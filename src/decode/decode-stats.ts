@@ -37,7 +37,7 @@ export type InvalidReason =
   | 'tunnel.too_deep';
 
 /** Anomalies that do not stop a packet from being analysed. */
-export type AnomalyReason = 'tcp.invalid_optlen' | 'frag.overlap_conflict' | 'ipv4.frag_too_large' | 'ipv6.frag_too_large';
+export type AnomalyReason = 'tcp.invalid_optlen' | 'frag.overlap_conflict' | 'ipv4.frag_too_large' | 'ipv6.frag_too_large' | 'ipv4.total_length_zero';
 
 export class DecodeStats {
   packets = 0;
@@ -61,6 +61,8 @@ export class DecodeStats {
   vxlan = 0;
   /** Packets cut by the snap length (caplen < origlen). */
   truncatedBySnaplen = 0;
+  /** Records whose timestamp fraction was a second or more and was carried into the seconds. */
+  timestampsCarried = 0;
 
   countInvalid(reason: InvalidReason): void {
     this.invalid++;

@@ -51,6 +51,7 @@ export class PacketDecoder {
     view.capturedLength = pkt.caplen;
     view.cutBySnaplen = pkt.caplen < pkt.origlen;
     if (view.cutBySnaplen) stats.truncatedBySnaplen++;
+    if (pkt.timestampWasCarried) stats.timestampsCarried++;
     const buf = pkt.data;
     const off = pkt.offset;
     const end = off + pkt.caplen;

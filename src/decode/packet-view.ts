@@ -61,6 +61,8 @@ export class PacketView {
   ipCapturedLength = 0;
   /** True when this packet was rebuilt from fragments. */
   reassembled = false;
+  /** The record shows the NIC was to fill in lengths and checksums (TSO/GRO): they are not checked. */
+  checksumsOffloaded = false;
 
   /** Where the transport header (TCP, UDP, ICMP...) starts in ipBuf. */
   transportOffset = 0;
@@ -91,6 +93,7 @@ export class PacketView {
     this.ipVersion = 0;
     this.ipProto = 0;
     this.reassembled = false;
+    this.checksumsOffloaded = false;
     this.srcPort = 0;
     this.dstPort = 0;
     this.tcpFlags = 0;

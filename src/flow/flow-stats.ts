@@ -10,6 +10,8 @@ export class FlowStats {
   endedClosed = 0;
   endedEvicted = 0;
   endedEndOfInput = 0;
+  /** Flows ended because a new TCP connection reused their 5-tuple without closing them first. */
+  endedReused = 0;
   /** Flow creations refused because the table was full of flows that could not be evicted. */
   refused = 0;
   /** Mid-stream pickups: TCP flows first seen without their SYN. */

@@ -49,6 +49,11 @@ export interface FlowTableOptions {
    */
   idOffset: number;
   idStride: number;
+  /**
+   * A 32-bit value mixed into every id, so that runs with different salts (the command line
+   * draws one per run) do not hand out the same ids; one salt gives the same ids every time.
+   */
+  idSalt: number;
   timeouts: FlowTimeouts;
   reassembly: ReassemblyOptions;
 }
@@ -57,6 +62,7 @@ export const DEFAULT_FLOW_TABLE_OPTIONS: FlowTableOptions = {
   maxFlows: 100_000,
   idOffset: 0,
   idStride: 1,
+  idSalt: 0,
   timeouts: DEFAULT_TIMEOUTS,
   reassembly: DEFAULT_REASSEMBLY_OPTIONS,
 };
@@ -108,10 +114,15 @@ export class FlowTable {
     if (view.tsSec !== this.lastExpirySec) this.advance(view.tsSec);
     const hash = flowHash(view);
     let flow = this.find(hash, view);
-    if (flow !== null && flow.tcpState === 'closed' && isNewConnection(view)) {
+    if (flow !== null && isNewConnection(view)) {
       // The same ports reused for a new connection: the old one is over.
-      this.end(flow, 'closed');
-      flow = null;
+      if (flow.tcpState === 'closed') {
+        this.end(flow, 'closed');
+        flow = null;
+      } else if (isReuse(flow, view)) {
+        this.end(flow, 'reused');
+        flow = null;
+      }
     }
     if (flow === null) {
       flow = this.create(hash, view);
@@ -170,13 +181,20 @@ export class FlowTable {
       this.consumer.packet(flow, dir, view);
       return;
     }
+    if (dir === TO_SERVER) flow.windowOfClient = view.tcpWindow;
+    else flow.windowOfServer = view.tcpWindow;
     if (flags & TCP_RST) flow.tcpState = 'closed';
     else if (flags & TCP_SYN) {
       if (flags & TCP_ACK) {
         if (flow.tcpState === 'syn_sent' || flow.tcpState === 'none') flow.tcpState = 'syn_recv';
       } else if (flow.tcpState === 'none') flow.tcpState = 'syn_sent';
-      if (dir === 0) flow.isnToServer = view.tcpSeq;
-      else flow.isnToClient = view.tcpSeq;
+      if (dir === 0) {
+        flow.isnToServer = view.tcpSeq;
+        flow.wscaleOfClient = view.tcpWscale;
+      } else {
+        flow.isnToClient = view.tcpSeq;
+        flow.wscaleOfServer = view.tcpWscale;
+      }
       flow.synDirs |= 1 << dir;
       flow.stream(dir)?.syn(view.tcpSeq);
     } else if (flags & TCP_FIN) {
@@ -191,6 +209,11 @@ export class FlowTable {
     if (flags & TCP_ACK) flow.stream(1 - dir as Direction)?.ack(view.tcpAck);
     let seq = view.tcpSeq;
     if (flags & TCP_SYN) seq = (seq + 1) >>> 0; // data on a SYN follows the SYN's sequence number
+    const seqEnd = (seq + view.payloadWireLength + (flags & TCP_FIN)) >>> 0;
+    if (dir === TO_SERVER) {
+      if ((flow.seqDirs & 1) === 0 || seqDiff(seqEnd, flow.seqEndToServer) > 0) flow.seqEndToServer = seqEnd;
+    } else if ((flow.seqDirs & 2) === 0 || seqDiff(seqEnd, flow.seqEndToClient) > 0) flow.seqEndToClient = seqEnd;
+    flow.seqDirs |= 1 << dir;
     if (view.payloadWireLength > 0 && flow.inspecting(dir)) {
       const stream = flow.stream(dir) ?? this.openStream(flow, dir);
       stream.segment(seq, view.ipBuf.subarray(view.payloadOffset, view.payloadOffset + view.payloadLength), view.payloadWireLength);
@@ -222,7 +245,7 @@ export class FlowTable {
       return null;
     }
     const flow = new Flow();
-    flow.id = flowId(++this.flowCounter * this.options.idStride + this.options.idOffset);
+    flow.id = flowId(++this.flowCounter * this.options.idStride + this.options.idOffset, this.options.idSalt);
     flow.hash = hash;
     flow.ipVersion = view.ipVersion;
     flow.proto = view.ipProto;
@@ -304,6 +327,7 @@ export class FlowTable {
     if (reason === 'timeout') s.endedTimeout++;
     else if (reason === 'closed') s.endedClosed++;
     else if (reason === 'evicted') s.endedEvicted++;
+    else if (reason === 'reused') s.endedReused++;
     else s.endedEndOfInput++;
     this.consumer.flowEnd(flow, reason);
   }
@@ -386,6 +410,33 @@ function looksLikeServer(srcPort: number, dstPort: number, tcp: boolean): boolea
   return serviceRank(srcPort, tcp) > serviceRank(dstPort, tcp);
 }
 
+/** The least window a reused connection's SYN must fall outside of: an unscaled full window. */
+const MIN_REUSE_WINDOW = 65535;
+
+function seqDiff(a: number, b: number): number {
+  return (a - b) | 0;
+}
+
+/**
+ * Whether a SYN (without ACK) on a flow still open starts a new connection on the same 5-tuple
+ * (Suricata's TCP session reuse): the old connection was never seen to close, and the SYN's
+ * sequence number is outside the window its sender's old connection could still send in. A
+ * retransmitted SYN (the flow's own ISN) or one in the window is part of the old connection.
+ */
+function isReuse(flow: Flow, view: PacketView): boolean {
+  if (flow.tcpState !== 'established' && flow.tcpState !== 'closing') return false;
+  const dir = directionOf(flow, view);
+  if ((flow.synDirs & (1 << dir)) !== 0 && view.tcpSeq === (dir === TO_SERVER ? flow.isnToServer : flow.isnToClient)) return false;
+  if ((flow.seqDirs & (1 << dir)) === 0) return true; // that side never sent in the old connection
+  const expected = dir === TO_SERVER ? flow.seqEndToServer : flow.seqEndToClient;
+  // The window the receiving side last advertised, scaled when both sides announced scaling.
+  const raw = dir === TO_SERVER ? flow.windowOfServer : flow.windowOfClient;
+  const scale = flow.wscaleOfClient >= 0 && flow.wscaleOfServer >= 0 ? (dir === TO_SERVER ? flow.wscaleOfServer : flow.wscaleOfClient) : 0;
+  const window = Math.max(MIN_REUSE_WINDOW, raw * 2 ** Math.min(scale, 14));
+  const distance = Math.abs(seqDiff(view.tcpSeq, expected));
+  return distance > window;
+}
+
 function isNewConnection(view: PacketView): boolean {
   return view.ipProto === IPPROTO_TCP && (view.tcpFlags & (TCP_SYN | TCP_ACK)) === TCP_SYN;
 }
@@ -407,10 +458,13 @@ function fmix32(h: number): number {
   return h >>> 0;
 }
 
-/** Random-looking, unique within a run, and below 2^51 like Suricata's flow_id. */
-function flowId(counter: number): number {
-  const high = fmix32(counter ^ 0x9e3779b9) & 0x7ffff;
-  return high * 4294967296 + fmix32(counter);
+/**
+ * Random-looking, unique within a run (the low word is a bijection of the counter whatever the
+ * salt), and below 2^51 like Suricata's flow_id.
+ */
+function flowId(counter: number, salt: number): number {
+  const high = fmix32(counter ^ 0x9e3779b9 ^ fmix32(salt ^ 0x85ebca6b)) & 0x7ffff;
+  return high * 4294967296 + fmix32((counter + salt) >>> 0);
 }
 
 /** Same value for both directions of a conversation. */

@@ -168,6 +168,7 @@ const SURICATA_END_REASON: Record<FlowEndReason, string> = {
   closed: 'timeout',
   evicted: 'forced',
   'end-of-input': 'shutdown',
+  reused: 'tcp_reuse',
 };
 
 export function flowRecord(record: FlowRecord): EveRecord {
@@ -284,6 +285,8 @@ const SURICATA_DECODER_EVENT: Record<InvalidReason | AnomalyReason, string | nul
   'frag.overlap_conflict': null,
   'ipv4.frag_too_large': 'ipv4.frag_pkt_too_large',
   'ipv6.frag_too_large': 'ipv6.frag_pkt_too_large',
+  // A TSO/GRO record, analysed with its captured length; Suricata has no name for it.
+  'ipv4.total_length_zero': null,
 };
 
 /** Link-type counters under Suricata's decoder names. */
