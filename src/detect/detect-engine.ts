@@ -1,7 +1,7 @@
 import type { AppConsumer } from '../analyzers/app-layer.js';
 import type { AppEvent } from '../analyzers/events.js';
 import type { PacketView } from '../decode/packet-view.js';
-import type { Direction } from '../flow/direction.js';
+import { TO_SERVER, type Direction } from '../flow/direction.js';
 import type { Flow, FlowEndReason } from '../flow/flow.js';
 import { formatAddress } from '../lib/ip-text.js';
 import type { Alert, DetectSink, IndicatorHit, PacketContext } from './alert.js';
@@ -34,6 +34,8 @@ class FlowDetect {
   /** Event types seen on the flow; only kept while some candidate rule may ask. */
   seen: Set<string> | null = null;
   lastEvent: AppEvent | null = null;
+  /** The last event from the client: the evidence of a flow-level alert. */
+  lastClientEvent: AppEvent | null = null;
   generation = -1;
   alerted = false;
   lastCaptureFile: string | null = null;
@@ -100,7 +102,10 @@ export class DetectEngine implements AppConsumer {
     const rules = state.candidates;
     if (rules.length === 0) return;
     (state.seen ??= new Set()).add(event.type);
-    if (!event.type.endsWith('.summary')) state.lastEvent = event;
+    if (!event.type.endsWith('.summary')) {
+      state.lastEvent = event;
+      if (event.dir === TO_SERVER) state.lastClientEvent = event;
+    }
     for (let i = 0; i < rules.length; i++) {
       const rule = rules[i];
       if (rule.at !== 'event' || !rule.event!.matches(event)) continue;
@@ -130,13 +135,17 @@ export class DetectEngine implements AppConsumer {
     return false;
   }
 
+  /**
+   * Rules about the whole flow. Their alerts read client → server, as Suricata's flow-level
+   * records do (a SIEM filtering on src_ip in HOME_NET finds them), with the client's last event
+   * as evidence when the client said anything the analyzers understood.
+   */
   private deferred(flow: Flow, state: FlowDetect, trigger: Trigger): void {
     const rules = state.candidates;
     for (let i = 0; i < rules.length; i++) {
       const rule = rules[i];
       if (rule.at !== trigger || !this.flowConditions(rule, flow, state)) continue;
-      const dir: Direction = state.lastEvent?.dir ?? 0;
-      this.matched(flow, state, i, dir, state.lastEvent, flow.lastSec, flow.lastNsec, true);
+      this.matched(flow, state, i, TO_SERVER, state.lastClientEvent ?? state.lastEvent, flow.lastSec, flow.lastNsec, true);
     }
   }
 
