@@ -139,6 +139,7 @@ export async function resolveSettings(cli: SharedCliOptions): Promise<AnalysisSe
           otherNew: t.other_new ?? DEFAULT_TIMEOUTS.otherNew,
           otherEstablished: t.other_established ?? DEFAULT_TIMEOUTS.otherEstablished,
         },
+        checksumValidation: s.checksum_validation ?? DEFAULT_FLOW_TABLE_OPTIONS.checksumValidation,
         reassembly: {
           ...DEFAULT_REASSEMBLY_OPTIONS,
           depth: s.depth ?? DEFAULT_REASSEMBLY_OPTIONS.depth,

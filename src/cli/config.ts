@@ -46,6 +46,7 @@ const configSchema = z.strictObject({
       memcap: z.number().int().min(0).optional(),
       max_buffered_per_stream: z.number().int().min(0).optional(),
       max_segments_per_stream: z.number().int().min(1).optional(),
+      checksum_validation: z.enum(['auto', 'yes', 'no']).optional(),
     })
     .optional(),
   app_layer: appLayerSchema.optional(),

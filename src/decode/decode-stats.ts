@@ -22,7 +22,6 @@ export type InvalidReason =
   | 'ipv6.trunc_pkt'
   | 'ipv6.trunc_exthdr'
   | 'ipv6.wrong_ip_version'
-  | 'ipv6.exthdr_too_many'
   | 'tcp.pkt_too_small'
   | 'tcp.hlen_too_small'
   | 'tcp.invalid_optlen'

@@ -85,6 +85,20 @@ export class PacketDecoder {
     return DECODE_INVALID;
   }
 
+  /**
+   * Counts a packet whose IP header was decoded but whose transport cannot be reached (cut off,
+   * or a malformed header): it is invalid, yet its addresses are known, and the flow layer still
+   * hands them to the rule engine (see PacketView.transportMissing).
+   */
+  noTransport(view: PacketView, reason: InvalidReason): DecodeResult {
+    view.transportMissing = true;
+    view.srcPort = 0;
+    view.dstPort = 0;
+    view.payloadLength = 0;
+    view.payloadWireLength = 0;
+    return this.invalid(reason);
+  }
+
   ethertype(view: PacketView, type: number, buf: Uint8Array, off: number, end: number): DecodeResult {
     switch (type) {
       case ETHERTYPE_IPV4:

@@ -20,7 +20,7 @@ export function decodeIpv4(dec: PacketDecoder, view: PacketView, buf: Uint8Array
     // several), and such records carry no length. The record's own length is the packet's, as
     // tshark takes it; its checksums were left to the NIC, so they cannot be checked.
     totalLength = end - off + (view.wireLength - view.capturedLength);
-    view.checksumsOffloaded = true;
+    view.checksumsUncheckable = true;
     dec.stats.countAnomaly('ipv4.total_length_zero');
   }
   if (totalLength < hlen) return dec.invalid('ipv4.iplen_smaller_than_hlen');

@@ -16,6 +16,11 @@ export class FlowStats {
   refused = 0;
   /** Mid-stream pickups: TCP flows first seen without their SYN. */
   midstream = 0;
+  /** Payload packets dropped before reassembly or analysis for a wrong TCP or UDP checksum. */
+  tcpChecksumInvalid = 0;
+  udpChecksumInvalid = 0;
+  /** 1 once `auto` checksum validation saw offloading and turned itself off. */
+  checksumChecksOff = 0;
   /** Impossible TCP flag combinations (SYN+FIN, SYN+RST, no flags...). */
   tcpInvalidFlags = 0;
 }

@@ -12,6 +12,7 @@ import {
   TIMEOUT_UDP_NEW,
   type FlowEndReason,
 } from './flow.js';
+import { ChecksumChecks, type ChecksumValidation } from './checksum-checks.js';
 import type { FlowConsumer } from './flow-consumer.js';
 import { FlowStats, ReassemblyStats } from './flow-stats.js';
 import { DEFAULT_REASSEMBLY_OPTIONS, TcpStream, type ReassemblyOptions, type StreamSink } from './tcp-stream.js';
@@ -56,6 +57,7 @@ export interface FlowTableOptions {
   idSalt: number;
   timeouts: FlowTimeouts;
   reassembly: ReassemblyOptions;
+  checksumValidation: ChecksumValidation;
 }
 
 export const DEFAULT_FLOW_TABLE_OPTIONS: FlowTableOptions = {
@@ -65,6 +67,7 @@ export const DEFAULT_FLOW_TABLE_OPTIONS: FlowTableOptions = {
   idSalt: 0,
   timeouts: DEFAULT_TIMEOUTS,
   reassembly: DEFAULT_REASSEMBLY_OPTIONS,
+  checksumValidation: 'auto',
 };
 
 /**
@@ -95,12 +98,14 @@ export class FlowTable {
   private flowCounter = 0;
   private lastExpirySec = -1;
   private readonly options: FlowTableOptions;
+  private readonly checksums: ChecksumChecks;
 
   constructor(
     private readonly consumer: FlowConsumer,
     options: Partial<FlowTableOptions> = {},
   ) {
     this.options = { ...DEFAULT_FLOW_TABLE_OPTIONS, ...options };
+    this.checksums = new ChecksumChecks(this.options.checksumValidation, this.stats);
     const t = this.options.timeouts;
     this.timeoutOf = [t.tcpNew, t.tcpEstablished, t.tcpClosed, t.udpNew, t.udpEstablished, t.otherNew, t.otherEstablished];
   }
@@ -142,12 +147,16 @@ export class FlowTable {
       flow.packetsToClient++;
       flow.bytesToClient += view.wireLength;
     }
-    if (flow.proto === IPPROTO_TCP) this.tcp(flow, dir, view, moved);
+    if (view.transportMissing) {
+      // Only its addresses are known: the rules see the packet, the transport state does not.
+      if (moved) this.touch(flow);
+      this.consumer.packet(flow, dir, view);
+    } else if (flow.proto === IPPROTO_TCP) this.tcp(flow, dir, view, moved);
     else {
       if (flow.packets(1 - dir as Direction) > 0) this.setClass(flow, flow.proto === IPPROTO_UDP ? TIMEOUT_UDP_ESTABLISHED : TIMEOUT_OTHER_ESTABLISHED);
       if (moved) this.touch(flow);
       this.consumer.packet(flow, dir, view);
-      if (view.payloadLength > 0 && flow.proto === IPPROTO_UDP && flow.inspecting(dir)) {
+      if (view.payloadLength > 0 && flow.proto === IPPROTO_UDP && flow.inspecting(dir) && this.checksums.accept(view)) {
         this.consumer.data(flow, dir, view.ipBuf.subarray(view.payloadOffset, view.payloadOffset + view.payloadLength));
       }
     }
@@ -205,6 +214,10 @@ export class FlowTable {
     this.setClass(flow, flow.tcpState === 'closed' ? TIMEOUT_TCP_CLOSED : flow.tcpState === 'established' || flow.tcpState === 'closing' ? TIMEOUT_TCP_ESTABLISHED : TIMEOUT_TCP_NEW);
     if (moved) this.touch(flow);
     this.consumer.packet(flow, dir, view);
+    // A segment the receiver dropped for its checksum must not move the streams: its bytes,
+    // acknowledgement and FIN never happened for the endpoints.
+    const inspected = view.payloadWireLength > 0 && flow.inspecting(dir);
+    if (inspected && !this.checksums.accept(view)) return;
 
     if (flags & TCP_ACK) flow.stream(1 - dir as Direction)?.ack(view.tcpAck);
     let seq = view.tcpSeq;
@@ -214,7 +227,7 @@ export class FlowTable {
       if ((flow.seqDirs & 1) === 0 || seqDiff(seqEnd, flow.seqEndToServer) > 0) flow.seqEndToServer = seqEnd;
     } else if ((flow.seqDirs & 2) === 0 || seqDiff(seqEnd, flow.seqEndToClient) > 0) flow.seqEndToClient = seqEnd;
     flow.seqDirs |= 1 << dir;
-    if (view.payloadWireLength > 0 && flow.inspecting(dir)) {
+    if (inspected) {
       const stream = flow.stream(dir) ?? this.openStream(flow, dir);
       stream.segment(seq, view.ipBuf.subarray(view.payloadOffset, view.payloadOffset + view.payloadLength), view.payloadWireLength);
     }
@@ -255,7 +268,8 @@ export class FlowTable {
     flow.startNsec = flow.lastNsec = view.tsNsec;
     // Who is the client: the SYN's sender, the SYN-ACK's receiver, else a port guess.
     let senderIsClient = true;
-    if (view.ipProto === IPPROTO_TCP) {
+    const transport = !view.transportMissing;
+    if (transport && view.ipProto === IPPROTO_TCP) {
       const syn = (view.tcpFlags & TCP_SYN) !== 0;
       const ack = (view.tcpFlags & TCP_ACK) !== 0;
       if (syn && ack) senderIsClient = false;
@@ -264,7 +278,7 @@ export class FlowTable {
         this.stats.midstream++;
         senderIsClient = !looksLikeServer(view.srcPort, view.dstPort, true);
       }
-    } else if (view.ipProto === IPPROTO_UDP) {
+    } else if (transport && view.ipProto === IPPROTO_UDP) {
       senderIsClient = !looksLikeServer(view.srcPort, view.dstPort, false);
     }
     const a = view.addr;
@@ -278,7 +292,7 @@ export class FlowTable {
     flow.serverPort = senderIsClient ? view.dstPort : view.srcPort;
     flow.clientMac = senderIsClient ? view.srcMac : view.dstMac;
     flow.serverMac = senderIsClient ? view.dstMac : view.srcMac;
-    flow.timeoutClass = view.ipProto === IPPROTO_TCP ? (flow.midstream ? TIMEOUT_TCP_ESTABLISHED : TIMEOUT_TCP_NEW) : view.ipProto === IPPROTO_UDP ? TIMEOUT_UDP_NEW : TIMEOUT_OTHER_NEW;
+    flow.timeoutClass = !transport ? TIMEOUT_OTHER_NEW : view.ipProto === IPPROTO_TCP ? (flow.midstream ? TIMEOUT_TCP_ESTABLISHED : TIMEOUT_TCP_NEW) : view.ipProto === IPPROTO_UDP ? TIMEOUT_UDP_NEW : TIMEOUT_OTHER_NEW;
     if (flow.midstream) flow.tcpState = 'established';
 
     flow.bucketNext = this.buckets.get(hash) ?? null;

@@ -268,7 +268,6 @@ const SURICATA_DECODER_EVENT: Record<InvalidReason | AnomalyReason, string | nul
   'ipv6.trunc_pkt': 'ipv6.trunc_pkt',
   'ipv6.trunc_exthdr': 'ipv6.trunc_exthdr',
   'ipv6.wrong_ip_version': 'ipv6.wrong_ip_version',
-  'ipv6.exthdr_too_many': null,
   'tcp.pkt_too_small': 'tcp.pkt_too_small',
   'tcp.hlen_too_small': 'tcp.hlen_too_small',
   'tcp.invalid_optlen': 'tcp.invalid_optlen',

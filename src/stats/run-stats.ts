@@ -129,6 +129,9 @@ export const COUNTERS: readonly Counter[] = [
   field('flows.midstream', suricata('tcp.midstream_pickups'), 'flows.notes: # picked up mid-stream'),
   field('flows.refused', own('flow.refused'), 'flows.notes: # refused (table full)'),
   field('flows.tcpInvalidFlags', own('flow.tcp_invalid_flags')),
+  field('flows.tcpChecksumInvalid', suricata('tcp.invalid_checksum'), 'tcp: bad checksums (not reassembled)'),
+  field('flows.udpChecksumInvalid', own('udp.invalid_checksum'), 'flows.notes: # UDP datagrams with a bad checksum (not analysed)'),
+  field('flows.checksumChecksOff', own('flow.checksum_checks_off'), 'flows.notes: checksum checks off (offloaded capture)'),
 
   field('reassembly.bytesDelivered', own('reassembly.bytes_delivered')),
   field('reassembly.gaps', suricata('tcp.reassembly_gap'), 'tcp: gaps'),
