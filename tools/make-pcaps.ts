@@ -58,6 +58,7 @@ import {
   type CaptureRecord,
   type Layer,
 } from './craft/index.js';
+import { evasionScenarios } from './scenarios/evasions.js';
 import { flowScenarios } from './scenarios/flows.js';
 import { detectionScenarios, expectationJson, type Expectation } from './scenarios/index.js';
 
@@ -501,7 +502,7 @@ const LINK_SAMPLE_EXPECTATIONS: Record<string, Expectation> = {
   'snaplen-cut.pcap': { ...ONE_BACKDOOR_FLOW, why: `${ONE_BACKDOOR_FLOW.why}; the frames the snap length cuts (DNS answer, HL7, syslog) belong to internal exchanges` },
 };
 
-export const scenarios: Scenario[] = [...linkSamples.map((s) => ({ ...s, expected: LINK_SAMPLE_EXPECTATIONS[s.file] })), ...detectionScenarios, ...flowScenarios];
+export const scenarios: Scenario[] = [...linkSamples.map((s) => ({ ...s, expected: LINK_SAMPLE_EXPECTATIONS[s.file] })), ...detectionScenarios, ...flowScenarios, ...evasionScenarios];
 
 /** Text for a Markdown table cell: a literal | would end the cell. */
 function cell(text: string): string {
@@ -518,6 +519,7 @@ export function readme(): string {
   const rows = linkSamples.map((s) => `| \`${s.file}\` | ${cell(s.description)} |`);
   const detectionRows = detectionScenarios.map((s) => `| \`${s.file}\` | ${cell(s.description)} |`);
   const flowRows = flowScenarios.map((s) => `| \`${s.file}\` | ${cell(s.description)} |`);
+  const evasionRows = evasionScenarios.map((s) => `| \`${s.file}\` | ${cell(s.description)} |`);
   const alertRows = scenarios.map((s) => `| \`${s.file}\` | ${alertsText(s.expected)} | ${cell(s.expected?.why ?? '')} |`);
   return [
     '# Sample captures',
@@ -554,6 +556,15 @@ export function readme(): string {
     '| File | What it holds |',
     '| --- | --- |',
     ...flowRows,
+    '',
+    '## Evasions',
+    '',
+    'Traffic shaped to slip past a passive detector or to mislead it, each with the alerts the shipped rules',
+    'must still raise. Patient data (DOE^JANE, MRN123456) is fake.',
+    '',
+    '| File | What it holds |',
+    '| --- | --- |',
+    ...evasionRows,
     '',
     '## Expected alerts',
     '',

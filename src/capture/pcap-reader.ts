@@ -1,7 +1,7 @@
 import type { ByteWindow } from './byte-window.js';
 import { u32 } from './byte-order.js';
 import { MAX_RECORD_BYTES, WindowedReader } from './capture-reader.js';
-import type { CapturedPacket } from './packet.js';
+import { setPacketTime, type CapturedPacket } from './packet.js';
 
 export const PCAP_MAGIC_USEC = 0xa1b2c3d4;
 export const PCAP_MAGIC_NSEC = 0xa1b23c4d;
@@ -46,8 +46,7 @@ export class PcapReader extends WindowedReader {
     const sec = u32(buf, at, le);
     const frac = u32(buf, at + 4, le);
     pkt.origlen = u32(buf, at + 12, le);
-    pkt.tsSec = sec;
-    pkt.tsNsec = this.nanos ? frac : frac * 1000;
+    setPacketTime(pkt, sec, this.nanos ? frac : frac * 1000);
     pkt.data = buf;
     pkt.offset = at + RECORD_HEADER;
     pkt.caplen = caplen;

@@ -2,7 +2,7 @@ import type { ByteWindow } from './byte-window.js';
 import { u16, u32 } from './byte-order.js';
 import { MAX_RECORD_BYTES, WindowedReader } from './capture-reader.js';
 import { CaptureError } from './errors.js';
-import type { CapturedPacket } from './packet.js';
+import { setPacketTime, type CapturedPacket } from './packet.js';
 
 export const PCAPNG_SHB = 0x0a0d0d0a;
 const BYTE_ORDER_MAGIC = 0x1a2b3c4d;
@@ -215,6 +215,7 @@ export class PcapngReader extends WindowedReader {
     if (iface.snapLen > 0) caplen = Math.min(caplen, iface.snapLen);
     pkt.tsSec = this.lastSec;
     pkt.tsNsec = this.lastNsec;
+    pkt.timestampWasCarried = false;
     this.emit(pkt, iface, at + 12, caplen, origlen, offset);
     pkt.interfaceId = 0;
     return true;
@@ -245,9 +246,8 @@ export class PcapngReader extends WindowedReader {
       sec = Number(big / bigUnits);
       nsec = Number(((big % bigUnits) * 1000000000n) / bigUnits);
     }
-    pkt.tsSec = sec + iface.offsetSec;
-    pkt.tsNsec = nsec;
+    setPacketTime(pkt, sec + iface.offsetSec, nsec);
     this.lastSec = pkt.tsSec;
-    this.lastNsec = nsec;
+    this.lastNsec = pkt.tsNsec;
   }
 }

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { randomInt } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import type { EvidenceMode } from '../analyzers/analyzer.js';
 import { DEFAULT_DEFRAG_OPTIONS } from '../decode/defrag.js';
@@ -148,6 +149,9 @@ export async function resolveSettings(cli: SharedCliOptions): Promise<AnalysisSe
       disabledProtocols: Object.entries(config.app_layer ?? {}).flatMap(([name, protocol]) => (protocol?.enabled === false ? [name] : [])),
       flows: {
         maxFlows: config.flow?.max_flows ?? DEFAULT_FLOW_TABLE_OPTIONS.maxFlows,
+        // Drawn per run so flow ids from different runs do not collide in a SIEM; the workers
+        // get this one with their options, so a flow's id does not depend on its thread.
+        idSalt: config.flow?.id_salt ?? randomInt(0x100000000),
         timeouts: {
           tcpNew: t.tcp_new ?? DEFAULT_TIMEOUTS.tcpNew,
           tcpEstablished: t.tcp_established ?? DEFAULT_TIMEOUTS.tcpEstablished,
@@ -157,6 +161,7 @@ export async function resolveSettings(cli: SharedCliOptions): Promise<AnalysisSe
           otherNew: t.other_new ?? DEFAULT_TIMEOUTS.otherNew,
           otherEstablished: t.other_established ?? DEFAULT_TIMEOUTS.otherEstablished,
         },
+        checksumValidation: s.checksum_validation ?? DEFAULT_FLOW_TABLE_OPTIONS.checksumValidation,
         reassembly: {
           ...DEFAULT_REASSEMBLY_OPTIONS,
           // 0 is no limit, as Suricata's stream.reassembly.depth.

@@ -44,6 +44,7 @@ const configSchema = z.strictObject({
   flow: z
     .strictObject({
       max_flows: z.number().int().min(1).optional(),
+      id_salt: z.number().int().min(0).max(0xffffffff).optional(),
       timeouts: z
         .strictObject({
           tcp_new: z.number().min(0).optional(),
@@ -63,6 +64,7 @@ const configSchema = z.strictObject({
       memcap: z.number().int().min(0).optional(),
       max_buffered_per_stream: z.number().int().min(0).optional(),
       max_segments_per_stream: z.number().int().min(1).optional(),
+      checksum_validation: z.enum(['auto', 'yes', 'no']).optional(),
     })
     .optional(),
   app_layer: appLayerSchema.optional(),

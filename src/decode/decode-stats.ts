@@ -22,7 +22,6 @@ export type InvalidReason =
   | 'ipv6.trunc_pkt'
   | 'ipv6.trunc_exthdr'
   | 'ipv6.wrong_ip_version'
-  | 'ipv6.exthdr_too_many'
   | 'tcp.pkt_too_small'
   | 'tcp.hlen_too_small'
   | 'tcp.invalid_optlen'
@@ -37,7 +36,7 @@ export type InvalidReason =
   | 'tunnel.too_deep';
 
 /** Anomalies that do not stop a packet from being analysed. */
-export type AnomalyReason = 'tcp.invalid_optlen' | 'frag.overlap_conflict' | 'ipv4.frag_too_large' | 'ipv6.frag_too_large';
+export type AnomalyReason = 'tcp.invalid_optlen' | 'frag.overlap_conflict' | 'ipv4.frag_too_large' | 'ipv6.frag_too_large' | 'ipv4.total_length_zero';
 
 export class DecodeStats {
   packets = 0;
@@ -61,6 +60,8 @@ export class DecodeStats {
   vxlan = 0;
   /** Packets cut by the snap length (caplen < origlen). */
   truncatedBySnaplen = 0;
+  /** Records whose timestamp fraction was a second or more and was carried into the seconds. */
+  timestampsCarried = 0;
 
   countInvalid(reason: InvalidReason): void {
     this.invalid++;

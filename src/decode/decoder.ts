@@ -51,6 +51,7 @@ export class PacketDecoder {
     view.capturedLength = pkt.caplen;
     view.cutBySnaplen = pkt.caplen < pkt.origlen;
     if (view.cutBySnaplen) stats.truncatedBySnaplen++;
+    if (pkt.timestampWasCarried) stats.timestampsCarried++;
     const buf = pkt.data;
     const off = pkt.offset;
     const end = off + pkt.caplen;
@@ -82,6 +83,20 @@ export class PacketDecoder {
   invalid(reason: InvalidReason): DecodeResult {
     this.stats.countInvalid(reason);
     return DECODE_INVALID;
+  }
+
+  /**
+   * Counts a packet whose IP header was decoded but whose transport cannot be reached (cut off,
+   * or a malformed header): it is invalid, yet its addresses are known, and the flow layer still
+   * hands them to the rule engine (see PacketView.transportMissing).
+   */
+  noTransport(view: PacketView, reason: InvalidReason): DecodeResult {
+    view.transportMissing = true;
+    view.srcPort = 0;
+    view.dstPort = 0;
+    view.payloadLength = 0;
+    view.payloadWireLength = 0;
+    return this.invalid(reason);
   }
 
   ethertype(view: PacketView, type: number, buf: Uint8Array, off: number, end: number): DecodeResult {

@@ -6,7 +6,7 @@ const ICMP_HEADER = 8;
 
 /** ICMP and ICMPv6 share the type/code layout that flows and rules need. */
 export function decodeIcmp(dec: PacketDecoder, view: PacketView, buf: Uint8Array, off: number, end: number, wireLength: number, v6: boolean): DecodeResult {
-  if (end - off < ICMP_HEADER) return dec.invalid(v6 ? 'icmpv6.pkt_too_small' : 'icmpv4.pkt_too_small');
+  if (end - off < ICMP_HEADER) return dec.noTransport(view, v6 ? 'icmpv6.pkt_too_small' : 'icmpv4.pkt_too_small');
   if (v6) dec.stats.icmpv6++;
   else dec.stats.icmpv4++;
   view.icmpType = buf[off];

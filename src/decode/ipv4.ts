@@ -14,7 +14,15 @@ export function decodeIpv4(dec: PacketDecoder, view: PacketView, buf: Uint8Array
   const hlen = (vihl & 0x0f) * 4;
   if (hlen < IPV4_MIN_HEADER) return dec.invalid('ipv4.hlen_too_small');
   if (avail < hlen) return dec.invalid('ipv4.pkt_too_small');
-  const totalLength = (buf[off + 2] << 8) | buf[off + 3];
+  let totalLength = (buf[off + 2] << 8) | buf[off + 3];
+  if (totalLength === 0) {
+    // A TSO/GRO record: the host captured a segment before the NIC split it (or after it merged
+    // several), and such records carry no length. The record's own length is the packet's, as
+    // tshark takes it; its checksums were left to the NIC, so they cannot be checked.
+    totalLength = end - off + (view.wireLength - view.capturedLength);
+    view.checksumsUncheckable = true;
+    dec.stats.countAnomaly('ipv4.total_length_zero');
+  }
   if (totalLength < hlen) return dec.invalid('ipv4.iplen_smaller_than_hlen');
   // Bytes past the total length are link padding; fewer bytes than it are only legal when the
   // snap length cut the frame.

@@ -12,8 +12,6 @@ const DEST_OPTS = 60;
 const MOBILITY = 135;
 const HIP = 139;
 const SHIM6 = 140;
-/** Real packets carry a few extension headers; a long chain is an evasion attempt. */
-const MAX_EXT_HEADERS = 8;
 
 /** IPv6 and its extension header chain, down to the transport. */
 export function decodeIpv6(dec: PacketDecoder, view: PacketView, buf: Uint8Array, off: number, end: number): DecodeResult {
@@ -38,24 +36,29 @@ export function decodeIpv6(dec: PacketDecoder, view: PacketView, buf: Uint8Array
   view.ipOffset = off;
   view.ipCapturedLength = ipEnd - off;
 
+  // The chain is walked as far as the packet's bytes go, as the hosts that answer such packets do:
+  // a cap on the number of headers would let a long chain hide the transport. Each header takes
+  // at least 8 bytes, so the walk ends.
   let next = buf[off + 6];
   let o = off + IPV6_HEADER;
-  for (let count = 0; ; count++) {
-    if (count > MAX_EXT_HEADERS) return dec.invalid('ipv6.exthdr_too_many');
+  for (;;) {
+    view.ipProto = next;
     if (next === HOP_BY_HOP || next === ROUTING || next === DEST_OPTS || next === MOBILITY || next === HIP || next === SHIM6) {
-      if (ipEnd - o < 8) return dec.invalid('ipv6.trunc_exthdr');
+      if (ipEnd - o < 8) return dec.noTransport(view, 'ipv6.trunc_exthdr');
       const len = (buf[o + 1] + 1) * 8;
-      if (ipEnd - o < len) return dec.invalid('ipv6.trunc_exthdr');
+      if (ipEnd - o < len) return dec.noTransport(view, 'ipv6.trunc_exthdr');
+      // Segments left: the pseudo-header's destination is the route's last address, not this one.
+      if (next === ROUTING && buf[o + 3] !== 0) view.checksumsUncheckable = true;
       next = buf[o];
       o += len;
     } else if (next === AH) {
-      if (ipEnd - o < 8) return dec.invalid('ipv6.trunc_exthdr');
+      if (ipEnd - o < 8) return dec.noTransport(view, 'ipv6.trunc_exthdr');
       const len = (buf[o + 1] + 2) * 4;
-      if (ipEnd - o < len) return dec.invalid('ipv6.trunc_exthdr');
+      if (ipEnd - o < len) return dec.noTransport(view, 'ipv6.trunc_exthdr');
       next = buf[o];
       o += len;
     } else if (next === FRAGMENT) {
-      if (ipEnd - o < 8) return dec.invalid('ipv6.trunc_exthdr');
+      if (ipEnd - o < 8) return dec.noTransport(view, 'ipv6.trunc_exthdr');
       const proto = buf[o];
       const offsetFlags = (buf[o + 2] << 8) | buf[o + 3];
       const fragOffset = offsetFlags & 0xfff8;

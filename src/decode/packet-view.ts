@@ -61,6 +61,17 @@ export class PacketView {
   ipCapturedLength = 0;
   /** True when this packet was rebuilt from fragments. */
   reassembled = false;
+  /**
+   * The IP header was decoded but the transport header could not be (cut off, malformed): the
+   * packet is invalid, and only its addresses and protocol are known.
+   */
+  transportMissing = false;
+  /**
+   * The transport checksum cannot be checked from the packet alone: the record shows the NIC was
+   * to fill in lengths and checksums (TSO/GRO), or an IPv6 routing header names another final
+   * destination for the pseudo-header.
+   */
+  checksumsUncheckable = false;
 
   /** Where the transport header (TCP, UDP, ICMP...) starts in ipBuf. */
   transportOffset = 0;
@@ -91,6 +102,8 @@ export class PacketView {
     this.ipVersion = 0;
     this.ipProto = 0;
     this.reassembled = false;
+    this.checksumsUncheckable = false;
+    this.transportMissing = false;
     this.srcPort = 0;
     this.dstPort = 0;
     this.tcpFlags = 0;

@@ -11,10 +11,10 @@ const OPT_SACK_PERMITTED = 4;
 
 /** TCP header, flags and (on SYNs) the options reassembly cares about. */
 export function decodeTcp(dec: PacketDecoder, view: PacketView, buf: Uint8Array, off: number, end: number, wireLength: number): DecodeResult {
-  if (end - off < TCP_MIN_HEADER) return dec.invalid('tcp.pkt_too_small');
+  if (end - off < TCP_MIN_HEADER) return dec.noTransport(view, 'tcp.pkt_too_small');
   const hlen = (buf[off + 12] >> 4) * 4;
-  if (hlen < TCP_MIN_HEADER) return dec.invalid('tcp.hlen_too_small');
-  if (end - off < hlen) return dec.invalid('tcp.pkt_too_small');
+  if (hlen < TCP_MIN_HEADER) return dec.noTransport(view, 'tcp.hlen_too_small');
+  if (end - off < hlen) return dec.noTransport(view, 'tcp.pkt_too_small');
   dec.stats.tcp++;
   view.srcPort = (buf[off] << 8) | buf[off + 1];
   view.dstPort = (buf[off + 2] << 8) | buf[off + 3];

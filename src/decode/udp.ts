@@ -7,9 +7,9 @@ const UDP_HEADER = 8;
 
 /** UDP; VXLAN on its port is decapsulated when its header is well-formed. */
 export function decodeUdp(dec: PacketDecoder, view: PacketView, buf: Uint8Array, off: number, end: number, wireLength: number): DecodeResult {
-  if (end - off < UDP_HEADER) return dec.invalid('udp.pkt_too_small');
+  if (end - off < UDP_HEADER) return dec.noTransport(view, 'udp.pkt_too_small');
   const length = (buf[off + 4] << 8) | buf[off + 5];
-  if (length < UDP_HEADER || length > wireLength) return dec.invalid('udp.hlen_invalid');
+  if (length < UDP_HEADER || length > wireLength) return dec.noTransport(view, 'udp.hlen_invalid');
   dec.stats.udp++;
   view.srcPort = (buf[off] << 8) | buf[off + 1];
   view.dstPort = (buf[off + 2] << 8) | buf[off + 3];

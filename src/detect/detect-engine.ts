@@ -1,7 +1,7 @@
 import type { AppConsumer } from '../analyzers/app-layer.js';
 import type { AppEvent } from '../analyzers/events.js';
 import type { PacketView } from '../decode/packet-view.js';
-import type { Direction } from '../flow/direction.js';
+import { TO_SERVER, type Direction } from '../flow/direction.js';
 import type { Flow, FlowEndReason } from '../flow/flow.js';
 import { formatAddress } from '../lib/ip-text.js';
 import type { Alert, DetectSink, IndicatorHit, PacketContext } from './alert.js';
@@ -36,6 +36,8 @@ class FlowDetect {
   lastEvent: AppEvent | null = null;
   /** The last event of each type some candidate rule names in `seen`: a deferred rule's evidence. */
   lastSeen: Map<string, AppEvent> | null = null;
+  /** The last event from the client: a flow-level alert's evidence when its rule names none. */
+  lastClientEvent: AppEvent | null = null;
   generation = -1;
   alerted = false;
   lastCaptureFile: string | null = null;
@@ -102,7 +104,10 @@ export class DetectEngine implements AppConsumer {
     const rules = state.candidates;
     if (rules.length === 0) return;
     (state.seen ??= new Set()).add(event.type);
-    if (!event.type.endsWith('.summary')) state.lastEvent = event;
+    if (!event.type.endsWith('.summary')) {
+      state.lastEvent = event;
+      if (event.dir === TO_SERVER) state.lastClientEvent = event;
+    }
     if (this.ruleSet.seenTypes.has(event.type)) (state.lastSeen ??= new Map()).set(event.type, event);
     for (let i = 0; i < rules.length; i++) {
       const rule = rules[i];
@@ -133,26 +138,31 @@ export class DetectEngine implements AppConsumer {
     return false;
   }
 
+  /**
+   * Rules about the whole flow. Their alerts read client → server, as Suricata's flow-level
+   * records do (a SIEM filtering on src_ip in HOME_NET finds them), with the client's last event
+   * as evidence when the client said anything the analyzers understood.
+   */
   private deferred(flow: Flow, state: FlowDetect, trigger: Trigger): void {
     const rules = state.candidates;
     for (let i = 0; i < rules.length; i++) {
       const rule = rules[i];
       if (rule.at !== trigger || !this.flowConditions(rule, flow, state)) continue;
-      const evidence = this.evidenceOf(rule, state);
-      const dir: Direction = evidence?.dir ?? 0;
-      this.matched(flow, state, i, dir, evidence, flow.lastSec, flow.lastNsec, true);
+      this.matched(flow, state, i, TO_SERVER, this.evidenceOf(rule, state), flow.lastSec, flow.lastNsec, true);
     }
   }
 
   /**
    * What a deferred rule shows: the last event of a type it requires seen (of the last such type
-   * listed), else the flow's last event; never an event of another protocol that came later.
+   * listed), else the client's last event, else the flow's; never an event of another protocol
+   * that came later. The alert itself reads client to server, whatever its evidence's direction.
    */
   private evidenceOf(rule: CompiledRule, state: FlowDetect): AppEvent | null {
-    if (rule.seen === null || state.lastSeen === null) return state.lastEvent;
+    const fallback = state.lastClientEvent ?? state.lastEvent;
+    if (rule.seen === null || state.lastSeen === null) return fallback;
     let evidence: AppEvent | null = null;
     for (const type of rule.seen) evidence = state.lastSeen.get(type) ?? evidence;
-    return evidence ?? state.lastEvent;
+    return evidence ?? fallback;
   }
 
   /** Conditions on what is known of the flow so far (application protocol, events seen). */

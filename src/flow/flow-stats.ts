@@ -10,10 +10,17 @@ export class FlowStats {
   endedClosed = 0;
   endedEvicted = 0;
   endedEndOfInput = 0;
+  /** Flows ended because a new TCP connection reused their 5-tuple without closing them first. */
+  endedReused = 0;
   /** Flow creations refused because the table was full of flows that could not be evicted. */
   refused = 0;
   /** Mid-stream pickups: TCP flows first seen without their SYN. */
   midstream = 0;
+  /** Payload packets dropped before reassembly or analysis for a wrong TCP or UDP checksum. */
+  tcpChecksumInvalid = 0;
+  udpChecksumInvalid = 0;
+  /** 1 once `auto` checksum validation saw offloading and turned itself off. */
+  checksumChecksOff = 0;
   /** Impossible TCP flag combinations (SYN+FIN, SYN+RST, no flags...). */
   tcpInvalidFlags = 0;
 }

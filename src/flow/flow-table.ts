@@ -12,6 +12,7 @@ import {
   TIMEOUT_UDP_NEW,
   type FlowEndReason,
 } from './flow.js';
+import { ChecksumChecks, type ChecksumValidation } from './checksum-checks.js';
 import type { FlowConsumer } from './flow-consumer.js';
 import { FlowStats, ReassemblyStats } from './flow-stats.js';
 import { DEFAULT_REASSEMBLY_OPTIONS, TcpStream, type ReassemblyOptions, type StreamSink } from './tcp-stream.js';
@@ -49,16 +50,24 @@ export interface FlowTableOptions {
    */
   idOffset: number;
   idStride: number;
+  /**
+   * A 32-bit value mixed into every id, so that runs with different salts (the command line
+   * draws one per run) do not hand out the same ids; one salt gives the same ids every time.
+   */
+  idSalt: number;
   timeouts: FlowTimeouts;
   reassembly: ReassemblyOptions;
+  checksumValidation: ChecksumValidation;
 }
 
 export const DEFAULT_FLOW_TABLE_OPTIONS: FlowTableOptions = {
   maxFlows: 100_000,
   idOffset: 0,
   idStride: 1,
+  idSalt: 0,
   timeouts: DEFAULT_TIMEOUTS,
   reassembly: DEFAULT_REASSEMBLY_OPTIONS,
+  checksumValidation: 'auto',
 };
 
 /**
@@ -89,12 +98,14 @@ export class FlowTable {
   private flowCounter = 0;
   private lastExpirySec = -1;
   private readonly options: FlowTableOptions;
+  private readonly checksums: ChecksumChecks;
 
   constructor(
     private readonly consumer: FlowConsumer,
     options: Partial<FlowTableOptions> = {},
   ) {
     this.options = { ...DEFAULT_FLOW_TABLE_OPTIONS, ...options };
+    this.checksums = new ChecksumChecks(this.options.checksumValidation, this.stats);
     const t = this.options.timeouts;
     this.timeoutOf = [t.tcpNew, t.tcpEstablished, t.tcpClosed, t.udpNew, t.udpEstablished, t.otherNew, t.otherEstablished];
   }
@@ -108,10 +119,15 @@ export class FlowTable {
     if (view.tsSec !== this.lastExpirySec) this.advance(view.tsSec);
     const hash = flowHash(view);
     let flow = this.find(hash, view);
-    if (flow !== null && flow.tcpState === 'closed' && isNewConnection(view)) {
+    if (flow !== null && isNewConnection(view)) {
       // The same ports reused for a new connection: the old one is over.
-      this.end(flow, 'closed');
-      flow = null;
+      if (flow.tcpState === 'closed') {
+        this.end(flow, 'closed');
+        flow = null;
+      } else if (isReuse(flow, view)) {
+        this.end(flow, 'reused');
+        flow = null;
+      }
     }
     if (flow === null) {
       flow = this.create(hash, view);
@@ -131,12 +147,16 @@ export class FlowTable {
       flow.packetsToClient++;
       flow.bytesToClient += view.wireLength;
     }
-    if (flow.proto === IPPROTO_TCP) this.tcp(flow, dir, view, moved);
+    if (view.transportMissing) {
+      // Only its addresses are known: the rules see the packet, the transport state does not.
+      if (moved) this.touch(flow);
+      this.consumer.packet(flow, dir, view);
+    } else if (flow.proto === IPPROTO_TCP) this.tcp(flow, dir, view, moved);
     else {
       if (flow.packets(1 - dir as Direction) > 0) this.setClass(flow, flow.proto === IPPROTO_UDP ? TIMEOUT_UDP_ESTABLISHED : TIMEOUT_OTHER_ESTABLISHED);
       if (moved) this.touch(flow);
       this.consumer.packet(flow, dir, view);
-      if (view.payloadLength > 0 && flow.proto === IPPROTO_UDP && flow.inspecting(dir)) {
+      if (view.payloadLength > 0 && flow.proto === IPPROTO_UDP && flow.inspecting(dir) && this.checksums.accept(view)) {
         this.consumer.data(flow, dir, view.ipBuf.subarray(view.payloadOffset, view.payloadOffset + view.payloadLength));
       }
     }
@@ -170,13 +190,20 @@ export class FlowTable {
       this.consumer.packet(flow, dir, view);
       return;
     }
+    if (dir === TO_SERVER) flow.windowOfClient = view.tcpWindow;
+    else flow.windowOfServer = view.tcpWindow;
     if (flags & TCP_RST) flow.tcpState = 'closed';
     else if (flags & TCP_SYN) {
       if (flags & TCP_ACK) {
         if (flow.tcpState === 'syn_sent' || flow.tcpState === 'none') flow.tcpState = 'syn_recv';
       } else if (flow.tcpState === 'none') flow.tcpState = 'syn_sent';
-      if (dir === 0) flow.isnToServer = view.tcpSeq;
-      else flow.isnToClient = view.tcpSeq;
+      if (dir === 0) {
+        flow.isnToServer = view.tcpSeq;
+        flow.wscaleOfClient = view.tcpWscale;
+      } else {
+        flow.isnToClient = view.tcpSeq;
+        flow.wscaleOfServer = view.tcpWscale;
+      }
       flow.synDirs |= 1 << dir;
       flow.stream(dir)?.syn(view.tcpSeq);
     } else if (flags & TCP_FIN) {
@@ -187,11 +214,20 @@ export class FlowTable {
     this.setClass(flow, flow.tcpState === 'closed' ? TIMEOUT_TCP_CLOSED : flow.tcpState === 'established' || flow.tcpState === 'closing' ? TIMEOUT_TCP_ESTABLISHED : TIMEOUT_TCP_NEW);
     if (moved) this.touch(flow);
     this.consumer.packet(flow, dir, view);
+    // A segment the receiver dropped for its checksum must not move the streams: its bytes,
+    // acknowledgement and FIN never happened for the endpoints.
+    const inspected = view.payloadWireLength > 0 && flow.inspecting(dir);
+    if (inspected && !this.checksums.accept(view)) return;
 
     if (flags & TCP_ACK) flow.stream(1 - dir as Direction)?.ack(view.tcpAck);
     let seq = view.tcpSeq;
     if (flags & TCP_SYN) seq = (seq + 1) >>> 0; // data on a SYN follows the SYN's sequence number
-    if (view.payloadWireLength > 0 && flow.inspecting(dir)) {
+    const seqEnd = (seq + view.payloadWireLength + (flags & TCP_FIN)) >>> 0;
+    if (dir === TO_SERVER) {
+      if ((flow.seqDirs & 1) === 0 || seqDiff(seqEnd, flow.seqEndToServer) > 0) flow.seqEndToServer = seqEnd;
+    } else if ((flow.seqDirs & 2) === 0 || seqDiff(seqEnd, flow.seqEndToClient) > 0) flow.seqEndToClient = seqEnd;
+    flow.seqDirs |= 1 << dir;
+    if (inspected) {
       const stream = flow.stream(dir) ?? this.openStream(flow, dir);
       stream.segment(seq, view.ipBuf.subarray(view.payloadOffset, view.payloadOffset + view.payloadLength), view.payloadWireLength);
     }
@@ -222,7 +258,7 @@ export class FlowTable {
       return null;
     }
     const flow = new Flow();
-    flow.id = flowId(++this.flowCounter * this.options.idStride + this.options.idOffset);
+    flow.id = flowId(++this.flowCounter * this.options.idStride + this.options.idOffset, this.options.idSalt);
     flow.hash = hash;
     flow.ipVersion = view.ipVersion;
     flow.proto = view.ipProto;
@@ -232,7 +268,8 @@ export class FlowTable {
     flow.startNsec = flow.lastNsec = view.tsNsec;
     // Who is the client: the SYN's sender, the SYN-ACK's receiver, else a port guess.
     let senderIsClient = true;
-    if (view.ipProto === IPPROTO_TCP) {
+    const transport = !view.transportMissing;
+    if (transport && view.ipProto === IPPROTO_TCP) {
       const syn = (view.tcpFlags & TCP_SYN) !== 0;
       const ack = (view.tcpFlags & TCP_ACK) !== 0;
       if (syn && ack) senderIsClient = false;
@@ -241,7 +278,7 @@ export class FlowTable {
         this.stats.midstream++;
         senderIsClient = !looksLikeServer(view.srcPort, view.dstPort, true);
       }
-    } else if (view.ipProto === IPPROTO_UDP) {
+    } else if (transport && view.ipProto === IPPROTO_UDP) {
       senderIsClient = !looksLikeServer(view.srcPort, view.dstPort, false);
     }
     const a = view.addr;
@@ -255,7 +292,7 @@ export class FlowTable {
     flow.serverPort = senderIsClient ? view.dstPort : view.srcPort;
     flow.clientMac = senderIsClient ? view.srcMac : view.dstMac;
     flow.serverMac = senderIsClient ? view.dstMac : view.srcMac;
-    flow.timeoutClass = view.ipProto === IPPROTO_TCP ? (flow.midstream ? TIMEOUT_TCP_ESTABLISHED : TIMEOUT_TCP_NEW) : view.ipProto === IPPROTO_UDP ? TIMEOUT_UDP_NEW : TIMEOUT_OTHER_NEW;
+    flow.timeoutClass = !transport ? TIMEOUT_OTHER_NEW : view.ipProto === IPPROTO_TCP ? (flow.midstream ? TIMEOUT_TCP_ESTABLISHED : TIMEOUT_TCP_NEW) : view.ipProto === IPPROTO_UDP ? TIMEOUT_UDP_NEW : TIMEOUT_OTHER_NEW;
     if (flow.midstream) flow.tcpState = 'established';
 
     flow.bucketNext = this.buckets.get(hash) ?? null;
@@ -304,6 +341,7 @@ export class FlowTable {
     if (reason === 'timeout') s.endedTimeout++;
     else if (reason === 'closed') s.endedClosed++;
     else if (reason === 'evicted') s.endedEvicted++;
+    else if (reason === 'reused') s.endedReused++;
     else s.endedEndOfInput++;
     this.consumer.flowEnd(flow, reason);
   }
@@ -386,6 +424,33 @@ function looksLikeServer(srcPort: number, dstPort: number, tcp: boolean): boolea
   return serviceRank(srcPort, tcp) > serviceRank(dstPort, tcp);
 }
 
+/** The least window a reused connection's SYN must fall outside of: an unscaled full window. */
+const MIN_REUSE_WINDOW = 65535;
+
+function seqDiff(a: number, b: number): number {
+  return (a - b) | 0;
+}
+
+/**
+ * Whether a SYN (without ACK) on a flow still open starts a new connection on the same 5-tuple
+ * (Suricata's TCP session reuse): the old connection was never seen to close, and the SYN's
+ * sequence number is outside the window its sender's old connection could still send in. A
+ * retransmitted SYN (the flow's own ISN) or one in the window is part of the old connection.
+ */
+function isReuse(flow: Flow, view: PacketView): boolean {
+  if (flow.tcpState !== 'established' && flow.tcpState !== 'closing') return false;
+  const dir = directionOf(flow, view);
+  if ((flow.synDirs & (1 << dir)) !== 0 && view.tcpSeq === (dir === TO_SERVER ? flow.isnToServer : flow.isnToClient)) return false;
+  if ((flow.seqDirs & (1 << dir)) === 0) return true; // that side never sent in the old connection
+  const expected = dir === TO_SERVER ? flow.seqEndToServer : flow.seqEndToClient;
+  // The window the receiving side last advertised, scaled when both sides announced scaling.
+  const raw = dir === TO_SERVER ? flow.windowOfServer : flow.windowOfClient;
+  const scale = flow.wscaleOfClient >= 0 && flow.wscaleOfServer >= 0 ? (dir === TO_SERVER ? flow.wscaleOfServer : flow.wscaleOfClient) : 0;
+  const window = Math.max(MIN_REUSE_WINDOW, raw * 2 ** Math.min(scale, 14));
+  const distance = Math.abs(seqDiff(view.tcpSeq, expected));
+  return distance > window;
+}
+
 function isNewConnection(view: PacketView): boolean {
   return view.ipProto === IPPROTO_TCP && (view.tcpFlags & (TCP_SYN | TCP_ACK)) === TCP_SYN;
 }
@@ -407,10 +472,13 @@ function fmix32(h: number): number {
   return h >>> 0;
 }
 
-/** Random-looking, unique within a run, and below 2^51 like Suricata's flow_id. */
-function flowId(counter: number): number {
-  const high = fmix32(counter ^ 0x9e3779b9) & 0x7ffff;
-  return high * 4294967296 + fmix32(counter);
+/**
+ * Random-looking, unique within a run (the low word is a bijection of the counter whatever the
+ * salt), and below 2^51 like Suricata's flow_id.
+ */
+function flowId(counter: number, salt: number): number {
+  const high = fmix32(counter ^ 0x9e3779b9 ^ fmix32(salt ^ 0x85ebca6b)) & 0x7ffff;
+  return high * 4294967296 + fmix32((counter + salt) >>> 0);
 }
 
 /** Same value for both directions of a conversation. */

@@ -1,7 +1,8 @@
 import { TO_SERVER, type Direction } from './direction.js';
 import type { TcpStream } from './tcp-stream.js';
 
-export type FlowEndReason = 'timeout' | 'closed' | 'evicted' | 'end-of-input';
+/** `reused`: a new connection (a SYN far from the old one's sequence numbers) took over the 5-tuple. */
+export type FlowEndReason = 'timeout' | 'closed' | 'evicted' | 'end-of-input' | 'reused';
 
 /** A host of a flow seen speaking a protocol, and the name it goes by there ('' when unnamed). */
 export interface FlowSpeaker {
@@ -78,6 +79,18 @@ export class Flow {
   isnToServer = 0;
   isnToClient = 0;
   synDirs = 0;
+  /**
+   * Sequence number after the last byte (or SYN, FIN) each direction sent, bit `1 << dir` of
+   * seqDirs saying seen; and the last window each side advertised, with its scale (-1: none
+   * announced). A SYN on an established flow is told apart from a new connection by them.
+   */
+  seqEndToServer = 0;
+  seqEndToClient = 0;
+  seqDirs = 0;
+  windowOfClient = 0;
+  windowOfServer = 0;
+  wscaleOfClient = -1;
+  wscaleOfServer = -1;
   /** Reassembly of each direction, made on its first payload byte. */
   streamToServer: TcpStream | null = null;
   streamToClient: TcpStream | null = null;

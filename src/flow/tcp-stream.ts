@@ -40,6 +40,14 @@ interface Segment {
   next: Segment | null;
 }
 
+/**
+ * Bytes of each stream's most recently delivered data kept to compare retransmissions with: a
+ * retransmission that disagrees with what was already handed on is counted (Suricata's
+ * tcp.overlap_diff_data), as when a segment the receiver never took (a TTL too small to reach
+ * it) came first. The last bytes are what a retransmission of the last segments overlaps.
+ */
+const RECENT_BYTES = 256;
+
 /** Signed distance a - b in 32-bit sequence space (handles wrap-around). */
 function seqDiff(a: number, b: number): number {
   return (a - b) | 0;
@@ -72,6 +80,13 @@ export class TcpStream {
   private peerAckSeen = false;
   private jumps = 0;
   private finSeq = -1;
+  /**
+   * The last bytes delivered, ending at nextSeq: a ring of RECENT_BYTES (made on the first
+   * delivery), `recentLength` of them valid (a gap empties it), the newest at `recentAt - 1`.
+   */
+  private recent: Uint8Array | null = null;
+  private recentLength = 0;
+  private recentAt = 0;
   /** Bytes handed on so far. */
   delivered = 0;
   /** True once the consumer said enough or the depth was reached: bytes are only counted. */
@@ -123,12 +138,16 @@ export class TcpStream {
     }
     if (rel + wireLength <= 0) {
       this.stats.retransmissions++;
+      this.compareWithDelivered(rel, captured);
       return;
     }
     this.jumps = 0;
     if (rel <= 0) {
       // In order, possibly with a retransmitted front: only the new bytes go on.
-      if (rel < 0) this.stats.overlaps++;
+      if (rel < 0) {
+        this.stats.overlaps++;
+        this.compareWithDelivered(rel, captured);
+      }
       this.deliverAt(-rel, captured, wireLength);
       this.drain();
     } else {
@@ -305,8 +324,39 @@ export class TcpStream {
     if (seqDiff(end, this.nextSeq) > 0) this.nextSeq = end;
   }
 
+  /**
+   * A segment `-rel` bytes before nextSeq overlaps data already delivered: counts a conflict when
+   * the part still held in `recent` differs.
+   */
+  private compareWithDelivered(rel: number, captured: Uint8Array): void {
+    const recent = this.recent;
+    if (recent === null) return;
+    // captured[k] is the byte at nextSeq + rel + k; recent holds [nextSeq - recentLength, nextSeq).
+    const from = Math.max(0, -rel - this.recentLength);
+    const to = Math.min(captured.length, -rel);
+    for (let k = from; k < to; k++) {
+      const back = -rel - k; // 1 for the newest byte
+      if (captured[k] !== recent[(this.recentAt - back + RECENT_BYTES) % RECENT_BYTES]) {
+        this.stats.overlapConflicts++;
+        return;
+      }
+    }
+  }
+
+  private remember(bytes: Uint8Array): void {
+    const recent = (this.recent ??= new Uint8Array(RECENT_BYTES));
+    const keep = bytes.length > RECENT_BYTES ? bytes.subarray(bytes.length - RECENT_BYTES) : bytes;
+    const n = keep.length;
+    const first = Math.min(n, RECENT_BYTES - this.recentAt);
+    recent.set(first === n ? keep : keep.subarray(0, first), this.recentAt);
+    if (n > first) recent.set(keep.subarray(first), 0);
+    this.recentAt = (this.recentAt + n) % RECENT_BYTES;
+    this.recentLength = Math.min(RECENT_BYTES, this.recentLength + n);
+  }
+
   private emit(bytes: Uint8Array): void {
     if (bytes.length === 0) return;
+    this.remember(bytes);
     const room = this.options.depth - this.delivered;
     const part = bytes.length > room ? bytes.subarray(0, room) : bytes;
     this.delivered += part.length;
@@ -319,6 +369,7 @@ export class TcpStream {
   }
 
   private emitGap(length: number): void {
+    this.recentLength = 0;
     if (this.stopped) return;
     this.stats.gaps++;
     this.stats.gapBytes += length;
@@ -331,6 +382,8 @@ export class TcpStream {
   }
 
   private releaseBuffers(): void {
+    this.recent = null;
+    this.recentLength = 0;
     this.stats.bufferedBytes -= this.buffered;
     this.buffered = 0;
     this.first = this.last = null;

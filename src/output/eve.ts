@@ -168,6 +168,7 @@ const SURICATA_END_REASON: Record<FlowEndReason, string> = {
   closed: 'timeout',
   evicted: 'forced',
   'end-of-input': 'shutdown',
+  reused: 'tcp_reuse',
 };
 
 export function flowRecord(record: FlowRecord): EveRecord {
@@ -267,7 +268,6 @@ const SURICATA_DECODER_EVENT: Record<InvalidReason | AnomalyReason, string | nul
   'ipv6.trunc_pkt': 'ipv6.trunc_pkt',
   'ipv6.trunc_exthdr': 'ipv6.trunc_exthdr',
   'ipv6.wrong_ip_version': 'ipv6.wrong_ip_version',
-  'ipv6.exthdr_too_many': null,
   'tcp.pkt_too_small': 'tcp.pkt_too_small',
   'tcp.hlen_too_small': 'tcp.hlen_too_small',
   'tcp.invalid_optlen': 'tcp.invalid_optlen',
@@ -284,6 +284,8 @@ const SURICATA_DECODER_EVENT: Record<InvalidReason | AnomalyReason, string | nul
   'frag.overlap_conflict': null,
   'ipv4.frag_too_large': 'ipv4.frag_pkt_too_large',
   'ipv6.frag_too_large': 'ipv6.frag_pkt_too_large',
+  // A TSO/GRO record, analysed with its captured length; Suricata has no name for it.
+  'ipv4.total_length_zero': null,
 };
 
 /** Link-type counters under Suricata's decoder names. */

@@ -32,7 +32,11 @@ export class Pipeline {
 
   process(pkt: CapturedPacket): void {
     const view = this.view;
-    if (this.decoder.decode(pkt, view) !== DECODE_OK) return;
+    if (this.decoder.decode(pkt, view) !== DECODE_OK) {
+      // Counted as invalid, but its addresses still reach the rules that need no more.
+      if (view.transportMissing) this.flows.process(view);
+      return;
+    }
     if (this.dedup.isDuplicate(view)) return;
     this.flows.process(view);
   }

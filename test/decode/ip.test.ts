@@ -176,12 +176,23 @@ describe('IPv6', () => {
     expect([syn.view.srcPort, syn.view.dstPort]).toEqual([49170, 2575]);
   });
 
-  it('takes eight extension headers and refuses nine', () => {
-    const eight = decodeFrame(withExtensions(Array.from({ length: 8 }, () => destinationOptions())), LINKTYPE_RAW);
-    expectV6Udp(eight);
-    const nine = decodeFrame(withExtensions(Array.from({ length: 9 }, () => destinationOptions())), LINKTYPE_RAW);
-    expect(nine.result).toBe(DECODE_INVALID);
-    expect(invalidReasons(nine.dec)).toEqual({ 'ipv6.exthdr_too_many': 1 });
+  it('walks a chain of any length the packet holds (hosts answer SYNs behind 9 or 100 headers)', () => {
+    for (const n of [8, 9, 100]) {
+      const d = decodeFrame(withExtensions(Array.from({ length: n }, () => destinationOptions())), LINKTYPE_RAW);
+      expectV6Udp(d);
+      expect(d.dec.stats.invalid, `${n} headers`).toBe(0);
+    }
+  });
+
+  it('keeps the addresses of a packet whose chain is cut before the transport', () => {
+    const packet = Buffer.from(withExtensions(Array.from({ length: 12 }, () => destinationOptions())));
+    const cut = packet.subarray(0, 40 + 8 * 10 + 4);
+    cut.writeUInt16BE(cut.length - 40, 4);
+    const d = decodeFrame(cut, LINKTYPE_RAW);
+    expect(d.result).toBe(DECODE_INVALID);
+    expect(invalidReasons(d.dec)).toEqual({ 'ipv6.trunc_exthdr': 1 });
+    expect(d.view.transportMissing).toBe(true);
+    expectAddresses(d.view, MONITOR6, ENGINE6);
   });
 
   it('refuses an extension header longer than the packet', () => {

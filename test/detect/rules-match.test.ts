@@ -441,9 +441,10 @@ describe('when rules are evaluated', () => {
     expect(h.sink.flows[0]).toMatchObject({ flow, reason: 'timeout', alerted: true });
 
     const atEnd = h.alerts[2];
-    // The last informative event (summaries aside) explains a flow-end alert, and gives its direction.
+    // The last informative event (summaries aside) explains a flow-end alert; the alert is about
+    // the flow, so it reads client to server whoever spoke last.
     expect(atEnd.event).toMatchObject({ type: 'hl7.message' });
-    expect(atEnd.dir).toBe(TO_CLIENT);
+    expect(atEnd.dir).toBe(TO_SERVER);
     expect(atEnd.tsSec).toBe(T0 + 2);
     expect(flow.detect).toBeNull();
   });
@@ -488,5 +489,26 @@ describe('alert context', () => {
     h.packet(flow, TO_CLIENT);
     expect(h.alerts).toHaveLength(1);
     expect(h.alerts[0]).toMatchObject({ captureFile: 'ward-3.pcap', packetNumber: 3, interfaceName: null, indicator: null, note: null, severity: 3 });
+  });
+});
+
+describe('flow-level alerts read client to server', () => {
+  it('orients a flow-end alert to_server even when the server spoke last, with the client\'s event as evidence', async () => {
+    const h = new DetectHarness(await loadRules([{ id: 131, match: { client: '$HOME_NET', server: '$EXTERNAL_NET', seen: ['nfs.call'], at: 'flow_end' } }]));
+    const flow = makeFlow({ client: '10.20.30.44', server: '203.0.113.61', clientPort: 872, serverPort: 2049 });
+    const call = nfsCall(TO_SERVER);
+    h.event(flow, call);
+    h.event(flow, mountCall(TO_CLIENT));
+    h.end(flow);
+    expect(h.alerts.map((a) => [a.rule.id, a.dir, a.event])).toEqual([[131, TO_SERVER, call]]);
+  });
+
+  it('still orients it to_server when only the server said anything', async () => {
+    const h = new DetectHarness(await loadRules([{ id: 132, match: { seen: ['lpd.not_lpd'], at: 'flow_end' } }]));
+    const flow = makeFlow({ client: '10.1.1.5', server: '198.51.100.7' });
+    const reply = notLpd(TO_CLIENT);
+    h.event(flow, reply);
+    h.end(flow);
+    expect(h.alerts.map((a) => [a.dir, a.event])).toEqual([[TO_SERVER, reply]]);
   });
 });

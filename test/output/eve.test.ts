@@ -303,7 +303,7 @@ describe('EVE stats records', () => {
     // Counted once as an invalid packet and once as an anomaly: both are the same Suricata event.
     expect(s.decoder.event.tcp.invalid_optlen).toBe(2);
     expect(s.flow).toEqual({ total: 40, tcp: 30, udp: 9, active: 2 });
-    expect(s.tcp).toEqual({ midstream_pickups: 6, reassembly_gap: 2, overlap: 8, overlap_diff_data: 1, segment_memcap_drop: 4, stream_depth_reached: 3 });
+    expect(s.tcp).toEqual({ midstream_pickups: 6, invalid_checksum: 0, reassembly_gap: 2, overlap: 8, overlap_diff_data: 1, segment_memcap_drop: 4, stream_depth_reached: 3 });
     expect(s.detect).toEqual({ alert: 5, alerts_suppressed: 2 });
     expect(s.capture).toEqual({ kernel_packets: 5100, kernel_drops: 100, kernel_ifdrops: 3 });
     expect(schemaErrors(rec)).toBe('');
@@ -314,7 +314,7 @@ describe('EVE stats records', () => {
     const w = rec.wardwatch;
     expect(w.decoder_events).toEqual({ 'link.unsupported': 1, 'frag.overlap_conflict': 1 });
     expect(w.dedup).toEqual({ checked: 5000, suppressed: 17 });
-    expect(w.flow.ended).toEqual({ timeout: 5, closed: 25, evicted: 3, end_of_input: 5 });
+    expect(w.flow.ended).toEqual({ timeout: 5, closed: 25, evicted: 3, end_of_input: 5, reused: 0 });
     expect(w.reassembly.sequence_jumps).toBe(9);
     expect(w.defrag).toMatchObject({ fragments: 12, reassembled: 4 });
     expect(w.app_layer.flow).toEqual({ cms8000: 2, hl7: 1, unknown: 37 });

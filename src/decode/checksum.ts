@@ -1,0 +1,37 @@
+import { IPPROTO_UDP, type PacketView } from './packet-view.js';
+
+/**
+ * Ones' complement sum of [start, end) of buf as big-endian 16-bit words, added to `sum` and not
+ * yet folded: a plain number stays exact far beyond the largest packet.
+ */
+function sum16(buf: Uint8Array, start: number, end: number, sum: number): number {
+  let i = start;
+  for (const last = end - 1; i < last; i += 2) sum += (buf[i] << 8) | buf[i + 1];
+  if (i < end) sum += buf[i] << 8;
+  return sum;
+}
+
+function fold(sum: number): number {
+  while (sum > 0xffff) sum = (sum % 0x10000) + Math.floor(sum / 0x10000);
+  return sum;
+}
+
+/**
+ * Whether the decoded TCP or UDP packet's checksum is right (RFC 1071 over the pseudo-header of
+ * RFC 793/768, or RFC 8200's for IPv6, and the whole segment). Null when it cannot be told: the
+ * snap length cut the segment, or the record says the NIC was to fill it in. An IPv4 UDP
+ * checksum of zero means none was sent (valid); over IPv6 it is required. No allocation.
+ */
+export function transportChecksumValid(view: PacketView): boolean | null {
+  if (view.checksumsUncheckable || view.payloadLength !== view.payloadWireLength) return null;
+  const buf = view.ipBuf;
+  const start = view.transportOffset;
+  const end = view.payloadOffset + view.payloadLength;
+  const length = end - start;
+  const udp = view.ipProto === IPPROTO_UDP;
+  if (udp && buf[start + 6] === 0 && buf[start + 7] === 0) return view.ipVersion === 4;
+  const ip = view.ipOffset;
+  let sum = view.ipVersion === 4 ? sum16(buf, ip + 12, ip + 20, 0) : sum16(buf, ip + 8, ip + 40, 0);
+  sum += view.ipProto + (length % 0x10000) + Math.floor(length / 0x10000);
+  return fold(sum16(buf, start, end, sum)) === 0xffff;
+}
