@@ -151,7 +151,7 @@ describe('an ONC RPC record mark announcing 2 GB', () => {
     const rssBefore = rss();
     let seq = 101 + first.length;
     for (let i = 0; i < 1000; i++) {
-      filler.writeUInt32BE(seq >>> 0, 20 + 4);
+      setTcpSeq(filler, seq);
       send(filler);
       seq += 60_000;
     }
@@ -161,6 +161,18 @@ describe('an ONC RPC record mark announcing 2 GB', () => {
     expect(counter.byRule()['1000004']).toBe(1);
   });
 });
+
+/** Rewrites the sequence number of a crafted IPv4/TCP packet and mends its checksum (RFC 1624). */
+function setTcpSeq(packet: Buffer, seq: number): void {
+  const at = 20 + 4;
+  const checksumAt = 20 + 16;
+  let sum = ~packet.readUInt16BE(checksumAt) & 0xffff;
+  sum += (~packet.readUInt16BE(at) & 0xffff) + (~packet.readUInt16BE(at + 2) & 0xffff);
+  packet.writeUInt32BE(seq >>> 0, at);
+  sum += packet.readUInt16BE(at) + packet.readUInt16BE(at + 2);
+  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
+  packet.writeUInt16BE(~sum & 0xffff, checksumAt);
+}
 
 describe('a capture claiming a 4 GB record', () => {
   const packet = ethernet({ src: '02:00:0a:14:1e:29', dst: '00:1b:54:0a:14:01' }, ipv4({ src: '10.20.30.41', dst: '202.114.4.119' }, tcp({ sport: 49152, dport: 515, seq: 1, flags: 'S' })));

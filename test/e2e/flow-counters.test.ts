@@ -14,7 +14,7 @@ import { ofType, parseEveLines, runCli, tempDir, type EveRecord } from '../suppo
 
 interface Counters {
   flows: { total: number; tcp: number; udp: number };
-  ended: { timeout: number; closed: number; end_of_input: number };
+  ended: { timeout: number; closed: number; end_of_input: number; reused: number };
   midstream: number;
   gaps: number;
   gapBytes: number;
@@ -51,7 +51,7 @@ interface Case {
 
 const QUIET = { gaps: 0, gapBytes: 0, outOfOrder: 0, retransmissions: 0, overlaps: 0 };
 const ONE_TCP_FLOW = { total: 1, tcp: 1, udp: 0 };
-const AT_END = { timeout: 0, closed: 0, end_of_input: 1 };
+const AT_END = { timeout: 0, closed: 0, end_of_input: 1, reused: 0 };
 
 /**
  * A rule pack with one rule that applies to the flows to the HL7 engine and the printer and never
@@ -125,7 +125,7 @@ const CASES: Case[] = [
     // second job's SYN on the same ports ends the first, closed, connection. The HL7 connection:
     // SYN, ACK, result from the monitor; SYN-ACK, ACK, RST from the engine.
     file: 'flow-fin-rst.pcap',
-    counters: { flows: { total: 3, tcp: 3, udp: 0 }, ended: { timeout: 0, closed: 1, end_of_input: 2 }, midstream: 0, ...QUIET, dedup: { checked: 48, suppressed: 0 } },
+    counters: { flows: { total: 3, tcp: 3, udp: 0 }, ended: { timeout: 0, closed: 1, end_of_input: 2, reused: 0 }, midstream: 0, ...QUIET, dedup: { checked: 48, suppressed: 0 } },
     endedDuringRun: [
       { proto: 'TCP', from: '192.168.10.25:721', to: '10.1.40.21:515', pkts: [14, 7], endReason: 'closed', reason: 'timeout', tcpState: 'closed', rst: false, midstream: false },
     ],
@@ -151,7 +151,7 @@ const CASES: Case[] = [
     // idle 37 s; at 70 the SYN has waited 70 s. The second syslog message (41.5) starts a new flow,
     // idle only 29 s at 70, and ends with the NTP flow when the input does.
     file: 'flow-timeouts.pcap',
-    counters: { flows: { total: 5, tcp: 2, udp: 3 }, ended: { timeout: 2, closed: 1, end_of_input: 2 }, midstream: 0, ...QUIET, dedup: { checked: 23, suppressed: 0 } },
+    counters: { flows: { total: 5, tcp: 2, udp: 3 }, ended: { timeout: 2, closed: 1, end_of_input: 2, reused: 0 }, midstream: 0, ...QUIET, dedup: { checked: 23, suppressed: 0 } },
     endedDuringRun: [
       hl7Flow(`${MONITOR}:40655`, [6, 4], { endReason: 'closed', reason: 'timeout' }),
       { proto: 'UDP', from: `${MONITOR}:514`, to: '10.1.5.30:514', pkts: [1, 0], endReason: 'timeout', reason: 'timeout', midstream: false },
