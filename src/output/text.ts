@@ -169,7 +169,8 @@ export function formatSummary(input: SummaryInput, options: { color: boolean } =
     lines.push(`${head('output')}${failure}; ${o.written} records written, ${o.dropped} not delivered`);
   }
 
-  lines.push(`${head('alerts')}${detect.alerts}${detect.suppressed > 0 ? ` (${detect.suppressed} suppressed)` : ''}`);
+  const held = [detect.suppressed > 0 ? `${detect.suppressed} suppressed` : '', detect.roleWaitsDropped > 0 ? `${detect.roleWaitsDropped} flows waiting for their server to be identified forgotten: too many waited` : ''].filter(Boolean);
+  lines.push(`${head('alerts')}${detect.alerts}${held.length > 0 ? ` (${held.join('; ')})` : ''}`);
   const rows = input.alerts ?? inventory?.alerts;
   if (rows !== undefined) {
     for (const row of rows) {
