@@ -210,6 +210,7 @@ function formatDevice(d: SuspectedDevice, color: boolean): string {
     did.push(speakerConcern(label) > 1 ? paint(color, ANSI.red, text) : text);
   }
   if (d.unansweredSyns > 0) did.push(`${d.unansweredSyns} unanswered SYNs`);
+  if (d.reachedByExternal > 0) did.push(paint(color, ANSI.red, `reached by ${d.reachedByExternal} external ${d.reachedByExternal === 1 ? 'host' : 'hosts'}`));
   for (const r of d.rules) did.push(`sid ${r.id} ×${r.count}`);
   const peers = d.peers.join(',') + (d.morePeers ? ',...' : '');
   const ports = d.ports.join(',') + (d.morePorts ? ',...' : '');

@@ -3,10 +3,11 @@ import { cms8000Scenarios } from './cms8000.js';
 import { hl7Scenarios } from './hl7.js';
 import { dicomScenarios } from './dicom.js';
 import { lookAlikeScenarios } from './look-alikes.js';
+import { monitorScenarios } from './monitors.js';
 import { nfsScenarios } from './nfs.js';
 import type { DetectionScenario } from './scenario.js';
 
 export { expectationJson, type DetectionScenario, type Expectation } from './scenario.js';
 export { SITE } from './network.js';
 
-export const detectionScenarios: DetectionScenario[] = [...cms8000Scenarios, ...hl7Scenarios, ...nfsScenarios, ...dicomScenarios, ...lookAlikeScenarios];
+export const detectionScenarios: DetectionScenario[] = [...cms8000Scenarios, ...hl7Scenarios, ...nfsScenarios, ...dicomScenarios, ...monitorScenarios, ...lookAlikeScenarios];
