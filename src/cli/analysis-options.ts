@@ -19,6 +19,7 @@ export interface SharedCliOptions {
   /** Each --home-net given, as written; their entries are joined. */
   homeNet?: string[];
   indicators?: string[];
+  monitors?: string[];
   eve?: string;
   output?: string[];
   report?: string;
@@ -35,6 +36,8 @@ export interface AnalysisSettings {
   rulesDir: string;
   homeNet: string[] | undefined;
   indicatorFiles: string[];
+  /** Lists of the hospital's patient monitors (same formats as indicator lists). */
+  monitorFiles: string[];
   evidence: EvidenceMode;
   /** Where records go: the config file's `outputs:`, or what --format and --eve say. */
   outputs: OutputSpec[];
@@ -53,6 +56,7 @@ export function addSharedOptions(command: Command): Command {
     .option('--rules <dir>', 'rule directory (YAML rules, indicators/ beside them)')
     .option('--home-net <cidrs>', 'comma-separated HOME_NET, e.g. 10.0.0.0/8,192.168.0.0/16; repeatable (the networks are joined)', collect)
     .option('--indicators <file>', 'extra indicator list (txt, csv or STIX 2.1 JSON); repeatable', collect)
+    .option('--monitors <file>', "list of the hospital's patient monitors (same formats as indicator lists); repeatable", collect)
     .option('--eve <file>', 'write EVE JSON records to a file (- for stdout)')
     .option(
       '--output <url>',
@@ -138,6 +142,7 @@ export async function resolveSettings(cli: SharedCliOptions): Promise<AnalysisSe
     rulesDir: cli.rules ?? config.rules ?? DEFAULT_RULES_DIR,
     homeNet,
     indicatorFiles: [...(config.indicators ?? []), ...(cli.indicators ?? [])],
+    monitorFiles: [...(config.monitors ?? []), ...(cli.monitors ?? [])],
     evidence: evidence as EvidenceMode,
     outputs,
     flows: cli.flows ?? config.flows ?? false,

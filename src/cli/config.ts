@@ -20,6 +20,7 @@ const configSchema = z.strictObject({
   // An empty HOME_NET makes every address external: no patient-data rule could fire.
   home_net: z.array(z.string().trim().min(1, 'an empty entry names no network')).min(1, 'names no network: list one or more CIDRs').optional(),
   indicators: z.array(z.string()).optional(),
+  monitors: z.array(z.string()).optional(),
   evidence: z.enum(['redacted', 'full', 'none']).optional(),
   eve: z.string().optional(),
   flows: z.boolean().optional(),
@@ -117,6 +118,7 @@ function withPathsFrom(dir: string, config: Config): Config {
     ...config,
     ...(config.rules !== undefined && { rules: at(config.rules) }),
     ...(config.indicators !== undefined && { indicators: config.indicators.map(at) }),
+    ...(config.monitors !== undefined && { monitors: config.monitors.map(at) }),
     ...(config.eve !== undefined && { eve: at(config.eve) }),
     ...(config.outputs !== undefined && { outputs: config.outputs.map((o) => withOutputPathsFrom(at, o)) }),
   };

@@ -142,9 +142,10 @@ rules
   .option('--rules <dir>', 'rule directory', DEFAULT_RULES_DIR)
   .option('--home-net <cidrs>', 'comma-separated HOME_NET; repeatable', collect)
   .option('--indicators <file>', 'extra indicator list; repeatable', collect)
+  .option('--monitors <file>', "list of the hospital's patient monitors; repeatable", collect)
   .addHelpText('after', '\nExample:\n  wardwatch rules check --rules ./rules')
-  .action(async (options: { rules: string; homeNet?: string[]; indicators?: string[] }) => {
-    process.exitCode = await rulesCheck({ rules: options.rules, homeNet: homeNetOption(options.homeNet), indicators: options.indicators });
+  .action(async (options: { rules: string; homeNet?: string[]; indicators?: string[]; monitors?: string[] }) => {
+    process.exitCode = await rulesCheck({ rules: options.rules, homeNet: homeNetOption(options.homeNet), indicators: options.indicators, monitors: options.monitors });
   });
 rules
   .command('list')

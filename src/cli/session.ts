@@ -37,7 +37,7 @@ export class AnalysisSession<A extends Analysis = Analysis> {
       if (settings.workers === 1) return new Detector(ruleSet, sink, settings.detector);
       // Each worker would count the windows of its own share of the traffic.
       if (ruleSet.gate.counts) throw new UsageError('the rules define thresholds, which are counted per analysis thread: run without --workers');
-      const source = { rulesDir: settings.rulesDir, homeNet: settings.homeNet, indicatorFiles: settings.indicatorFiles };
+      const source = { rulesDir: settings.rulesDir, homeNet: settings.homeNet, indicatorFiles: settings.indicatorFiles, monitorFiles: settings.monitorFiles };
       return new ShardedReplay(ruleSet, sink, settings.detector, source, settings.workers);
     });
   }
@@ -223,14 +223,15 @@ function failureLine(health: OutputHealth): string {
 async function rulePackOf(settings: AnalysisSettings, ruleSet: RuleSet): Promise<RunFacts['rules']> {
   return {
     dir: settings.rulesDir,
-    revision: await rulePackRevision(settings.rulesDir, settings.indicatorFiles),
+    revision: await rulePackRevision(settings.rulesDir, [...settings.indicatorFiles, ...settings.monitorFiles]),
     rules: ruleSet.rules.map((r) => ({ id: r.id, rev: r.rev })),
   };
 }
 
 async function loadRules(settings: AnalysisSettings, log: Logger): Promise<RuleSet> {
-  const loaded = await RuleSet.load({ rulesDir: settings.rulesDir, homeNet: settings.homeNet, indicatorFiles: settings.indicatorFiles });
+  const loaded = await RuleSet.load({ rulesDir: settings.rulesDir, homeNet: settings.homeNet, indicatorFiles: settings.indicatorFiles, monitorFiles: settings.monitorFiles });
   for (const warning of loaded.warnings) log.warn(warning);
   for (const f of loaded.indicatorCounts) log.info({ file: f.file, loaded: f.loaded, skipped: f.skipped }, 'indicator list loaded');
+  for (const f of loaded.monitorCounts) log.info({ file: f.file, loaded: f.loaded, skipped: f.skipped }, 'monitors list loaded');
   return loaded.ruleSet;
 }

@@ -7,13 +7,10 @@ import { formatAddress } from '../lib/ip-text.js';
 import type { Alert, DetectSink, IndicatorHit, PacketContext } from './alert.js';
 import type { CompiledRule, Trigger } from './rule.js';
 import type { IndicatorEntry, RuleSet } from './rule-set.js';
+import { deliverAlert, DetectStats } from './alert-delivery.js';
+import { MAX_IDENTIFIED, RoleResolver, type RoleChannel } from './host-roles.js';
 
-export class DetectStats {
-  alerts = 0;
-  /** Alerts held back by suppressions and thresholds. */
-  suppressed = 0;
-  readonly alertsByRule = new Map<number, number>();
-}
+export { DetectStats } from './alert-delivery.js';
 
 const NO_MATCHES: ReadonlyMap<number, number> = new Map();
 const NO_RULES: CompiledRule[] = [];
@@ -62,6 +59,11 @@ export class DetectEngine implements AppConsumer {
   private readonly hostPairs = new Map<string, Set<string>>();
   /** Scratch for matchStatic: indices of the rules a flow meets. */
   private met = new Int32Array(0);
+  /** Where identified hosts and alerts waiting for a role go; this engine's own resolver unless given one. */
+  private readonly roles: RoleChannel;
+  private readonly localRoles: RoleResolver | null;
+  /** `role\0address` of the hosts this engine has reported identified, so each is reported once. */
+  private readonly reported = new Set<string>();
 
   constructor(
     private ruleSet: RuleSet,
@@ -69,7 +71,11 @@ export class DetectEngine implements AppConsumer {
     private readonly context: PacketContext,
     /** Rules may be reloaded during the run: then any flow may come to matter (see wantsEvents). */
     private readonly rulesMayChange = false,
-  ) {}
+    roles?: RoleChannel,
+  ) {
+    this.localRoles = roles === undefined ? new RoleResolver(ruleSet, this.stats, sink) : null;
+    this.roles = roles ?? this.localRoles!;
+  }
 
   get rules(): RuleSet {
     return this.ruleSet;
@@ -78,6 +84,7 @@ export class DetectEngine implements AppConsumer {
   /** Swaps in new rules; flows keep their state and are re-matched on their next packet. */
   reload(ruleSet: RuleSet): void {
     this.ruleSet = ruleSet;
+    this.localRoles?.reload(ruleSet);
     this.generation++;
   }
 
@@ -100,6 +107,7 @@ export class DetectEngine implements AppConsumer {
   event(flow: Flow, event: AppEvent): void {
     const state = this.stateOf(flow);
     this.rememberHostPair(flow, event);
+    this.identifyHosts(flow, event);
     if (state === null) return;
     const rules = state.candidates;
     if (rules.length === 0) return;
@@ -134,6 +142,11 @@ export class DetectEngine implements AppConsumer {
     if (this.rulesMayChange || flow.detect !== this.generation) return true;
     for (const test of this.ruleSet.unlessTests) {
       for (const type of types) if (test.types.has(type)) return true;
+    }
+    // A host some role's event would identify, not identified yet.
+    for (const role of this.ruleSet.roles) {
+      if (role.identifiedBy === null || !types.some((type) => role.identifiedBy!.types.has(type))) continue;
+      if (!this.reported.has(`${role.name}\0${formatAddress(flow.ipVersion, flow.addr, role.side)}`)) return true;
     }
     return false;
   }
@@ -181,16 +194,8 @@ export class DetectEngine implements AppConsumer {
     const count = ++state.matches[i];
     (state.ruleMatches ??= new Map()).set(rule.id, count);
     if (rule.perFlow === 'once' && state.fired[i]) return;
-    const srcAt = dir === 0 ? 0 : 4;
-    if (!this.ruleSet.gate.allow(rule.id, { version: flow.ipVersion, words: flow.addr, srcAt, dstAt: 4 - srcAt, tsSec })) {
-      this.stats.suppressed++;
-      return;
-    }
-    state.fired[i] = true;
-    state.alerted = true;
-    (state.alertedRules ??= new Set()).add(rule.id);
     const indicator = rule.indicator === null ? null : this.indicatorHit(flow, state, rule.indicator);
-    const severity = indicator !== null && !indicator.exact && rule.severityCidrOnly !== null ? rule.severityCidrOnly : rule.severity;
+    const severity = indicator !== null && !indicator.exact && rule.severityCidrOnly !== null ? rule.severityCidrOnly : (rule.severityByProto?.get(flow.proto) ?? rule.severity);
     const alert: Alert = {
       rule,
       flow,
@@ -206,9 +211,35 @@ export class DetectEngine implements AppConsumer {
       packetNumber: atFlowEnd ? state.lastPacketNumber : this.context.packetNumber,
       interfaceName: this.context.interfaceName,
     };
-    this.stats.alerts++;
-    this.stats.alertsByRule.set(rule.id, (this.stats.alertsByRule.get(rule.id) ?? 0) + 1);
-    this.sink.alert(alert);
+    if (rule.serverRole !== null) {
+      // Decided for this flow now: the alert goes out at once, or once the server is identified.
+      state.fired[i] = true;
+      if (this.roles.awaiting(alert, rule.serverRole)) this.firedOn(state, rule);
+      return;
+    }
+    if (!deliverAlert(this.ruleSet, this.stats, this.sink, alert)) return;
+    state.fired[i] = true;
+    this.firedOn(state, rule);
+  }
+
+  private firedOn(state: FlowDetect, rule: CompiledRule): void {
+    state.alerted = true;
+    (state.alertedRules ??= new Set()).add(rule.id);
+  }
+
+  /** Reports, once each, the hosts this event gives a role (the client of a CMS8000 flow, say). */
+  private identifyHosts(flow: Flow, event: AppEvent): void {
+    const roles = this.ruleSet.roles;
+    for (let r = 0; r < roles.length; r++) {
+      const role = roles[r];
+      if (role.identifiedBy === null || !role.identifiedBy.matches(event)) continue;
+      const address = formatAddress(flow.ipVersion, flow.addr, role.side);
+      const key = `${role.name}\0${address}`;
+      if (this.reported.has(key)) continue;
+      if (this.reported.size >= MAX_IDENTIFIED) this.reported.delete(this.reported.keys().next().value!);
+      this.reported.add(key);
+      this.roles.identified(role.name, address, flow.lastSec, flow.lastNsec);
+    }
   }
 
   private indicatorHit(flow: Flow, state: FlowDetect, side: 'client' | 'server' | 'either'): IndicatorHit | null {

@@ -59,6 +59,9 @@ const portSpec = z.union([z.number().int(), z.string().min(1), z.array(z.union([
   error: 'ports are a number, a range like 515-520, a negation like !80, or a list of those',
 });
 
+/** A host role's name, as `host_roles:` defines it and `server_role` names it. */
+const roleName = z.string().regex(/^[a-z][a-z0-9_]*$/, 'a role name is lower case letters, digits and _');
+
 const match = z
   .strictObject({
     proto: z.enum(['any', 'ip', 'tcp', 'udp', 'icmp']).optional(),
@@ -80,6 +83,11 @@ const match = z
     unless_alerted: z.array(z.number().int().min(1)).min(1).optional(),
     /** Do not fire if such an event was seen on any flow between the same two hosts. */
     unless_seen_between_hosts: eventMatch.optional(),
+    /**
+     * The server holds this host role (see `host_roles:`). When it is not known to hold it yet,
+     * the flow waits: the alert is raised, with the flow's own time, once the server is identified.
+     */
+    server_role: roleName.optional(),
     /**
      * When the rule is evaluated: on each packet, on each analyzer event, or when the flow ends
      * (for rules about what a flow turned out to be, or what never happened on it).
@@ -103,6 +111,8 @@ export const ruleSchema = z.strictObject({
   /** Severity when the only indicator matched is a CIDR, not an exact address. */
   severity_cidr_only: severity.optional(),
   references: z.array(z.string().min(1)).default([]),
+  /** Severity by IP protocol, where it differs from `severity` (e.g. `{udp: 1}`). */
+  severity_by_proto: z.strictObject({ tcp: severity.optional(), udp: severity.optional(), icmp: severity.optional() }).optional(),
   /** Text added to the alert when the indicator address lies inside HOME_NET. */
   note_indicator_in_home_net: z.string().optional(),
   /** 'once' (default): at most one alert per flow; 'every': each match may alert. */
@@ -127,7 +137,21 @@ const suppressionSchema = z.strictObject({
   ip: addressSpec.optional(),
 });
 
+/**
+ * A kind of host rules can ask about (`server_role`): one the user lists (`listed_in`: the lists
+ * given with --monitors or `monitors:`), or one seen in this run as the client or server of a
+ * flow with the `identified_by` event.
+ */
+const hostRoleSchema = z
+  .strictObject({
+    description: z.string().min(1),
+    listed_in: z.enum(['monitors']).optional(),
+    identified_by: z.strictObject({ event: eventMatch, side: z.enum(['client', 'server']) }).optional(),
+  })
+  .refine((r) => r.listed_in !== undefined || r.identified_by !== undefined, { message: 'a host role needs listed_in, identified_by or both' });
+
 export const ruleFileSchema = z.strictObject({
+  host_roles: z.record(roleName, hostRoleSchema).default({}),
   rules: z.array(ruleSchema).default([]),
   thresholds: z.array(thresholdSchema).default([]),
   suppressions: z.array(suppressionSchema).default([]),
@@ -139,3 +163,4 @@ export type EventMatchSpec = z.infer<typeof eventMatch>;
 export type ThresholdSpec = z.infer<typeof thresholdSchema>;
 export type SuppressionSpec = z.infer<typeof suppressionSchema>;
 export type RuleFile = z.infer<typeof ruleFileSchema>;
+export type HostRoleSpec = z.infer<typeof hostRoleSchema>;

@@ -1,8 +1,9 @@
 import { DEFAULT_HOME_NET, type AddressSet, type Entry } from './address-set.js';
 import { listIndicatorFiles, loadIndicatorFiles, type Indicator } from './indicators.js';
 import { RuleLoadError, formatLocation, loadRuleDir } from './rule-loader.js';
-import { addressSetOf, compileRules, type CompiledRule, type EventTest } from './rule.js';
+import { addressSetOf, compileRules, type CompiledRole, type CompiledRule, type EventTest } from './rule.js';
 import { AlertGate } from './thresholds.js';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 export type IndicatorEntry = Entry<Indicator>;
@@ -11,6 +12,8 @@ export interface RuleSetOptions {
   rulesDir: string;
   /** Extra indicator files on top of the rules directory's `indicators/`. */
   indicatorFiles?: readonly string[];
+  /** Lists of the hospital's patient monitors (the formats of indicator lists), for `listed_in: monitors`. */
+  monitorFiles?: readonly string[];
   homeNet?: readonly string[];
 }
 
@@ -23,6 +26,9 @@ export class RuleSet {
     readonly homeNet: AddressSet<true>,
     readonly unlessTests: readonly EventTest[],
     readonly files: readonly string[],
+    readonly roles: readonly CompiledRole[],
+    /** The hosts the monitors lists name. */
+    readonly monitors: AddressSet<Indicator>,
   ) {
     this.seenTypes = new Set(rules.flatMap((r) => r.seen ?? []));
   }
@@ -30,12 +36,22 @@ export class RuleSet {
   /** Event types some rule requires seen on a flow: the engine keeps the last of each as evidence. */
   readonly seenTypes: ReadonlySet<string>;
 
+  /** The list entry naming the host at words[at..] for a role the user lists, or null. */
+  listed(role: CompiledRole, version: 4 | 6, words: ArrayLike<number>, at: number): IndicatorEntry | null {
+    return role.listedIn === 'monitors' ? this.monitors.lookup(version, words, at) : null;
+  }
+
   /**
    * Loads rules, thresholds and indicator lists. Rule problems reject the whole set
    * (RuleLoadError), as does a named indicator file that cannot be read; bad indicator lines are
    * skipped and reported in `warnings`.
    */
-  static async load(options: RuleSetOptions): Promise<{ ruleSet: RuleSet; warnings: string[]; indicatorCounts: Array<{ file: string; loaded: number; skipped: number }> }> {
+  static async load(options: RuleSetOptions): Promise<{
+    ruleSet: RuleSet;
+    warnings: string[];
+    indicatorCounts: Array<{ file: string; loaded: number; skipped: number }>;
+    monitorCounts: Array<{ file: string; loaded: number; skipped: number }>;
+  }> {
     let homeNet: AddressSet<true>;
     if (options.homeNet !== undefined && options.homeNet.length === 0) throw new RuleLoadError(['HOME_NET is empty: every address would be external and no patient-data rule could fire']);
     try {
@@ -45,7 +61,7 @@ export class RuleSet {
     }
     const files = await loadRuleDir(options.rulesDir);
     const vars = { homeNet };
-    const { rules, problems } = compileRules(files, vars);
+    const { rules, roles, problems } = compileRules(files, vars);
     const suppressions = files.flatMap((f) => f.content.suppressions.map((s, i) => ({ s, f, i })));
     const thresholds = files.flatMap((f) => f.content.thresholds);
     const gate = new AlertGate(
@@ -70,9 +86,25 @@ export class RuleSet {
     const indicatorCounts = loaded.files;
     const indicators = loaded.set;
 
+    // The user named these files: one that cannot be read is an error, not a list skipped.
+    const monitorFiles = options.monitorFiles ?? [];
+    const unreadable: string[] = [];
+    for (const file of monitorFiles) {
+      await readFile(file).catch((err: NodeJS.ErrnoException) => unreadable.push(`${file}: cannot read monitors list: ${err.code ?? err.message}`));
+    }
+    if (unreadable.length > 0) throw new RuleLoadError(unreadable);
+    const monitors = await loadIndicatorFiles(monitorFiles);
+    warnings.push(...monitors.problems);
+    if (monitorFiles.length > 0 && !roles.some((r) => r.listedIn === 'monitors')) warnings.push(`no host role of the rules is listed_in: monitors, so the monitors lists are not used: ${monitorFiles.join(', ')}`);
+
     // One test per distinct spec: host pairs remember specs, which outlive a reload.
     const unlessTests = [...new Map(rules.filter((r) => r.unlessSeenBetweenHosts !== null).map((r) => [r.unlessSeenBetweenHosts!.key, r.unlessSeenBetweenHosts!])).values()];
-    return { ruleSet: new RuleSet(rules, gate, indicators, homeNet, unlessTests, files.map((f) => f.file)), warnings, indicatorCounts };
+    return {
+      ruleSet: new RuleSet(rules, gate, indicators, homeNet, unlessTests, files.map((f) => f.file), roles, monitors.set),
+      warnings,
+      indicatorCounts,
+      monitorCounts: monitors.files,
+    };
   }
 }
 

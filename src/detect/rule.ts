@@ -4,7 +4,7 @@ import { parseCidr } from '../lib/ip-text.js';
 import { AddressSet, isExternalAddress } from './address-set.js';
 import type { LoadedRuleFile, SourceLocation } from './rule-loader.js';
 import { formatLocation } from './rule-loader.js';
-import type { EventMatchSpec, RuleSpec } from './rule-schema.js';
+import type { EventMatchSpec, HostRoleSpec, RuleSpec } from './rule-schema.js';
 
 /** Tests an address given as decoder words (see PacketView.addr). */
 export type AddressTest = (version: number, words: ArrayLike<number>, at: number) => boolean;
@@ -44,7 +44,22 @@ export interface CompiledRule {
   seen: readonly string[] | null;
   unlessAlerted: readonly number[] | null;
   unlessSeenBetweenHosts: EventTest | null;
+  /** The host role the server must hold (see CompiledRole), or null. */
+  serverRole: string | null;
+  /** Severity by IP protocol number, where the rule's `severity_by_proto` sets one. */
+  severityByProto: ReadonlyMap<number, 1 | 2 | 3> | null;
   location: SourceLocation;
+}
+
+/** A kind of host rules can ask about: listed by the user, or identified by what it was seen doing. */
+export interface CompiledRole {
+  name: string;
+  description: string;
+  /** The user's lists that name such hosts, or null. */
+  listedIn: 'monitors' | null;
+  identifiedBy: EventTest | null;
+  /** The end of the identifying event's flow that takes the role, as an offset in Flow.addr. */
+  side: 0 | 4;
 }
 
 /** The address variables rules can name. */
@@ -61,10 +76,24 @@ const PROTOS: Record<string, number[] | null> = {
 };
 
 /** Compiles validated rule files; semantic problems (bad CIDR, duplicate id...) are collected. */
-export function compileRules(files: readonly LoadedRuleFile[], vars: AddressVariables): { rules: CompiledRule[]; problems: string[] } {
+export function compileRules(files: readonly LoadedRuleFile[], vars: AddressVariables): { rules: CompiledRule[]; roles: CompiledRole[]; problems: string[] } {
   const rules: CompiledRule[] = [];
   const problems: string[] = [];
   const seenIds = new Map<number, SourceLocation>();
+  const roles = new Map<string, CompiledRole>();
+  const roleAt = new Map<string, SourceLocation>();
+  for (const file of files) {
+    for (const [name, spec] of Object.entries(file.content.host_roles)) {
+      const at = file.locate(['host_roles', name]);
+      const previous = roleAt.get(name);
+      if (previous) {
+        problems.push(`${formatLocation(at)}: duplicate host role '${name}' (first defined at ${formatLocation(previous)})`);
+        continue;
+      }
+      roleAt.set(name, at);
+      roles.set(name, compileRole(name, spec));
+    }
+  }
   for (const file of files) {
     file.content.rules.forEach((spec, index) => {
       const at = (key: string, ...rest: Array<string | number>) => file.locate(['rules', index, key, ...rest]);
@@ -76,6 +105,10 @@ export function compileRules(files: readonly LoadedRuleFile[], vars: AddressVari
       seenIds.set(spec.id, at('id'));
       if (!spec.enabled) return;
       const report = (path: Array<string | number>) => (message: string) => problems.push(`${formatLocation(file.locate(['rules', index, 'match', ...path]))}: ${message}`);
+      if (spec.match.server_role !== undefined && !roles.has(spec.match.server_role)) {
+        report(['server_role'])(`unknown host role '${spec.match.server_role}' (defined: ${[...roles.keys()].join(', ') || 'none'}; see host_roles)`);
+        return;
+      }
       const rule = compileRule(spec, vars, file.locate(['rules', index]), report);
       if (rule) rules.push(rule);
     });
@@ -89,7 +122,17 @@ export function compileRules(files: readonly LoadedRuleFile[], vars: AddressVari
     file.content.thresholds.forEach((t, index) => unknown(t.id, ['thresholds', index, 'id']));
     file.content.suppressions.forEach((t, index) => unknown(t.id, ['suppressions', index, 'id']));
   }
-  return { rules, problems };
+  return { rules, roles: [...roles.values()], problems };
+}
+
+function compileRole(name: string, spec: HostRoleSpec): CompiledRole {
+  return {
+    name,
+    description: spec.description,
+    listedIn: spec.listed_in ?? null,
+    identifiedBy: spec.identified_by ? compileEventTest(spec.identified_by.event) : null,
+    side: spec.identified_by?.side === 'server' ? 4 : 0,
+  };
 }
 
 function compileRule(spec: RuleSpec, vars: AddressVariables, location: SourceLocation, report: (path: Array<string | number>) => (message: string) => void): CompiledRule | null {
@@ -124,9 +167,19 @@ function compileRule(spec: RuleSpec, vars: AddressVariables, location: SourceLoc
     seen: m.seen ?? null,
     unlessAlerted: m.unless_alerted ?? null,
     unlessSeenBetweenHosts: m.unless_seen_between_hosts ? compileEventTest(m.unless_seen_between_hosts) : null,
+    serverRole: m.server_role ?? null,
+    severityByProto: spec.severity_by_proto ? severitiesByProto(spec.severity_by_proto) : null,
     location,
   };
   return ok ? rule : null;
+}
+
+function severitiesByProto(spec: NonNullable<RuleSpec['severity_by_proto']>): Map<number, 1 | 2 | 3> {
+  const map = new Map<number, 1 | 2 | 3>();
+  for (const [name, severity] of Object.entries(spec)) {
+    if (severity !== undefined) for (const proto of PROTOS[name]!) map.set(proto, severity);
+  }
+  return map;
 }
 
 /**

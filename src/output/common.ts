@@ -81,9 +81,11 @@ export function severityName(severity: 1 | 2 | 3): 'high' | 'medium' | 'low' {
 
 /**
  * The side of the flow an alert is about: the side opposite an indicator (the host that talked to
- * it), else the client, which started the conversation the rule objected to.
+ * it), the server when the rule is about what the server is (a monitor reached from outside),
+ * else the client, which started the conversation the rule objected to.
  */
 export function alertHostSide(alert: Alert): 'client' | 'server' {
   if (alert.indicator !== null) return alert.indicator.side === 'server' ? 'client' : 'server';
+  if (alert.rule.serverRole !== null) return 'server';
   return 'client';
 }

@@ -113,6 +113,8 @@ export function alertRecord(alert: Alert, options: AlertRecordOptions = { eviden
 
   const extension: EveRecord = { matches: alert.matches };
   if (alert.note !== null) extension.note = alert.note;
+  // What the rule required of the server (a monitor): the host the alert is about is the server.
+  if (rule.serverRole !== null) extension.server_role = rule.serverRole;
   extension.rule_file = formatLocation(rule.location);
   if (alert.event !== null) {
     extension.event_type = alert.event.type;
@@ -377,6 +379,7 @@ export function inventoryRecord(inventory: InventorySnapshot, nowMs: number = Da
         alerts: d.rules.map((r) => ({ signature_id: r.id, signature: r.name, count: r.count })),
         flows: d.flows,
         unanswered_syns: d.unansweredSyns,
+        reached_by_external: d.reachedByExternal,
         peers: [...d.peers],
         more_peers: d.morePeers,
         ports: [...d.ports],

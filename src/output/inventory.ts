@@ -3,7 +3,8 @@
  * rule engine hands its sinks. A host becomes a suspect when it speaks a protocol the registry
  * lists speakers of (the client of a CMS8000 flow, an HL7 sender, a DICOM peer), talks to (or is contacted by) an indicator address, or is the host an alert is about
  * (see alertHostSide); from then on every flow it takes part in is counted. Flows before that
- * first sight are not, since they are gone by then.
+ * first sight are not, since they are gone by then. A host an alert is about as the server of a
+ * host-role rule (a monitor reached from outside, 1000007) counts the clients that reached it.
  */
 import { IPPROTO_TCP, TCP_SYN } from '../decode/packet-view.js';
 import type { Alert, DetectSink, FlowRecord } from '../detect/alert.js';
@@ -11,7 +12,7 @@ import { protocolOf, speakerConcern } from '../analyzers/registry.js';
 import { formatAddress } from '../lib/ip-text.js';
 import type { Flow } from '../flow/flow.js';
 import { AlertTally, type AlertTallyRow } from './alert-tally.js';
-import { alertHostSide, hasPorts, macText } from './common.js';
+import { alertHostSide, clientAddress, hasPorts, macText } from './common.js';
 import { type EveRecord, inventoryRecord } from './eve.js';
 
 export interface InventoryOptions {
@@ -45,6 +46,11 @@ export interface SuspectedDevice {
   flows: number;
   /** TCP flows it opened with a SYN that were never answered (a blocked device keeps retrying). */
   unansweredSyns: number;
+  /**
+   * External hosts that reached it: the distinct clients of the alerts about it as the server
+   * of a host-role rule (at most MAX_REACHED_BY are told apart).
+   */
+  reachedByExternal: number;
   /** Addresses it talked to, the first maxPeers of them; morePeers when there were others. */
   peers: readonly string[];
   morePeers: boolean;
@@ -74,6 +80,7 @@ class HostState {
   readonly rules = new Map<number, { id: number; name: string; count: number }>();
   flows = 0;
   unansweredSyns = 0;
+  readonly reachedBy = new Set<string>();
   readonly peers = new Set<string>();
   morePeers = false;
   readonly ports = new Set<number>();
@@ -97,6 +104,7 @@ class HostState {
 const MAX_INDICATORS_PER_HOST = 16;
 const MAX_NAMES_PER_HOST = 16;
 const MAX_RULES_PER_HOST = 64;
+export const MAX_REACHED_BY = 10_000;
 
 export class Inventory implements DetectSink {
   readonly maxHosts: number;
@@ -126,6 +134,7 @@ export class Inventory implements DetectSink {
       host.seen(alert.tsSec, alert.tsNsec);
       if (host.mac === 0) host.mac = side === 0 ? flow.clientMac : flow.serverMac;
       if (alert.indicator !== null && host.indicators.size < MAX_INDICATORS_PER_HOST) host.indicators.add(alert.indicator.address);
+      if (alert.rule.serverRole !== null && side === 4 && host.reachedBy.size < MAX_REACHED_BY) host.reachedBy.add(clientAddress(flow));
       const rule = host.rules.get(alert.rule.id);
       if (rule) rule.count++;
       else if (host.rules.size < MAX_RULES_PER_HOST) host.rules.set(alert.rule.id, { id: alert.rule.id, name: alert.rule.name, count: 1 });
@@ -170,6 +179,7 @@ export class Inventory implements DetectSink {
         rules: [...h.rules.values()].map((r) => ({ ...r })).sort((a, b) => b.count - a.count || a.id - b.id),
         flows: h.flows,
         unansweredSyns: h.unansweredSyns,
+        reachedByExternal: h.reachedBy.size,
         peers: [...h.peers],
         morePeers: h.morePeers,
         ports: [...h.ports].sort((a, b) => a - b),

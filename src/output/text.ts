@@ -174,7 +174,8 @@ export function formatSummary(input: SummaryInput, options: { color: boolean } =
     lines.push(`${head('output')}${failure}; ${o.written} records written, ${o.dropped} not delivered`);
   }
 
-  lines.push(`${head('alerts')}${detect.alerts}${detect.suppressed > 0 ? ` (${detect.suppressed} suppressed)` : ''}`);
+  const held = [detect.suppressed > 0 ? `${detect.suppressed} suppressed` : '', detect.roleWaitsDropped > 0 ? `${detect.roleWaitsDropped} flows waiting for their server to be identified forgotten: too many waited` : ''].filter(Boolean);
+  lines.push(`${head('alerts')}${detect.alerts}${held.length > 0 ? ` (${held.join('; ')})` : ''}`);
   const rows = input.alerts ?? inventory?.alerts;
   if (rows !== undefined) {
     for (const row of rows) {
@@ -214,6 +215,7 @@ function formatDevice(d: SuspectedDevice, color: boolean): string {
     did.push(speakerConcern(label) > 1 ? paint(color, ANSI.red, text) : text);
   }
   if (d.unansweredSyns > 0) did.push(`${d.unansweredSyns} unanswered SYNs`);
+  if (d.reachedByExternal > 0) did.push(paint(color, ANSI.red, `reached by ${d.reachedByExternal} external ${d.reachedByExternal === 1 ? 'host' : 'hosts'}`));
   for (const r of d.rules) did.push(`sid ${r.id} ×${r.count}`);
   const peers = d.peers.join(',') + (d.morePeers ? ',...' : '');
   const ports = d.ports.join(',') + (d.morePorts ? ',...' : '');

@@ -6,6 +6,7 @@ import type { CapturedPacket } from '../capture/packet.js';
 import type { DetectSink, PacketContext } from '../detect/alert.js';
 import { DetectEngine } from '../detect/detect-engine.js';
 import type { RuleSet } from '../detect/rule-set.js';
+import type { RoleChannel } from '../detect/host-roles.js';
 import type { RunStats } from '../stats/run-stats.js';
 import type { Analysis } from './analysis.js';
 import { Pipeline, type PipelineOptions } from './pipeline.js';
@@ -21,6 +22,8 @@ export interface DetectorOptions extends PipelineOptions {
   rulesMayChange?: boolean;
   /** Protocols whose analyzer the configuration turned off (`app_layer.<name>.enabled: false`). */
   disabledProtocols?: readonly string[];
+  /** Where host roles are resolved, when not by the rule engine itself (an analysis thread's main thread). */
+  roles?: RoleChannel;
 }
 
 /**
@@ -36,7 +39,7 @@ export class Detector implements Analysis, PacketAnalysis {
 
   /** `analyzers`: the enabled shipped ones; the fuzzer passes them wrapped to keep their faults' stacks. */
   constructor(ruleSet: RuleSet, sink: DetectSink, options: DetectorOptions, analyzers: readonly AnalyzerFactory[] = analyzersExcept(options.disabledProtocols ?? [])) {
-    this.engine = new DetectEngine(ruleSet, sink, this.context, options.rulesMayChange === true);
+    this.engine = new DetectEngine(ruleSet, sink, this.context, options.rulesMayChange === true, options.roles);
     this.appLayer = new AppLayer(analyzers, this.engine, options.evidence);
     this.pipeline = new Pipeline(this.appLayer, options);
   }

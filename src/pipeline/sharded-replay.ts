@@ -2,6 +2,8 @@ import { Worker } from 'node:worker_threads';
 import type { CaptureCounters } from '../capture/capture-stats.js';
 import { CaptureError } from '../capture/errors.js';
 import type { DetectSink } from '../detect/alert.js';
+import { DetectStats } from '../detect/alert-delivery.js';
+import { RoleResolver } from '../detect/host-roles.js';
 import type { CompiledRule } from '../detect/rule.js';
 import type { RuleSet } from '../detect/rule-set.js';
 import type { RunStats } from '../stats/run-stats.js';
@@ -16,11 +18,21 @@ import { addCounters, restoreAlert, restoreFlowRecord, type Finding, type FromWo
  * every flow between the same two hosts (the portmap/MOUNT/NFS sequence) and every fragment stay
  * in one thread. This thread only hands findings to the sinks, so outputs, inventory and summary
  * are the same code as single-threaded. Nothing per packet crosses threads.
+ *
+ * Host roles are the exception to "one thread sees it all": a monitor identified by its flows
+ * with the central station (one host pair, one thread) may be reached from outside in another
+ * (another pair, another thread). So no thread decides a role alert: each reports the hosts it
+ * identified and the alerts that need a role, and this thread resolves them with the same
+ * RoleResolver one thread uses. Threads report out of time order, so an alert whose flow began
+ * before every identification known so far is held until the end of the run: an earlier one may
+ * still come from a thread that lags, and the alert must say what one thread would have said.
  */
 export class ShardedReplay implements Analysis {
   private readonly rules: Map<number, CompiledRule>;
   private merged: RunStats | null = null;
   alerts = 0;
+  private readonly roleStats = new DetectStats();
+  private readonly roles: RoleResolver;
 
   constructor(
     ruleSet: RuleSet,
@@ -30,6 +42,14 @@ export class ShardedReplay implements Analysis {
     private readonly workers: number,
   ) {
     this.rules = new Map(ruleSet.rules.map((r) => [r.id, r]));
+    const counted: DetectSink = {
+      alert: (alert) => {
+        this.alerts++;
+        this.sink.alert(alert);
+      },
+      flowEnd: (record) => this.sink.flowEnd(record),
+    };
+    this.roles = new RoleResolver(ruleSet, this.roleStats, counted, true);
   }
 
   /**
@@ -50,8 +70,10 @@ export class ShardedReplay implements Analysis {
           return this.follow(worker, index === 0 ? hooks : { backpressure: hooks.backpressure, interrupted: hooks.interrupted });
         }),
       );
+      this.roles.finish();
       const totals: Record<string, unknown> = {};
       for (const o of outcomes) addCounters(totals, o.stats as Record<string, unknown>);
+      addCounters(totals, { detect: this.roleStats });
       // Time and memory are not sums: the run's uptime, and this process's resident memory.
       totals.uptimeSec = Math.max(...outcomes.map((o) => (o.stats as RunStats).uptimeSec));
       totals.memoryRssBytes = process.memoryUsage.rss();
@@ -122,13 +144,25 @@ export class ShardedReplay implements Analysis {
 
   private deliver(findings: Finding[]): void {
     for (const f of findings) {
-      if (f.kind === 'alert') {
-        const alert = restoreAlert(f.alert, this.rules);
-        if (alert === null) continue;
-        this.alerts++;
-        this.sink.alert(alert);
-      } else {
-        this.sink.flowEnd(restoreFlowRecord(f.record));
+      switch (f.kind) {
+        case 'alert': {
+          const alert = restoreAlert(f.alert, this.rules);
+          if (alert === null) continue;
+          this.alerts++;
+          this.sink.alert(alert);
+          break;
+        }
+        case 'flow':
+          this.sink.flowEnd(restoreFlowRecord(f.record));
+          break;
+        case 'identified':
+          this.roles.identified(f.role, f.address, f.tsSec, f.tsNsec);
+          break;
+        case 'awaiting': {
+          const alert = restoreAlert(f.alert, this.rules);
+          if (alert !== null) this.roles.awaiting(alert, f.role);
+          break;
+        }
       }
     }
   }

@@ -14,6 +14,7 @@ export interface RuleSource {
   rulesDir: string;
   homeNet: string[] | undefined;
   indicatorFiles: string[];
+  monitorFiles: string[];
 }
 
 export interface WorkerSetup extends RuleSource {
@@ -82,7 +83,15 @@ export interface FlowRecordMessage {
   alerted: boolean;
 }
 
-export type Finding = { kind: 'alert'; alert: AlertMessage } | { kind: 'flow'; record: FlowRecordMessage };
+/**
+ * Host roles are resolved on the main thread (see ShardedReplay): a thread reports each host it
+ * identified and each alert that waits for its server's role.
+ */
+export type Finding =
+  | { kind: 'alert'; alert: AlertMessage }
+  | { kind: 'flow'; record: FlowRecordMessage }
+  | { kind: 'identified'; role: string; address: string; tsSec: number; tsNsec: number }
+  | { kind: 'awaiting'; alert: AlertMessage; role: string };
 
 export function snapshotFlow(flow: Flow): FlowSnapshot {
   return {

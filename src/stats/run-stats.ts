@@ -9,7 +9,7 @@ import type { AppLayerStats } from '../analyzers/app-layer.js';
 import type { CaptureCounters } from '../capture/capture-stats.js';
 import type { DecodeStats } from '../decode/decode-stats.js';
 import type { DefragStats } from '../decode/defrag.js';
-import type { DetectStats } from '../detect/detect-engine.js';
+import type { DetectStats } from '../detect/alert-delivery.js';
 import type { DedupStats, FlowStats, ReassemblyStats } from '../flow/flow-stats.js';
 import type { OutputHealth } from '../output/output.js';
 
@@ -169,6 +169,8 @@ export const COUNTERS: readonly Counter[] = [
   field('detect.alerts', suricata('detect.alert')),
   field('detect.suppressed', suricata('detect.alerts_suppressed')),
   field('detect.alertsByRule', own('detect.alerts_by_rule')),
+  field('detect.hostsIdentified', own('detect.hosts_identified')),
+  field('detect.roleWaitsDropped', own('detect.role_waits_dropped')),
 
   field('capture.kernelPackets', suricata('capture.kernel_packets')),
   field('capture.kernelDrops', suricata('capture.kernel_drops')),

@@ -165,6 +165,6 @@ function detectorlessStats(pipeline: Pipeline): Parameters<typeof statsRecord>[0
     reassembly: pipeline.flows.reassembly,
     dedup: pipeline.dedup.stats,
     app: { flowsByProto: new Map(), anomalies: new Map(), events: 0, analyzerErrors: 0, expectationsLearnt: 0, expectationsUsed: 0, retries: 0, retriesExhausted: 0 },
-    detect: { alerts: 0, suppressed: 0, alertsByRule: new Map() },
+    detect: { alerts: 0, suppressed: 0, alertsByRule: new Map(), hostsIdentified: 0, roleWaitsDropped: 0 },
   };
 }

@@ -28,9 +28,11 @@ describe('replay --workers', () => {
       .map((n) => join('pcaps', n));
     let alerts = 0;
     for (const sample of samples) {
-      const one = await alertsWith([sample]);
+      // With the options the sample is meant to be replayed with (a monitors list, say).
+      const args = [sample, ...((JSON.parse(readFileSync(join(REPO_ROOT, `${sample}.expected.json`), 'utf8')) as { args?: string[] }).args ?? [])];
+      const one = await alertsWith(args);
       alerts += one.length;
-      expect(await alertsWith([sample, '--workers', '2']), sample).toEqual(one);
+      expect(await alertsWith([...args, '--workers', '2']), sample).toEqual(one);
     }
     expect(alerts).toBeGreaterThan(20);
   }, 180_000);

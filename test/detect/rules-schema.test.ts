@@ -237,7 +237,7 @@ describe('the shipped rule pack', () => {
   it('loads with no problem and no warning', async () => {
     const { ruleSet, warnings, indicatorCounts } = await RuleSet.load({ rulesDir: SHIPPED_RULES_DIR });
     expect(warnings).toEqual([]);
-    expect(ruleSet.rules.map((r) => r.id)).toEqual([1000001, 1000002, 1000003, 1000004, 1000005, 1000006, 1000008]);
+    expect(ruleSet.rules.map((r) => r.id)).toEqual([1000001, 1000002, 1000003, 1000004, 1000005, 1000006, 1000007, 1000008]);
     expect(ruleSet.files).toEqual([join(SHIPPED_RULES_DIR, 'contec-cms8000.yaml')]);
     expect(indicatorCounts).toEqual([{ file: join(SHIPPED_RULES_DIR, 'indicators', 'contec-cms8000.csv'), loaded: 3, skipped: 0 }]);
   });
@@ -250,5 +250,47 @@ describe('the shipped rule pack', () => {
       const at = positionOf(text, `id: ${rule.id}`);
       expect(rule.location).toEqual({ file, line: at.line, column: at.column });
     }
+  });
+});
+
+describe('host roles', () => {
+  const roles = (body: string) => `host_roles:\n${body}`;
+  const monitorRole = '  monitor:\n    description: a patient monitor\n    identified_by:\n      event:\n        type: cms8000.detected\n      side: client\n';
+
+  it('reports a rule naming a role no file defines, where it names it', async () => {
+    const text = roles(monitorRole) + fileOf(ruleText(1000111, ['server_role: pump']));
+    const problem = await onlyProblem(text);
+    expect({ line: problem.line, column: problem.column }).toEqual(valueAt(text, 'server_role: pump'));
+    expect(problem.message).toBe("unknown host role 'pump' (defined: monitor; see host_roles)");
+  });
+
+  it('reports a role defined in two files, naming the first', async () => {
+    const { dir, problems } = await rejected({ 'a.yaml': roles(monitorRole), 'b.yaml': roles(monitorRole) });
+    expect(problems).toEqual([`${join(dir, 'b.yaml')}:3:5: duplicate host role 'monitor' (first defined at ${join(dir, 'a.yaml')}:3:5)`]);
+  });
+
+  it('refuses a role that nothing could give a host', async () => {
+    const problem = await onlyProblem(roles('  monitor:\n    description: a patient monitor\n') + fileOf(ruleText(1000112, ['server_role: monitor'])));
+    expect(problem.message).toMatch(/a host role needs listed_in, identified_by or both/);
+  });
+
+  it('refuses a role identified by an event field that does not exist', async () => {
+    const text = roles('  monitor:\n    description: a patient monitor\n    identified_by:\n      event:\n        type: cms8000.detected\n        queue: lp\n      side: client\n');
+    const problem = await onlyProblem(text + fileOf(ruleText(1000113, ['server_role: monitor'])));
+    expect(problem.message).toMatch(/event cms8000.detected has no field 'queue'/);
+  });
+
+  it('warns when monitors lists are given but no role uses them', async () => {
+    const dir = tempDir({ 'site.yaml': fileOf(ruleText(1000114, ['proto: udp'])), 'monitors.txt': '10.20.30.40\n' });
+    const { warnings, monitorCounts } = await RuleSet.load({ rulesDir: dir, monitorFiles: [join(dir, 'monitors.txt')] });
+    expect(warnings).toEqual([`no host role of the rules is listed_in: monitors, so the monitors lists are not used: ${join(dir, 'monitors.txt')}`]);
+    expect(monitorCounts).toEqual([{ file: join(dir, 'monitors.txt'), loaded: 1, skipped: 0 }]);
+  });
+
+  it('an unreadable monitors list rejects the set, one line naming it', async () => {
+    const missing = join(tempDir(), 'no-such-monitors.txt');
+    const outcome = await RuleSet.load({ rulesDir: SHIPPED_RULES_DIR, monitorFiles: [missing] }).catch((err: unknown) => err);
+    expect(outcome).toBeInstanceOf(RuleLoadError);
+    expect((outcome as RuleLoadError).problems).toEqual([`${missing}: cannot read monitors list: ENOENT`]);
   });
 });

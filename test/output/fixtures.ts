@@ -88,6 +88,8 @@ export function makeRule(overrides: Partial<CompiledRule> = {}): CompiledRule {
     seen: null,
     unlessAlerted: null,
     unlessSeenBetweenHosts: null,
+    serverRole: null,
+    severityByProto: null,
     location: { file: 'rules/cms8000.yaml', line: 12, column: 5 },
     ...overrides,
   };

@@ -87,6 +87,8 @@ export interface LoadOptions {
   homeNet?: readonly string[];
   /** Indicator list files (name → text) written beside the rule files and passed to the load. */
   indicatorFiles?: Record<string, string>;
+  /** Monitors lists (name → text), passed to the load as --monitors files. */
+  monitorFiles?: Record<string, string>;
 }
 
 /** Loads a RuleSet from rules written into a fresh directory. */
@@ -97,7 +99,8 @@ export async function loadRules(rules: readonly RuleText[] | string, options: Lo
 
 export async function loadRuleSetFrom(rulesDir: string, options: LoadOptions = {}): Promise<RuleSet> {
   const extra = Object.entries(options.indicatorFiles ?? {}).map(([name, text]) => writeInto(tempDir(), name, text));
-  const { ruleSet } = await RuleSet.load({ rulesDir, homeNet: options.homeNet, indicatorFiles: extra });
+  const monitors = Object.entries(options.monitorFiles ?? {}).map(([name, text]) => writeInto(tempDir(), name, text));
+  const { ruleSet } = await RuleSet.load({ rulesDir, homeNet: options.homeNet, indicatorFiles: extra, monitorFiles: monitors });
   return ruleSet;
 }
 

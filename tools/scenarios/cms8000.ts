@@ -20,7 +20,7 @@ import {
 import { clockAt, frame, RTT, SITE, TcpSession, Timeline, type Endpoint } from './network.js';
 import type { DetectionScenario } from './scenario.js';
 
-const JANE_DOE: Cms8000PatientFields = {
+export const JANE_DOE: Cms8000PatientFields = {
   department: 'ICU 3',
   bed: 12,
   name: 'DOE^JANE',
@@ -33,7 +33,7 @@ const JANE_DOE: Cms8000PatientFields = {
   doctor: 'SMITH^JOHN',
 };
 
-const RICHARD_ROE: Cms8000PatientFields = {
+export const RICHARD_ROE: Cms8000PatientFields = {
   department: 'ICU 3',
   bed: 14,
   name: 'ROE^RICHARD',
@@ -63,12 +63,16 @@ function telemetryBurst(round: number): Buffer {
 
 const SYNC = cms8000Block(CMS8000_BLOCK.sync);
 
-/**
- * The monitor's session: bed and patient blocks, the station's sync, then a telemetry burst
- * every half second with a sync every second, an empty block, and the monitor closes.
- */
-function monitorStream(opts: { client: Endpoint; server: Endpoint; rtt: number; patient: Cms8000PatientFields; rounds: number; start: [number, number] }): Buffer {
-  const timeline = new Timeline(clockAt(...opts.start));
+export interface MonitorStreamOptions {
+  client: Endpoint;
+  server: Endpoint;
+  rtt: number;
+  patient: Cms8000PatientFields;
+  rounds: number;
+}
+
+/** The monitor's session of monitorStream, placed on a time line other conversations share. */
+export function placeMonitorSession(timeline: Timeline, opts: MonitorStreamOptions): void {
   const s = new TcpSession(timeline, { client: opts.client, server: opts.server, rtt: opts.rtt, clientIsn: 0x1f3a9c01, serverIsn: 0x8e21d4f7 });
   s.handshake();
   s.pause(1800).send('client', concat(cms8000Bed(opts.patient.bed), cms8000Patient(opts.patient)));
@@ -78,6 +82,15 @@ function monitorStream(opts: { client: Endpoint; server: Endpoint; rtt: number; 
   }
   s.pause(40_000).send('client', cms8000Block(CMS8000_BLOCK.empty));
   s.pause(300_000).close('client');
+}
+
+/**
+ * The monitor's session: bed and patient blocks, the station's sync, then a telemetry burst
+ * every half second with a sync every second, an empty block, and the monitor closes.
+ */
+function monitorStream(opts: MonitorStreamOptions & { start: [number, number] }): Buffer {
+  const timeline = new Timeline(clockAt(...opts.start));
+  placeMonitorSession(timeline, opts);
   return pcapFile({ linkType: LINKTYPE.ETHERNET }, timeline.records);
 }
 
@@ -137,6 +150,16 @@ export const cms8000Scenarios: DetectionScenario[] = [
     },
     build: () =>
       monitorStream({ client: { ip: SITE.monitor, port: 40388 }, server: { ip: SITE.central, port: 515 }, rtt: RTT.lan, patient: JANE_DOE, rounds: 4, start: [10, 50] }),
+  },
+  {
+    file: 'cms8000-external-6000.pcap',
+    description: `CMS8000 monitor ${SITE.monitorBed15} streams bed, patient (DOE^JANE) and telemetry blocks to ${SITE.externalCms}:6000, outside the hospital and no indicator`,
+    expected: {
+      alerts: { '1000003': 1 },
+      why: `CMS8000 blocks from the hospital to an outside host on a port other than 515 (1000003 rev 2, severity 2); no indicator (1000001), not 515 (1000002), not 515-520 (1000006)`,
+    },
+    build: () =>
+      monitorStream({ client: { ip: SITE.monitorBed15, port: 40520 }, server: { ip: SITE.externalCms, port: 6000 }, rtt: RTT.internet, patient: JANE_DOE, rounds: 2, start: [12, 45] }),
   },
   {
     file: 'blocked-indicator-retry.pcap',

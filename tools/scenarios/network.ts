@@ -36,6 +36,9 @@ export const SITE = {
   externalNfs4: '203.0.113.61',
   webServer: '198.51.100.80',
   external517: '198.51.100.99',
+  externalCms: '198.51.100.140', // takes CMS8000 streams on TCP 6000
+  attacker: '203.0.113.77', // reaches the monitors from outside
+  portal: '10.1.7.80', // the hospital's patient portal, open to the internet
 } as const;
 
 /** Round-trip times seen from the hospital's mirror port, in microseconds. */

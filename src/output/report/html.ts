@@ -214,7 +214,7 @@ function deviceSection(d: DeviceSection, index: number, oui: OuiTable): string {
     `<dt>Speaks</dt><dd>${list(speaks, 'nothing wardwatch recognises')}</dd>`,
     `<dt>Indicators contacted</dt><dd class="mono">${list(d.indicators)}</dd>`,
     `<dt>External hosts it talked with</dt><dd class="mono">${list(d.externalPeers)}</dd>`,
-    `<dt>External hosts that reached it</dt><dd class="mono">${list(d.reachedBy)}</dd>`,
+    `<dt>External hosts that reached it</dt><dd class="mono">${d.reachedByCount > d.reachedBy.length ? `${count(d.reachedByCount)}, among them ` : ''}${list(d.reachedBy)}</dd>`,
     `<dt>First seen</dt><dd>${esc(eveTime(d.first, true))}</dd>`,
     `<dt>Last seen</dt><dd>${esc(eveTime(d.last, true))}</dd>`,
     `<dt>Flows</dt><dd>${count(d.flows)}${d.unansweredSyns > 0 ? `; ${plural(d.unansweredSyns, 'connection attempt')} never answered` : ''}</dd>`,

@@ -75,8 +75,10 @@ export interface DeviceSection {
   flows: number;
   unansweredSyns: number;
   externalPeers: string[];
-  /** External hosts that opened flows to it. */
+  /** External hosts that opened flows to it (the first ones seen). */
   reachedBy: string[];
+  /** How many external hosts reached it: the inventory's count (alerts of 1000007) or the hosts listed, whichever is more. */
+  reachedByCount: number;
   first: string;
   last: string;
   timeline: { flows: TimelineFlow[]; alerts: Array<{ t: number; id: number }> };
@@ -307,7 +309,7 @@ export class ReportBuilder {
     const client = str(flow.src_ip);
     const server = str(flow.dest_ip);
     const indicator = obj(record.indicator);
-    const about = typeof indicator.side === 'string' ? (indicator.side === 'server' ? client : server) : client;
+    const about = typeof indicator.side === 'string' ? (indicator.side === 'server' ? client : server) : typeof obj(record.wardwatch).server_role === 'string' ? server : client;
     pushCapped(group.hosts, about);
     if (group.rows.length < MAX_ROWS_PER_RULE) group.rows.push(this.row(record));
     const t = eveSeconds(time);
@@ -433,6 +435,7 @@ export class ReportBuilder {
             unansweredSyns: 0,
             externalPeers: [],
             reachedBy: [...(seen?.reachedBy ?? [])].filter(isExternal),
+            reachedByCount: 0,
             first: str(h.first_seen),
             last: str(h.last_seen),
             timeline: { flows: seen?.flows ?? [], alerts: seen?.alerts ?? [] },
@@ -452,6 +455,7 @@ export class ReportBuilder {
         }
         d.flows += num(h.flows);
         d.unansweredSyns += num(h.unanswered_syns);
+        d.reachedByCount = Math.max(d.reachedByCount, num(h.reached_by_external), d.reachedBy.length);
         for (const p of arr(h.peers)) if (isExternal(str(p))) pushCapped(d.externalPeers, str(p));
         if (eveSeconds(h.first_seen) < eveSeconds(d.first)) d.first = str(h.first_seen);
         if (eveSeconds(h.last_seen) > eveSeconds(d.last)) d.last = str(h.last_seen);
