@@ -20,7 +20,7 @@ describe('rules check', () => {
   it('passes on the shipped pack with exit 0', async () => {
     const run = await runCli(['rules', 'check']);
     expect(run.code, run.stderr).toBe(0);
-    expect(run.stdout).toMatch(/^7 rules in 1 files, \d+ indicators in \d+ lists: OK$/m);
+    expect(run.stdout).toMatch(/^8 rules in 1 files, \d+ indicators in \d+ lists: OK$/m);
     expect(run.stderr).toBe('');
   });
 
