@@ -167,6 +167,14 @@ async function captureFacts(opened: OpenedInput[], outcomes: InputOutcome[], ide
   );
 }
 
+/** 303 MiB rather than 317718528: a size people can read at a glance. */
+export function humanBytes(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let i = 0;
+  while (n >= 1024 && i < units.length - 1) { n /= 1024; i++; }
+  return `${i === 0 || n >= 100 ? Math.round(n) : n.toFixed(1)} ${units[i]}`;
+}
+
 /** Bytes done of total, rate and time left, on stderr when it is a terminal and the input is large. */
 function startProgress(opened: OpenedInput[]): CliProgress.SingleBar | null {
   if (!process.stderr.isTTY) return null;
@@ -177,7 +185,8 @@ function startProgress(opened: OpenedInput[]): CliProgress.SingleBar | null {
   // Loaded only for a terminal, like the pretty logger: start-up time matters for small captures.
   const cliProgress = createRequire(import.meta.url)('cli-progress') as typeof CliProgress;
   const bar = new cliProgress.SingleBar(
-    { stream: process.stderr, format: 'replay [{bar}] {percentage}% | {value}/{total} bytes | {speed} | ETA {eta_formatted}', hideCursor: true, clearOnComplete: true },
+    { stream: process.stderr, format: 'replay [{bar}] {percentage}% | {value} / {total} | {speed} | ETA {eta_formatted}', hideCursor: true, clearOnComplete: true,
+      formatValue: (v: number, options: CliProgress.Options, type: CliProgress.ValueType) => (type === 'value' || type === 'total' ? humanBytes(v) : cliProgress.Format.ValueFormat(v, options, type)) },
     cliProgress.Presets.shades_classic,
   );
   bar.start(total, 0, { speed: '' });
