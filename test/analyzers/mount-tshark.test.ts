@@ -10,12 +10,8 @@
  */
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { AppLayer, type AppConsumer } from '../../src/analyzers/app-layer.js';
-import { ANALYZERS } from '../../src/analyzers/registry.js';
-import { openCapture } from '../../src/capture/open-capture.js';
-import { CapturedPacket } from '../../src/capture/packet.js';
 import { formatAddress } from '../../src/lib/ip-text.js';
-import { Pipeline } from '../../src/pipeline/pipeline.js';
+import { appEventsOf } from '../support/app-events.js';
 import { SAMPLES_DIR, tsharkFields } from '../support/captures.js';
 
 const SAMPLES = [
@@ -33,30 +29,13 @@ const MNT = 1;
 /** 'caller -> callee path', sorted. */
 async function wardwatchMnt(path: string): Promise<string[]> {
   const found: string[] = [];
-  const recorder: AppConsumer = {
-    packet: () => {},
-    event: (flow, event) => {
-      if (event.type !== 'mount.call' || event.procedure !== 'MNT') return;
-      const client = formatAddress(flow.ipVersion, flow.addr, 0);
-      const server = formatAddress(flow.ipVersion, flow.addr, 4);
-      const [caller, callee] = event.dir === 0 ? [client, server] : [server, client];
-      found.push(`${caller} -> ${callee} ${event.path ?? '(no path)'}`);
-    },
-    flowEnd: () => {},
-    wantsEvents: () => true,
-  };
-  const pipeline = new Pipeline(new AppLayer(ANALYZERS, recorder));
-  const { source } = await openCapture(path);
-  const pkt = new CapturedPacket();
-  try {
-    do {
-      while (source.next(pkt)) pipeline.process(pkt);
-    } while (await source.refill());
-  } finally {
-    await source.close();
+  for (const { flow, event } of await appEventsOf(path)) {
+    if (event.type !== 'mount.call' || event.procedure !== 'MNT') continue;
+    const client = formatAddress(flow.ipVersion, flow.addr, 0);
+    const server = formatAddress(flow.ipVersion, flow.addr, 4);
+    const [caller, callee] = event.dir === 0 ? [client, server] : [server, client];
+    found.push(`${caller} -> ${callee} ${event.path ?? '(no path)'}`);
   }
-  expect(source.error).toBeNull();
-  pipeline.finish();
   return found.sort();
 }
 

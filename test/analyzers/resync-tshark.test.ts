@@ -7,13 +7,9 @@
  */
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { AppLayer, type AppConsumer } from '../../src/analyzers/app-layer.js';
 import type { Hl7MessageEvent } from '../../src/analyzers/events.js';
-import { ANALYZERS } from '../../src/analyzers/registry.js';
-import { openCapture } from '../../src/capture/open-capture.js';
-import { CapturedPacket } from '../../src/capture/packet.js';
-import { Pipeline } from '../../src/pipeline/pipeline.js';
 import { resyncScenarios, TSHARK_SEES_LESS } from '../../tools/scenarios/index.js';
+import { appEventsOf } from '../support/app-events.js';
 import { SAMPLES_DIR, tsharkFields } from '../support/captures.js';
 
 interface Message {
@@ -29,27 +25,11 @@ const key = (m: Message): string => `${m.dir} ${m.type}`;
 
 async function ourMessages(path: string): Promise<Message[]> {
   const found: Message[] = [];
-  const recorder: AppConsumer = {
-    packet: () => {},
-    event: (_flow, event) => {
-      if (event.type !== 'hl7.message') return;
-      const e = event as Hl7MessageEvent;
-      found.push({ dir: e.dir === 0 ? 'to_server' : 'to_client', type: `${e.messageType}^${e.triggerEvent}`, incomplete: e.truncated === true || e.incomplete?.includes('gap') === true });
-    },
-    flowEnd: () => {},
-    wantsEvents: () => true,
-  };
-  const pipeline = new Pipeline(new AppLayer(ANALYZERS, recorder));
-  const { source } = await openCapture(path);
-  const pkt = new CapturedPacket();
-  try {
-    do {
-      while (source.next(pkt)) pipeline.process(pkt);
-    } while (await source.refill());
-  } finally {
-    await source.close();
+  for (const { event } of await appEventsOf(path)) {
+    if (event.type !== 'hl7.message') continue;
+    const e = event as Hl7MessageEvent;
+    found.push({ dir: e.dir === 0 ? 'to_server' : 'to_client', type: `${e.messageType}^${e.triggerEvent}`, incomplete: e.truncated === true || e.incomplete?.includes('gap') === true });
   }
-  pipeline.finish();
   return found;
 }
 

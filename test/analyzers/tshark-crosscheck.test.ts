@@ -5,13 +5,9 @@
  */
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { AppLayer, type AppConsumer } from '../../src/analyzers/app-layer.js';
 import type { AppEvent } from '../../src/analyzers/events.js';
-import { ANALYZERS } from '../../src/analyzers/registry.js';
-import { openCapture } from '../../src/capture/open-capture.js';
-import { CapturedPacket } from '../../src/capture/packet.js';
-import { Pipeline } from '../../src/pipeline/pipeline.js';
 import { detectionScenarios as allScenarios, TSHARK_SEES_LESS } from '../../tools/scenarios/index.js';
+import { appEventsOf } from '../support/app-events.js';
 import { SAMPLES_DIR, tsharkFields } from '../support/captures.js';
 
 /** NFSv3 procedure names (RFC 1813 section 3.3). */
@@ -55,30 +51,8 @@ interface Findings {
 
 const sorted = (list: string[]): string[] => [...list].sort();
 
-/** Runs the decoder, flows and analyzers over the capture and keeps the analyzer events. */
 async function productEvents(path: string): Promise<AppEvent[]> {
-  const events: AppEvent[] = [];
-  const recorder: AppConsumer = {
-    packet: () => {},
-    event: (_flow, event) => {
-      events.push(event);
-    },
-    flowEnd: () => {},
-    wantsEvents: () => true,
-  };
-  const pipeline = new Pipeline(new AppLayer(ANALYZERS, recorder));
-  const { source } = await openCapture(path);
-  const pkt = new CapturedPacket();
-  try {
-    do {
-      while (source.next(pkt)) pipeline.process(pkt);
-    } while (await source.refill());
-  } finally {
-    await source.close();
-  }
-  expect(source.error).toBeNull();
-  pipeline.finish();
-  return events;
+  return (await appEventsOf(path)).map(({ event }) => event);
 }
 
 function productFindings(events: AppEvent[]): Findings {
