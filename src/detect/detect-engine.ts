@@ -42,7 +42,29 @@ class FlowDetect {
   alertedRules: Set<number> | null = null;
   /** Matches of rules by id, kept across reloads for the flow record. */
   ruleMatches: Map<number, number> | null = null;
+
+  /** Ready for another flow. The rule lists stay, for `keepMet` to refill when the size fits. */
+  reset(): void {
+    this.clientIndicator = this.serverIndicator = null;
+    this.seen = null;
+    this.lastEvent = this.lastClientEvent = null;
+    this.lastSeen = null;
+    this.generation = -1;
+    this.alerted = false;
+    this.lastCaptureFile = null;
+    this.lastPacketNumber = 0;
+    this.alertedRules = null;
+    this.ruleMatches = null;
+  }
 }
+
+/**
+ * Ended flows' states kept for new flows. On a flood of short flows that rules apply to (a SYN
+ * flood from inside to outside meets four of the shipped rules) a state made anew for each lived
+ * long enough to reach the old generation, and the heap grew to several times the table's size
+ * between full collections.
+ */
+const MAX_SPARE_STATES = 1024;
 
 /** Host pairs remembered for `unless_seen_between_hosts`, at most this many. */
 const MAX_HOST_PAIRS = 100_000;
@@ -57,8 +79,11 @@ export class DetectEngine implements AppConsumer {
   private generation = 0;
   /** Which `unless_seen_between_hosts` tests (by key) were met between which client and server. */
   private readonly hostPairs = new Map<string, Set<string>>();
-  /** Scratch for matchStatic: indices of the rules a flow meets. */
+  /** Scratch for meet: indices of the rules a flow meets, and its indicator entries. */
   private met = new Int32Array(0);
+  private clientHit: IndicatorEntry | null = null;
+  private readonly spare: FlowDetect[] = [];
+  private serverHit: IndicatorEntry | null = null;
   /** Where identified hosts and alerts waiting for a role go; this engine's own resolver unless given one. */
   private readonly roles: RoleChannel;
   private readonly localRoles: RoleResolver | null;
@@ -131,6 +156,7 @@ export class DetectEngine implements AppConsumer {
     if (state !== null) this.deferred(flow, state, 'flow_end');
     this.sink.flowEnd({ flow, reason, ruleMatches: state?.ruleMatches ?? NO_MATCHES, alerted: state?.alerted ?? false });
     flow.detect = null;
+    if (state !== null && this.spare.length < MAX_SPARE_STATES) this.spare.push(state);
   }
 
   /**
@@ -268,26 +294,31 @@ export class DetectEngine implements AppConsumer {
     const held = flow.detect as FlowDetect | number | null;
     if (held === this.generation) return null;
     if (held !== null && typeof held !== 'number') {
-      if (held.generation !== this.generation) this.matchStatic(flow, held);
+      if (held.generation !== this.generation) this.keepMet(held, this.meet(flow));
       return held;
     }
-    const state = new FlowDetect();
-    this.matchStatic(flow, state);
-    if (state.candidates.length === 0) {
+    const n = this.meet(flow);
+    if (n === 0) {
       flow.detect = this.generation;
       return null;
     }
+    const spare = this.spare.pop();
+    spare?.reset();
+    const state = spare ?? new FlowDetect();
+    this.keepMet(state, n, spare !== undefined);
     flow.detect = state;
     return state;
   }
 
-  /** Keeps the rules whose flow-level conditions hold: protocol, addresses, ports, indicators. */
-  private matchStatic(flow: Flow, state: FlowDetect): void {
+  /**
+   * The rules whose flow-level conditions hold (protocol, addresses, ports, indicators), into
+   * `met`; their count. The flow's indicator entries are left in `clientHit` and `serverHit`.
+   */
+  private meet(flow: Flow): number {
     const rs = this.ruleSet;
     const v = flow.ipVersion as 4 | 6;
-    state.generation = this.generation;
-    state.clientIndicator = rs.indicators.lookup(v, flow.addr, 0);
-    state.serverIndicator = rs.indicators.lookup(v, flow.addr, 4);
+    const clientHit = (this.clientHit = rs.indicators.lookup(v, flow.addr, 0));
+    const serverHit = (this.serverHit = rs.indicators.lookup(v, flow.addr, 4));
     const rules = rs.rules;
     if (this.met.length < rules.length) this.met = new Int32Array(rules.length);
     const met = this.met;
@@ -295,14 +326,32 @@ export class DetectEngine implements AppConsumer {
     for (let i = 0; i < rules.length; i++) {
       const rule = rules[i];
       if (rule.protos !== null && !rule.protos.has(flow.proto)) continue;
-      if (rule.client !== null && !rule.client(v, flow.addr, 0)) continue;
-      if (rule.server !== null && !rule.server(v, flow.addr, 4)) continue;
+      if (rule.indicator === 'client' && clientHit === null) continue;
+      if (rule.indicator === 'server' && serverHit === null) continue;
+      if (rule.indicator === 'either' && clientHit === null && serverHit === null) continue;
       if (rule.clientPort !== null && !rule.clientPort(flow.clientPort)) continue;
       if (rule.serverPort !== null && !rule.serverPort(flow.serverPort)) continue;
-      if (rule.indicator === 'client' && state.clientIndicator === null) continue;
-      if (rule.indicator === 'server' && state.serverIndicator === null) continue;
-      if (rule.indicator === 'either' && state.clientIndicator === null && state.serverIndicator === null) continue;
+      if (rule.client !== null && !rule.client(v, flow.addr, 0)) continue;
+      if (rule.server !== null && !rule.server(v, flow.addr, 4)) continue;
       met[n++] = i;
+    }
+    return n;
+  }
+
+  /** Makes the `n` rules `meet` found the flow's candidates; `spare`: a state an ended flow left. */
+  private keepMet(state: FlowDetect, n: number, spare = false): void {
+    const rules = this.ruleSet.rules;
+    const met = this.met;
+    state.generation = this.generation;
+    state.clientIndicator = this.clientHit;
+    state.serverIndicator = this.serverHit;
+    if (spare && state.candidates.length === n) {
+      for (let k = 0; k < n; k++) {
+        state.candidates[k] = rules[met[k]];
+        state.matches[k] = 0;
+        state.fired[k] = false;
+      }
+      return;
     }
     // Most flows meet no rule: they share the empty lists. The others get lists of exact size.
     const before = state.candidates;

@@ -89,9 +89,11 @@ export class RoleResolver implements RoleChannel {
     const known = this.known.get(key);
     if (known !== undefined && this.release(alert, roleName, known)) return true;
     if (this.waitingCount >= this.maxAwaiting) this.dropOldest();
+    // Held past its flow's end, whose object the flow table then reuses: the alert keeps a copy.
+    const held = { ...alert, flow: flow.copy() };
     const list = this.waiting.get(key);
-    if (list === undefined) this.waiting.set(key, [alert]);
-    else list.push(alert);
+    if (list === undefined) this.waiting.set(key, [held]);
+    else list.push(held);
     this.waitingCount++;
     return false;
   }

@@ -224,9 +224,15 @@ export function compileAddresses(spec: string | string[], vars: AddressVariables
     }
     into.push((v, w, a) => set.has(v as 4 | 6, w, a));
   }
-  const anyPositive = positives.length === 0 ? () => true : positives.length === 1 ? positives[0] : (v: number, w: ArrayLike<number>, a: number) => positives.some((t) => t(v, w, a));
+  // Loops, not `some` with an arrow: these run for every new flow, and each arrow is an allocation.
+  const anyOf = (tests: AddressTest[]): AddressTest => (v, w, a) => {
+    for (let i = 0; i < tests.length; i++) if (tests[i](v, w, a)) return true;
+    return false;
+  };
+  const anyPositive = positives.length === 0 ? () => true : positives.length === 1 ? positives[0] : anyOf(positives);
   if (negatives.length === 0) return anyPositive;
-  return (v, w, a) => anyPositive(v, w, a) && !negatives.some((t) => t(v, w, a));
+  const anyNegative = negatives.length === 1 ? negatives[0] : anyOf(negatives);
+  return (v, w, a) => anyPositive(v, w, a) && !anyNegative(v, w, a);
 }
 
 export function compilePorts(spec: number | string | Array<number | string>, fail: (message: string) => void): PortTest | null {
@@ -246,8 +252,11 @@ export function compilePorts(spec: number | string | Array<number | string>, fai
     }
     (negated ? negative : positive).push([low, high]);
   }
-  const inAny = (ranges: Array<[number, number]>, port: number) => ranges.some(([lo, hi]) => port >= lo && port <= hi);
-  return (port) => (positive.length === 0 || inAny(positive, port)) && !inAny(negative, port);
+  // One bit per port: the test runs for every new flow and must neither search nor allocate.
+  const allowed = new Uint8Array(65536).fill(positive.length === 0 ? 1 : 0);
+  for (const [low, high] of positive) allowed.fill(1, low, high + 1);
+  for (const [low, high] of negative) allowed.fill(0, low, high + 1);
+  return (port) => allowed[port] === 1;
 }
 
 export function compileEventTest(spec: EventMatchSpec): EventTest {

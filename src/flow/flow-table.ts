@@ -75,6 +75,9 @@ export const DEFAULT_FLOW_TABLE_OPTIONS: FlowTableOptions = {
  * one-way flows (what a flood is made of) go before closed ones, whose last packets would
  * otherwise open a fresh flow and raise its alerts again.
  */
+/** Ended flows kept for reuse: enough for a flood that ends one flow for every one it makes. */
+const MAX_FREE_FLOWS = 1024;
+
 const EVICTION_ORDER = [TIMEOUT_TCP_NEW, TIMEOUT_UDP_NEW, TIMEOUT_OTHER_NEW, TIMEOUT_TCP_CLOSED];
 /** Those classes as bits: their lists are kept in exact least-recently-seen order. */
 const EVICTION_CLASSES = EVICTION_ORDER.reduce((bits, c) => bits | (1 << c), 0);
@@ -89,6 +92,7 @@ const SERVICE_PORTS = new Set([22, 23, 25, 53, 80, 110, 111, 143, 389, 443, 445,
  */
 export class FlowTable {
   readonly stats = new FlowStats();
+  private readonly free: Flow[] = [];
   readonly reassembly = new ReassemblyStats();
   private readonly buckets = new Map<number, Flow>();
   private readonly heads: Array<Flow | null> = new Array(TIMEOUT_CLASSES).fill(null);
@@ -257,7 +261,11 @@ export class FlowTable {
       this.stats.refused++;
       return null;
     }
-    const flow = new Flow();
+    // An ended flow keeps its values until it is reused: what reads it right after its end (the
+    // harness of a test, say) still sees it whole.
+    const reused = this.free.pop();
+    if (reused !== undefined) reused.reset();
+    const flow = reused ?? new Flow();
     flow.id = flowId(++this.flowCounter * this.options.idStride + this.options.idOffset, this.options.idSalt);
     flow.hash = hash;
     flow.ipVersion = view.ipVersion;
@@ -344,6 +352,7 @@ export class FlowTable {
     else if (reason === 'reused') s.endedReused++;
     else s.endedEndOfInput++;
     this.consumer.flowEnd(flow, reason);
+    if (this.free.length < MAX_FREE_FLOWS) this.free.push(flow);
   }
 
   private removeFromBucket(flow: Flow): void {

@@ -33,10 +33,10 @@ export const TIMEOUT_CLASSES = 7;
 /** One conversation, keyed by the bidirectional 5-tuple and VLAN ids. */
 export class Flow {
   /** Unique in the run, below 2^51 so it is exact as a JSON number. */
-  id = 0;
-  hash = 0;
-  ipVersion = 0;
-  proto = 0;
+  id!: number;
+  hash!: number;
+  ipVersion!: number;
+  proto!: number;
   /**
    * [0..3] client address words, [4..7] server address words (see PacketView.addr). Plain arrays
    * rather than typed ones: a typed array costs more to make than the rest of the flow together.
@@ -47,71 +47,143 @@ export class Flow {
    * a packet's direction read only the flow object itself. The addr array is an object of its
    * own, and reaching it was one more cache miss on every packet.
    */
-  clientWord = 0;
-  serverWord = 0;
-  clientPort = 0;
-  serverPort = 0;
+  clientWord!: number;
+  serverWord!: number;
+  clientPort!: number;
+  serverPort!: number;
   /** VLAN ids that are part of the key, outermost first. */
   readonly vlanIds: number[] = [0, 0];
-  vlanCount = 0;
+  vlanCount!: number;
   /** MAC addresses of the client and server in the flow's first frame (48-bit numbers; 0 when not Ethernet). */
-  clientMac = 0;
-  serverMac = 0;
+  clientMac!: number;
+  serverMac!: number;
 
-  startSec = 0;
-  startNsec = 0;
-  lastSec = 0;
-  lastNsec = 0;
+  startSec!: number;
+  startNsec!: number;
+  lastSec!: number;
+  lastNsec!: number;
   /*
    * Per-direction state is in pairs of fields, not two-element arrays: every packet updates it,
    * and each array would be one more object, one more likely cache miss, per packet.
    */
-  packetsToServer = 0;
-  packetsToClient = 0;
-  bytesToServer = 0;
-  bytesToClient = 0;
+  packetsToServer!: number;
+  packetsToClient!: number;
+  bytesToServer!: number;
+  bytesToClient!: number;
 
-  tcpState: TcpState = 'none';
+  tcpState!: TcpState;
   /** TCP flags seen in each direction, OR-ed. */
-  tcpFlagsToServer = 0;
-  tcpFlagsToClient = 0;
+  tcpFlagsToServer!: number;
+  tcpFlagsToClient!: number;
   /** Initial sequence number of each direction, from its SYN (bit `1 << dir` of synDirs says seen). */
-  isnToServer = 0;
-  isnToClient = 0;
-  synDirs = 0;
+  isnToServer!: number;
+  isnToClient!: number;
+  synDirs!: number;
   /**
    * Sequence number after the last byte (or SYN, FIN) each direction sent, bit `1 << dir` of
    * seqDirs saying seen; and the last window each side advertised, with its scale (-1: none
    * announced). A SYN on an established flow is told apart from a new connection by them.
    */
-  seqEndToServer = 0;
-  seqEndToClient = 0;
-  seqDirs = 0;
-  windowOfClient = 0;
-  windowOfServer = 0;
-  wscaleOfClient = -1;
-  wscaleOfServer = -1;
+  seqEndToServer!: number;
+  seqEndToClient!: number;
+  seqDirs!: number;
+  windowOfClient!: number;
+  windowOfServer!: number;
+  wscaleOfClient!: number;
+  wscaleOfServer!: number;
   /** Reassembly of each direction, made on its first payload byte. */
-  streamToServer: TcpStream | null = null;
-  streamToClient: TcpStream | null = null;
+  streamToServer!: TcpStream | null;
+  streamToClient!: TcpStream | null;
   /** True when the flow was picked up mid-connection, so client and server were guessed. */
-  midstream = false;
+  midstream!: boolean;
 
   /** Application protocol, set by the payload analyzers ('' until known). */
-  appProto = '';
+  appProto!: string;
   /** Per-flow state of the payload analyzers. */
-  app: unknown = null;
+  app!: unknown;
   /** Hosts of this flow the payload analyzers saw speaking a protocol (at most MAX_SPEAKERS). */
-  speakers: FlowSpeaker[] | null = null;
+  speakers!: FlowSpeaker[] | null;
   /** Per-flow state of the rule engine. */
-  detect: unknown = null;
+  detect!: unknown;
 
-  timeoutClass = 0;
+  timeoutClass!: number;
   /** Links in the least-recently-seen list of its timeout class. */
-  prev: Flow | null = null;
-  next: Flow | null = null;
+  prev!: Flow | null;
+  next!: Flow | null;
   /** Next flow in the same hash bucket. */
-  bucketNext: Flow | null = null;
+  bucketNext!: Flow | null;
+
+  constructor() {
+    this.reset();
+  }
+
+  /**
+   * Back to a new flow's state, keeping the object and its arrays: the flow table reuses ended
+   * flows, since on a flood of short flows making each anew was most of the garbage collector's work.
+   */
+  reset(): void {
+    this.id = 0;
+    this.hash = 0;
+    this.ipVersion = 0;
+    this.proto = 0;
+    this.clientWord = 0;
+    this.serverWord = 0;
+    this.clientPort = 0;
+    this.serverPort = 0;
+    this.vlanCount = 0;
+    this.clientMac = 0;
+    this.serverMac = 0;
+    this.startSec = 0;
+    this.startNsec = 0;
+    this.lastSec = 0;
+    this.lastNsec = 0;
+    this.packetsToServer = 0;
+    this.packetsToClient = 0;
+    this.bytesToServer = 0;
+    this.bytesToClient = 0;
+    this.tcpState = 'none';
+    this.tcpFlagsToServer = 0;
+    this.tcpFlagsToClient = 0;
+    this.isnToServer = 0;
+    this.isnToClient = 0;
+    this.synDirs = 0;
+    this.seqEndToServer = 0;
+    this.seqEndToClient = 0;
+    this.seqDirs = 0;
+    this.windowOfClient = 0;
+    this.windowOfServer = 0;
+    this.wscaleOfClient = -1;
+    this.wscaleOfServer = -1;
+    this.streamToServer = null;
+    this.streamToClient = null;
+    this.midstream = false;
+    this.appProto = '';
+    this.app = null;
+    this.speakers = null;
+    this.detect = null;
+    this.timeoutClass = 0;
+    this.prev = null;
+    this.next = null;
+    this.bucketNext = null;
+    this.stoppedDirs = 0;
+    this.addr.fill(0);
+    this.vlanIds.fill(0);
+  }
+
+  /**
+   * A copy for what must outlive the flow (an alert held after it ended): the table reuses this
+   * object for another flow once this one ends. Without its streams, list links and analysis.
+   */
+  copy(): Flow {
+    const c = new Flow();
+    for (let i = 0; i < 8; i++) c.addr[i] = this.addr[i];
+    c.vlanIds[0] = this.vlanIds[0];
+    c.vlanIds[1] = this.vlanIds[1];
+    const { addr: _addr, vlanIds: _vlanIds, streamToServer: _s, streamToClient: _c, app: _app, detect: _detect, prev: _prev, next: _next, bucketNext: _bucket, ...plain } = this;
+    Object.assign(c, plain);
+    if (this.speakers !== null) c.speakers = [...this.speakers];
+    return c;
+  }
 
   /**
    * Stops inspecting one direction's bytes (or both): nothing more is buffered or copied, and the
@@ -147,5 +219,5 @@ export class Flow {
   }
 
   /** Directions whose bytes no consumer wants any more, as bits 1 << dir. */
-  private stoppedDirs = 0;
+  private stoppedDirs!: number;
 }

@@ -544,7 +544,8 @@ export class RecordingConsumer implements FlowConsumer {
 
   flowEnd(flow: Flow, reason: FlowEndReason): void {
     if (this.endReasons.has(flow.id)) throw new Error(`flow ${flow.id} ended twice`);
-    if (!this.flows.has(flow.id)) this.flows.set(flow.id, flow);
+    // The table reuses an ended flow's object for a later flow: keep a copy as it ended.
+    this.flows.set(flow.id, flow.copy());
     this.endReasons.set(flow.id, reason);
     if (!this.keepEndedFlows) this.flows.delete(flow.id);
     this.events.push({ kind: 'end', flow: flow.id, reason });
