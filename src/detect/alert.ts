@@ -26,6 +26,7 @@ export interface PacketContext {
 
 export interface Alert {
   rule: CompiledRule;
+  /** Valid during the call only (the flow table reuses the object): what keeps the alert keeps `flow.copy()`. */
   flow: Flow;
   /** Direction of the packet or event that triggered the rule. */
   dir: Direction;
@@ -45,6 +46,7 @@ export interface Alert {
 
 /** A flow that ended, with how often each rule matched on it. */
 export interface FlowRecord {
+  /** Valid during the call only: the flow table reuses the object for a later flow. */
   flow: Flow;
   reason: FlowEndReason;
   /** rule id → matches, for rules that matched at least once. */

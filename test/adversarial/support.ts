@@ -58,7 +58,7 @@ export class AlertCounter implements DetectSink {
   flowsEnded = 0;
 
   alert(alert: Alert): void {
-    this.alerts.push(alert);
+    this.alerts.push({ ...alert, flow: alert.flow.copy() }); // the table reuses the flow's object
   }
 
   flowEnd(_record: FlowRecord): void {

@@ -59,7 +59,7 @@ class Findings implements DetectSink {
     this.alerts.push(alert);
   }
   flowEnd(record: FlowRecord): void {
-    this.flows.push(record);
+    this.flows.push({ ...record, flow: record.flow.copy() }); // the table reuses the object
   }
   byRule(): Record<string, number> {
     const out: Record<string, number> = {};

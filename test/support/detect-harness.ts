@@ -210,7 +210,7 @@ export class RecordingSink implements DetectSink {
   }
 
   flowEnd(record: FlowRecord): void {
-    this.flows.push({ ...record, matchesAtEnd: new Map(record.ruleMatches) });
+    this.flows.push({ ...record, flow: record.flow.copy(), matchesAtEnd: new Map(record.ruleMatches) });
   }
 }
 
@@ -234,7 +234,7 @@ export class DetectHarness {
   }
 
   alertsFor(flow: Flow): Alert[] {
-    return this.sink.alerts.filter((a) => a.flow === flow);
+    return this.sink.alerts.filter((a) => a.flow.id === flow.id);
   }
 
   /** One packet of the flow; the time defaults to the flow's last time. */
@@ -258,7 +258,7 @@ export class DetectHarness {
 
   /** The record of a flow that ended. */
   recordOf(flow: Flow): FlowRecord & { matchesAtEnd: Map<number, number> } {
-    const record = this.sink.flows.find((r) => r.flow === flow);
+    const record = this.sink.flows.find((r) => r.flow.id === flow.id);
     if (record === undefined) throw new Error(`flow ${flow.id} has not ended`);
     return record;
   }
