@@ -6,6 +6,10 @@ import { IPPROTO_UDP, type PacketView } from './packet-view.js';
  */
 function sum16(buf: Uint8Array, start: number, end: number, sum: number): number {
   let i = start;
+  // Four words a turn: on full-size segments the loop's own cost was a third of the sum's.
+  for (const last = end - 7; i < last; i += 8) {
+    sum += ((buf[i] << 8) | buf[i + 1]) + ((buf[i + 2] << 8) | buf[i + 3]) + ((buf[i + 4] << 8) | buf[i + 5]) + ((buf[i + 6] << 8) | buf[i + 7]);
+  }
   for (const last = end - 1; i < last; i += 2) sum += (buf[i] << 8) | buf[i + 1];
   if (i < end) sum += buf[i] << 8;
   return sum;
