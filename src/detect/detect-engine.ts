@@ -354,7 +354,8 @@ export class DetectEngine implements AppConsumer {
       return;
     }
     // Most flows meet no rule: they share the empty lists. The others get lists of exact size.
-    const before = state.candidates;
+    // A spare's lists are another flow's: nothing in them carries over.
+    const before = spare ? NO_RULES : state.candidates;
     const candidates: CompiledRule[] = n === 0 ? NO_RULES : new Array<CompiledRule>(n);
     const matches: number[] = n === 0 ? NO_NUMBERS : new Array<number>(n);
     const fired: boolean[] = n === 0 ? NO_BOOLEANS : new Array<boolean>(n);

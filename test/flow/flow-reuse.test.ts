@@ -83,4 +83,17 @@ describe('flow objects reused after their flow ends', () => {
     expect(h.alerts.filter((x) => x.rule.id === 1000004).map((x) => x.flow.id)).toEqual([a.id, b.id]);
     expect(h.recordOf(b).matchesAtEnd.get(1000004)).toBe(1);
   });
+
+  it('a flow that meets fewer rules than the ended one still raises its own indicator alert', async () => {
+    const h = new DetectHarness(await loadRuleSetFrom(SHIPPED_RULES_DIR));
+    // TCP 515 to the indicator meets more rules than TCP 511 to it: the state's lists are rebuilt.
+    const lpd = makeFlow({ client: '10.20.30.40', server: '202.114.4.119', clientPort: 40312, serverPort: 515 });
+    h.packet(lpd, TO_SERVER, T0);
+    h.end(lpd);
+    const hl7 = makeFlow({ client: '10.20.30.40', server: '202.114.4.120', clientPort: 40501, serverPort: 511, startSec: T0 + 5 });
+    h.packet(hl7, TO_SERVER, T0 + 5);
+    h.end(hl7);
+    expect(h.alerts.filter((x) => x.rule.id === 1000001).map((x) => x.flow.id)).toEqual([lpd.id, hl7.id]);
+    expect(h.recordOf(hl7).matchesAtEnd.get(1000001)).toBe(1);
+  });
 });
