@@ -21,6 +21,8 @@ export class FlowStats {
   udpChecksumInvalid = 0;
   /** 1 once `auto` checksum validation saw offloading and turned itself off. */
   checksumChecksOff = 0;
+  /** Payload packets whose checksum was left to the sending host's NIC, analysed as sent. */
+  checksumLeftToNic = 0;
   /** Impossible TCP flag combinations (SYN+FIN, SYN+RST, no flags...). */
   tcpInvalidFlags = 0;
 }

@@ -139,6 +139,7 @@ export const COUNTERS: readonly Counter[] = [
   field('flows.tcpInvalidFlags', own('flow.tcp_invalid_flags')),
   field('flows.tcpChecksumInvalid', suricata('tcp.invalid_checksum'), 'tcp: bad checksums (not reassembled)'),
   field('flows.udpChecksumInvalid', own('udp.invalid_checksum'), 'flows.notes: # UDP datagrams with a bad checksum (not analysed)'),
+  field('flows.checksumLeftToNic', own('flow.checksum_left_to_nic'), 'flows.notes: # packets with their checksum left to the sender\'s NIC (analysed)'),
   field('flows.checksumChecksOff', own('flow.checksum_checks_off'), 'flows.notes: checksum checks off (offloaded capture)'),
 
   field('reassembly.bytesDelivered', own('reassembly.bytes_delivered')),

@@ -114,7 +114,7 @@ class Connection {
   }
 
   /** One segment; `seq` overrides the sender's number (a retransmission), `checksum` a wrong one. */
-  packet(from: 'client' | 'server', flags: string, payload?: Uint8Array, o: { seq?: number; checksum?: number; advance?: boolean } = {}): this {
+  packet(from: 'client' | 'server', flags: string, payload?: Uint8Array, o: { seq?: number; checksum?: number | 'left-to-nic'; advance?: boolean } = {}): this {
     const peer = from === 'client' ? 'server' : 'client';
     const [src, dst, sport, dport] = from === 'client' ? [this.ends.client, this.ends.server, this.ends.cport, this.ends.sport] : [this.ends.server, this.ends.client, this.ends.sport, this.ends.cport];
     const segment = tcp({ sport, dport, seq: o.seq ?? this.seq[from], ack: flags.includes('A') ? this.seq[peer] : 0, flags, window: 64240, checksum: o.checksum }, payload);
@@ -269,6 +269,39 @@ describe('checksums', () => {
     expect(stats.flows.checksumChecksOff).toBe(1);
     expect(alerts).toEqual({ '1000002': 1 });
     expect(stats.flows.udpChecksumInvalid).toBe(1000);
+  });
+
+  /** The monitor's MOUNT call as a capture taken on the monitor holds it: the checksum left to its NIC. */
+  function mountLeftToNic(): Frame {
+    const call = rpcCall({ xid: 0x4e1f0202, program: RPC_PROGRAM.MOUNT, version: 3, procedure: MOUNT_MNT, auth: { stamp: T0, machineName: 'monitor', uid: 0, gid: 0, gids: [0] } }, mountPathArgs('/pm'));
+    return { at: 0, data: ipv4({ src: MONITOR, dst: EXTERNAL }, udp({ sport: 1021, dport: 20048, checksum: 'left-to-nic' }, call)) };
+  }
+
+  it('a checksum left to the sending NIC, early in a capture, is analysed as sent: the MOUNT raises 1000004', async () => {
+    const { alerts, stats } = await analyse([mountLeftToNic()]);
+    expect(alerts).toEqual({ '1000004': 1 });
+    expect([stats.flows.checksumLeftToNic, stats.flows.udpChecksumInvalid]).toEqual([1, 0]);
+  });
+
+  it('yes refuses a checksum left to the NIC like any wrong one', async () => {
+    const { alerts, stats } = await analyse([mountLeftToNic()], { flows: { checksumValidation: 'yes' } });
+    expect(alerts).toEqual({});
+    expect([stats.flows.checksumLeftToNic, stats.flows.udpChecksumInvalid]).toEqual([0, 1]);
+  });
+
+  /** `before` packets with right checksums (a mirror port's), then the junk-first HL7 connection. */
+  function afterMirrorTraffic(before: number, junkChecksum: number | 'left-to-nic'): Frame[] {
+    const frames: Frame[] = [];
+    for (let i = 0; i < before; i++) frames.push({ at: i * 0.001, data: ipv4({ src: MONITOR, dst: '10.1.5.30' }, udp({ sport: 20000 + i, dport: 514 }, `<134>monitor: reading ${i}`)) });
+    const c = new Connection(TO_EXTERNAL_515, { client: 0x3a1f0000, server: 0x7c2e0000, at: 2 }).handshake();
+    c.packet('client', 'PA', Buffer.alloc(ORU.length, 0xa5), { seq: c.next('client'), checksum: junkChecksum });
+    return [...frames, ...c.send('client', ORU).close().frames];
+  }
+
+  it('once a sample of right checksums shows a mirror port, a checksum left to the NIC is refused: the junk does not win', async () => {
+    const { alerts, stats } = await analyse(afterMirrorTraffic(1000, 'left-to-nic'));
+    expect(alerts).toEqual({ '1000002': 1 });
+    expect([stats.flows.checksumLeftToNic, stats.flows.tcpChecksumInvalid, stats.flows.checksumChecksOff]).toEqual([0, 1, 0]);
   });
 
   it('yes keeps validating an offloaded capture', async () => {

@@ -11,6 +11,8 @@ export interface LayerTags {
   ipProtocol?: number;
   /** Offset of a checksum covering the IP pseudo-header; the IP builder fills it in a copy. */
   pseudoChecksumAt?: number;
+  /** The checksum is to be the pseudo-header's sum alone: what a host leaves for its NIC to finish. */
+  checksumLeftToNic?: boolean;
 }
 
 /** The bytes of one layer and everything inside it. A plain Buffer is a Layer without tags. */

@@ -55,6 +55,10 @@ function withPseudoChecksum(payload: Payload, pseudo: Buffer): Buffer {
   const at = typeof payload === 'string' ? undefined : (payload as Layer).pseudoChecksumAt;
   if (at === undefined) return body;
   body.writeUInt16BE(0, at);
+  if ((payload as Layer).checksumLeftToNic === true) {
+    body.writeUInt16BE(onesComplementSum(pseudo), at);
+    return body;
+  }
   let sum = ~onesComplementSum(body, onesComplementSum(pseudo)) & 0xffff;
   if (sum === 0) sum = 0xffff; // UDP sends a computed zero as all ones; TCP and ICMPv6 accept either
   body.writeUInt16BE(sum, at);

@@ -55,8 +55,8 @@ export interface TcpOptions {
   window?: number;
   urgent?: number;
   options?: Uint8Array[];
-  /** Writes this checksum instead of the correct one. */
-  checksum?: number;
+  /** Writes this checksum instead of the correct one; `left-to-nic`: the pseudo-header's sum (offload). */
+  checksum?: number | 'left-to-nic';
 }
 
 export function tcp(opts: TcpOptions, payload?: Payload): Layer {
@@ -71,20 +71,21 @@ export function tcp(opts: TcpOptions, payload?: Payload): Layer {
   header[12] = (header.length >> 2) << 4;
   header[13] = tcpFlags(opts.flags);
   header.writeUInt16BE(opts.window ?? 64240, 14);
-  header.writeUInt16BE(opts.checksum ?? 0, 16);
+  header.writeUInt16BE(typeof opts.checksum === 'number' ? opts.checksum : 0, 16);
   header.writeUInt16BE(opts.urgent ?? 0, 18);
   options.copy(header, 20);
   return tagged(concat(header, toBuffer(payload)), {
     ipProtocol: IPPROTO.TCP,
-    pseudoChecksumAt: opts.checksum === undefined ? 16 : undefined,
+    pseudoChecksumAt: typeof opts.checksum === 'number' ? undefined : 16,
+    checksumLeftToNic: opts.checksum === 'left-to-nic',
   });
 }
 
 export interface UdpOptions {
   sport: number;
   dport: number;
-  /** Writes this checksum instead of the correct one; 0 means "no checksum" (IPv4 only). */
-  checksum?: number;
+  /** Writes this checksum instead of the correct one; 0 means "no checksum" (IPv4 only); `left-to-nic`: the pseudo-header's sum (offload). */
+  checksum?: number | 'left-to-nic';
   /** Writes this length instead of the real one. */
   length?: number;
 }
@@ -95,10 +96,11 @@ export function udp(opts: UdpOptions, payload?: Payload): Layer {
   header.writeUInt16BE(opts.sport, 0);
   header.writeUInt16BE(opts.dport, 2);
   header.writeUInt16BE(opts.length ?? 8 + body.length, 4);
-  header.writeUInt16BE(opts.checksum ?? 0, 6);
+  header.writeUInt16BE(typeof opts.checksum === 'number' ? opts.checksum : 0, 6);
   return tagged(concat(header, body), {
     ipProtocol: IPPROTO.UDP,
-    pseudoChecksumAt: opts.checksum === undefined ? 6 : undefined,
+    pseudoChecksumAt: typeof opts.checksum === 'number' ? undefined : 6,
+    checksumLeftToNic: opts.checksum === 'left-to-nic',
   });
 }
 
