@@ -6,7 +6,7 @@ import type { RunEnd } from '../stats/run-stats.js';
 import { openCapture, readAheadFor } from '../capture/open-capture.js';
 import { RuleLoadError } from '../detect/rule-loader.js';
 import type { InputOutcome, ReplayInput } from '../pipeline/replay.js';
-import { captureIdentity } from '../capture/capture-facts.js';
+import { captureIdentity, type CaptureIdentity } from '../capture/capture-facts.js';
 import type { CaptureFacts } from '../output/run-facts.js';
 import { UsageError, resolveSettings, type SharedCliOptions } from './analysis-options.js';
 import { expandInputs } from './inputs.js';
@@ -101,6 +101,8 @@ async function replayUntil(
   }
   if (opened.some((o) => o.path === '-') && process.stdin.isTTY) process.stderr.write('wardwatch: reading a capture from standard input (end it with Ctrl-D, or pipe one in)\n');
 
+  // Hashed beside the analysis, on threads of their own, when a record keeps them.
+  const identities = session.recordsRun ? opened.map((o) => captureIdentity(o.path)) : null;
   const started = process.hrtime.bigint();
   const progress = startProgress(opened);
   const outcomes = await session.analysis.replay(opened, {
@@ -122,7 +124,7 @@ async function replayUntil(
     for (const skipped of input.source.warnings) process.stderr.write(`wardwatch: warning: ${skipped.message}\n`);
     if (error !== null) process.stderr.write(`wardwatch: warning: ${error.message}; analysed the ${packets} packets before it\n`);
   });
-  session.describeRun(await captureFacts(opened, outcomes, session.recordsRun));
+  session.describeRun(await captureFacts(opened, outcomes, identities));
   const failedOutputs = await session.close(
     opened.map((o, i) => ({
       name: o.name,
@@ -146,11 +148,11 @@ function runEnd(signal: NodeJS.Signals | null, failures: string[]): RunEnd | und
   return failures.length > 0 ? { state: 'failed', reasons: failures } : undefined;
 }
 
-/** Each capture's facts for the record; its size, SHA-256 and packet times cost a second read, done only when kept. */
-async function captureFacts(opened: OpenedInput[], outcomes: InputOutcome[], identify: boolean): Promise<CaptureFacts[]> {
+/** Each capture's facts for the record; `identities`: their size and SHA-256, when a record keeps them. */
+async function captureFacts(opened: OpenedInput[], outcomes: InputOutcome[], identities: Promise<CaptureIdentity | null>[] | null): Promise<CaptureFacts[]> {
   return Promise.all(
     opened.map(async (o, i) => {
-      const identity = identify ? await captureIdentity(o.path) : null;
+      const identity = identities === null ? null : await identities[i];
       const error = outcomes[i].error;
       return {
         name: o.name,
@@ -159,8 +161,8 @@ async function captureFacts(opened: OpenedInput[], outcomes: InputOutcome[], ide
         sizeBytes: identity?.sizeBytes ?? o.sizeOnDisk,
         sha256: identity?.sha256 ?? null,
         packets: outcomes[i].packets,
-        first: identity?.first ?? null,
-        last: identity?.last ?? null,
+        first: outcomes[i].first,
+        last: outcomes[i].last,
         damaged: error === null ? null : { offset: error.offset ?? 0, message: error.reason },
       };
     }),

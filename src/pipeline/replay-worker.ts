@@ -98,7 +98,7 @@ async function run(): Promise<void> {
     findings,
     position: positionOf(inputs.map((i) => i.source)),
     stats: detector.stats(),
-    inputs: outcomes.map((o) => ({ packets: o.packets, error: o.error === null ? null : { offset: o.error.offset, reason: o.error.reason } })),
+    inputs: outcomes.map((o) => ({ packets: o.packets, first: o.first, last: o.last, error: o.error === null ? null : { offset: o.error.offset, reason: o.error.reason } })),
   } satisfies FromWorker);
   findings = [];
 }

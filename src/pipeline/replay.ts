@@ -18,9 +18,14 @@ export interface ReplayInput {
 /** What was read of one capture. */
 export interface InputOutcome {
   packets: number;
+  /** The earliest and latest packet times read, [seconds, nanoseconds]; null when none was. */
+  first: PacketTime | null;
+  last: PacketTime | null;
   /** Where and why the capture was found damaged; every packet before it was analysed. */
   error: CaptureError | null;
 }
+
+export type PacketTime = [number, number];
 
 export interface ReplayHooks {
   /** Bytes of input read so far, every PROGRESS_PACKETS packets. */
@@ -43,12 +48,13 @@ export async function replay(inputs: readonly ReplayInput[], analysis: PacketAna
   const sources = inputs.map((i) => i.source);
   const names = inputs.map((i) => i.name);
   const packets = inputs.map(() => 0);
+  const spans = new TimeSpans(inputs.length);
   const merged = new MergedSource(sources);
   const { progress, backpressure, interrupted } = hooks;
   let sinceCheck = 0;
   try {
     await merged.forEach((pkt, index) => {
-      packets[index]++;
+      spans.note(index, pkt.tsSec, pkt.tsNsec, packets[index]++ === 0);
       analysis.process(pkt, names[index]);
       if (++sinceCheck >= PROGRESS_PACKETS) {
         sinceCheck = 0;
@@ -61,7 +67,45 @@ export async function replay(inputs: readonly ReplayInput[], analysis: PacketAna
   } finally {
     for (const source of sources) await source.close().catch(() => undefined);
   }
-  return inputs.map((input, i) => ({ packets: packets[i], error: input.source.error }));
+  return inputs.map((input, i) => ({
+    packets: packets[i],
+    first: packets[i] === 0 ? null : spans.first(i),
+    last: packets[i] === 0 ? null : spans.last(i),
+    error: input.source.error,
+  }));
+}
+
+/**
+ * Per input, the earliest and latest packet time read (a capture's records need not be in time
+ * order): plain numbers, nothing made per packet.
+ */
+class TimeSpans {
+  private readonly times: Float64Array;
+
+  constructor(inputs: number) {
+    this.times = new Float64Array(4 * inputs);
+  }
+
+  note(index: number, sec: number, nsec: number, isFirst: boolean): void {
+    const t = this.times;
+    const at = 4 * index;
+    if (isFirst || sec < t[at] || (sec === t[at] && nsec < t[at + 1])) {
+      t[at] = sec;
+      t[at + 1] = nsec;
+    }
+    if (isFirst || sec > t[at + 2] || (sec === t[at + 2] && nsec > t[at + 3])) {
+      t[at + 2] = sec;
+      t[at + 3] = nsec;
+    }
+  }
+
+  first(index: number): PacketTime {
+    return [this.times[4 * index], this.times[4 * index + 1]];
+  }
+
+  last(index: number): PacketTime {
+    return [this.times[4 * index + 2], this.times[4 * index + 3]];
+  }
 }
 
 /** Bytes of input read so far, over every capture. */

@@ -81,6 +81,8 @@ export class ShardedReplay implements Analysis {
       // Every worker read every packet: any one of them tells what the captures held.
       return outcomes[0].inputs.map((report, i) => ({
         packets: report.packets,
+        first: report.first,
+        last: report.last,
         error: report.error === null ? null : new CaptureError(inputs[i].path, report.error.offset, report.error.reason),
       }));
     } finally {

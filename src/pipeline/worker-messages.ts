@@ -28,6 +28,8 @@ export interface WorkerSetup extends RuleSource {
 /** What a worker read of one capture, as plain data. */
 export interface InputReport {
   packets: number;
+  first: [number, number] | null;
+  last: [number, number] | null;
   /** Where and why the capture was found damaged, if it was. */
   error: { offset: number | null; reason: string } | null;
 }
