@@ -12,6 +12,12 @@ import { takeStopSignals } from './stop-signals.js';
 export const DEFAULT_STATS_INTERVAL_SEC = 60;
 /** A SPAN port carries something every few seconds; five minutes of nothing means it stopped. */
 export const DEFAULT_NO_PACKET_WARNING_SEC = 300;
+/**
+ * A stopped sensor must be gone within 2 s of the signal: outputs waiting on a server get until
+ * 1.5 s after it (whatever their drain_timeout), and keep the rest in their spool. The other half
+ * second is for the capture's last packets, the final records and the exit.
+ */
+export const STOP_DRAIN_MS = 1500;
 
 /** Options of `wardwatch live` as commander parses them. */
 export interface LiveCliOptions extends SharedCliOptions {
@@ -34,10 +40,12 @@ export async function live(cli: LiveCliOptions): Promise<number> {
   // First of all: from here on a stop signal ends the run cleanly, whatever it is doing (reading
   // the config, starting tcpdump, loading rules), with the final stats. A second one kills tcpdump.
   let stopSignals = 0;
+  let stoppedAtMs = Infinity;
   let capture: LiveCapture | null = null;
   let log: Logger | null = null;
-  takeStopSignals((signal) => {
+  takeStopSignals((signal, atMs) => {
     if (stopSignals++ === 0) {
+      stoppedAtMs = atMs;
       log?.info({ signal }, 'stopping: draining the capture and ending open flows');
       capture?.stop();
     } else {
@@ -145,7 +153,7 @@ export async function live(cli: LiveCliOptions): Promise<number> {
   const failedOutputs = await session.close(
     [{ name: `${captureOptions.interfaceName} (live)`, format: 'pcap', compressed: false, packets: capture.packets, error: null }],
     seconds,
-    health(capture.counters),
+    { capture: health(capture.counters), drainBy: stoppedAtMs + STOP_DRAIN_MS },
   );
   process.off('exit', killOnExit);
   if (failedOutputs.length > 0) return EXIT_USAGE;

@@ -134,8 +134,7 @@ async function replayUntil(
       error: outcomes[i].error === null ? null : { offset: outcomes[i].error!.offset ?? 0, message: outcomes[i].error!.reason },
     })),
     seconds,
-    undefined,
-    runEnd(interrupted(), failures),
+    { end: runEnd(interrupted(), failures) },
   );
   // Records were lost: as much a failure of the run as an unreadable input.
   if (failedOutputs.length > 0) return EXIT_USAGE;

@@ -163,8 +163,11 @@ export class AnalysisSession<A extends Analysis = Analysis> {
   /**
    * Ends the run: flushes flows, writes the final stats and inventory, closes the outputs and
    * prints the summary. Resolves with the outputs that failed (empty when all delivered).
+   * `how.capture`: the live capture's counters; `how.end`: how the run ended when not on its own;
+   * `how.drainBy` (epoch ms): when outputs waiting on a server stop waiting, all at once.
    */
-  async close(captures: CaptureSummary[], seconds: number, capture?: CaptureCounters, end?: RunEnd): Promise<OutputHealth[]> {
+  async close(captures: CaptureSummary[], seconds: number, how: { capture?: CaptureCounters; end?: RunEnd; drainBy?: number } = {}): Promise<OutputHealth[]> {
+    const { capture, end, drainBy } = how;
     this.analysis.finish();
     const stats = { ...this.statsNow(capture), ...(end !== undefined && { end }) };
     const inventory = this.inventory.snapshot();
@@ -172,7 +175,7 @@ export class AnalysisSession<A extends Analysis = Analysis> {
       output.stats(stats);
       output.inventory(inventory);
     }
-    await Promise.all(this.outputs.map((o) => o.close()));
+    await Promise.all(this.outputs.map((o) => o.close(drainBy)));
     const failed = this.outputs.filter((o) => o.health.error !== null).map((o) => o.health);
     // People read the summary: on stdout beside text alerts, on stderr when stdout carries JSON
     // or has failed.

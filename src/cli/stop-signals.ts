@@ -9,9 +9,12 @@
  */
 const KEY = Symbol.for('wardwatch.stop-signals');
 
+/** `atMs`: when the signal arrived (epoch ms), which for one held at start-up is before it is handed on. */
+type StopListener = (signal: NodeJS.Signals, atMs: number) => void;
+
 interface Held {
-  received: NodeJS.Signals[];
-  listener: ((signal: NodeJS.Signals) => void) | null;
+  received: { signal: NodeJS.Signals; atMs: number }[];
+  listener: StopListener | null;
 }
 
 const STOP_SIGNALS = ['SIGINT', 'SIGTERM'] as const;
@@ -26,8 +29,8 @@ export function holdStopSignals(): void {
   const state: Held = { received: [], listener: null };
   (process as unknown as Record<symbol, Held>)[KEY] = state;
   const onSignal = (signal: NodeJS.Signals) => {
-    if (state.listener !== null) state.listener(signal);
-    else state.received.push(signal);
+    if (state.listener !== null) state.listener(signal, Date.now());
+    else state.received.push({ signal, atMs: Date.now() });
   };
   for (const signal of STOP_SIGNALS) process.on(signal, onSignal);
 }
@@ -36,10 +39,10 @@ export function holdStopSignals(): void {
  * Hands every stop signal to `listener`: first those received so far, then each as it comes.
  * Holds the signals first when nobody did.
  */
-export function takeStopSignals(listener: (signal: NodeJS.Signals) => void): void {
+export function takeStopSignals(listener: StopListener): void {
   holdStopSignals();
   const state = held()!;
   state.listener = listener;
   const earlier = state.received.splice(0);
-  for (const signal of earlier) listener(signal);
+  for (const { signal, atMs } of earlier) listener(signal, atMs);
 }

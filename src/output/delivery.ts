@@ -156,14 +156,15 @@ export abstract class NetworkOutput implements Output {
     return undefined;
   }
 
-  async close(): Promise<void> {
+  async close(giveUpAtMs = Infinity): Promise<void> {
     if (this.state === 'closed') return;
     // A server still being connected to gets the same time: a short replay ends before it answers.
-    if (this.waiting() > 0 && this.state !== 'down') {
+    const waitMs = Math.max(0, Math.min(this.options.drain_timeout * 1000, giveUpAtMs - Date.now()));
+    if (this.waiting() > 0 && this.state !== 'down' && waitMs > 0) {
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([
         new Promise<void>((resolve) => (this.idle = resolve)),
-        new Promise<void>((resolve) => (timer = setTimeout(resolve, this.options.drain_timeout * 1000))),
+        new Promise<void>((resolve) => (timer = setTimeout(resolve, waitMs))),
       ]);
       clearTimeout(timer);
     }

@@ -61,8 +61,12 @@ export interface Output extends DetectSink {
    * Throws the system's error when the path cannot be opened; the old file then stays in use.
    */
   reopen?(): void;
-  /** Delivers what is queued and releases the destination; never rejects (see health). */
-  close(): Promise<void>;
+  /**
+   * Delivers what is queued and releases the destination; never rejects (see health).
+   * `giveUpAtMs` (epoch ms): an output that must wait for a server stops waiting then and keeps
+   * what it could not send (a network output's spool), so that a stopped sensor ends on time.
+   */
+  close(giveUpAtMs?: number): Promise<void>;
   readonly health: OutputHealth;
 }
 

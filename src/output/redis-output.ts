@@ -89,6 +89,7 @@ class RedisTransport implements Transport {
   private client: RedisClient | null = null;
   private lost: (err: Error) => void = () => undefined;
   private destroyed = false;
+  private readonly abort = new AbortController();
 
   constructor(
     private readonly endpoint: RedisEndpoint,
@@ -102,7 +103,9 @@ class RedisTransport implements Transport {
     const { createClient } = createRequire(import.meta.url)('redis') as typeof import('redis');
     if (this.destroyed) throw new Error('closed');
     const client = createClient({
-      socket: { host: this.endpoint.host, port: this.endpoint.port, connectTimeout: 10_000, reconnectStrategy: false },
+      // The signal reaches the socket itself: the client's destroy() cannot end a connect still
+      // pending, which would hold a stopped sensor until the connect timeout.
+      socket: { host: this.endpoint.host, port: this.endpoint.port, connectTimeout: 10_000, reconnectStrategy: false, signal: this.abort.signal } as object,
       username: this.endpoint.username,
       password: this.endpoint.password,
       database: this.spec.db,
@@ -143,6 +146,7 @@ class RedisTransport implements Transport {
 
   destroy(): void {
     this.destroyed = true;
+    this.abort.abort();
     try {
       this.client?.destroy();
     } catch {
