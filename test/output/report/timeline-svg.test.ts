@@ -33,6 +33,18 @@ describe('timeline SVG', () => {
     expect(svg).not.toMatch(/NaN|Infinity/);
   });
 
+  it('draws alerts of one rule close in time as one mark that counts them, and keeps other rules and times apart', () => {
+    const burst = Array.from({ length: 300 }, (_, i) => ({ t: T + i / 100, id: 1000001 }));
+    const svg = timelineSvg(device([], [...burst, { t: T + 1, id: 1000002 }, { t: T + 600, id: 1000001 }]), 'd4');
+    const titles = [...svg.matchAll(/<path [^>]*><title>([^<]*)<\/title>/g)].map((m) => m[1]);
+    expect(titles).toHaveLength(3);
+    expect(titles[0]).toMatch(/^sid 1000001 × 300, /);
+    expect(titles[1]).toMatch(/^sid 1000002 at /);
+    expect(titles[2]).toMatch(/^sid 1000001 at /);
+    expect(alertXs(svg)[2]).toBeGreaterThan(alertXs(svg)[0]);
+    expect(svg).toMatch(/and 302 alerts/);
+  });
+
   it('is empty when there is nothing to draw', () => {
     expect(timelineSvg(device([], []), 'd2')).toBe('');
   });
