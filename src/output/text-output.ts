@@ -6,7 +6,10 @@ import type { RunStats } from '../stats/run-stats.js';
 import type { InventorySnapshot } from './inventory.js';
 import { LineStream, openOutputFile, type Output, type OutputContext, type OutputHealth, type OutputWriter } from './output.js';
 import { OutputFile } from './output-file.js';
-import { formatAlertLine, type TextOptions } from './text.js';
+import { formatAlertLine, formatIndicatorList, type IndicatorEntry, type TextOptions } from './text.js';
+
+/** Indicator entries described at the end; a run matching more only counts them. */
+const MAX_ENTRIES = 100;
 
 const schema = z.strictObject({
   type: z.literal('text'),
@@ -14,9 +17,14 @@ const schema = z.strictObject({
   path: z.string().min(1).default('-'),
 });
 
-/** Alert lines only: flow ends are not shown, and the stats and inventory are the summary's. */
+/**
+ * Alert lines, then once the indicator entries they matched with their descriptions; flow ends
+ * are not shown, and the stats and inventory are the summary's.
+ */
 export class TextOutput implements Output {
   private readonly lines: LineStream;
+  private readonly entries = new Map<string, IndicatorEntry>();
+  private readonly entriesNotKept = new Set<string>();
 
   constructor(
     readonly name: string,
@@ -35,6 +43,12 @@ export class TextOutput implements Output {
 
   alert(alert: Alert): void {
     this.lines.write(formatAlertLine(alert, this.options) + '\n');
+    const hit = alert.indicator;
+    if (hit === null) return;
+    const entry = this.entries.get(hit.indicator);
+    if (entry !== undefined) entry.alerts++;
+    else if (this.entries.size < MAX_ENTRIES) this.entries.set(hit.indicator, { indicator: hit.indicator, description: hit.description, source: hit.source, alerts: 1 });
+    else if (this.entriesNotKept.size < 1_000_000) this.entriesNotKept.add(hit.indicator);
   }
 
   flowEnd(_record: FlowRecord): void {}
@@ -52,6 +66,8 @@ export class TextOutput implements Output {
   }
 
   close(): Promise<void> {
+    const list = formatIndicatorList([...this.entries.values()], this.entriesNotKept.size);
+    if (list !== '') this.lines.write(list);
     return this.lines.close();
   }
 }

@@ -61,12 +61,32 @@ export function formatAlertLine(alert: Alert, options: TextOptions): string {
   }
   if (alert.indicator !== null) {
     const hit = alert.indicator;
+    // Its description and source are given once, at the end (formatIndicatorList): repeated on
+    // every line they were most of each line.
     const covered = hit.exact ? '' : ` in ${hit.indicator}`;
-    const about = [hit.description, hit.source].filter((s) => s !== '').join('; ');
-    evidence.push(`indicator ${hit.address}${covered}${about !== '' ? ` (${about})` : ''}`);
+    evidence.push(`indicator ${hit.address}${covered}`);
   }
   if (alert.note !== null) evidence.push(paint(options.color, ANSI.dim, `note: ${alert.note}`));
   return parts.join(' ') + (evidence.length > 0 ? ' | ' + evidence.join(' | ') : '');
+}
+
+/** An indicator list entry that alerts matched, with how many. */
+export interface IndicatorEntry {
+  indicator: string;
+  description: string;
+  source: string;
+  alerts: number;
+}
+
+/** The entries the alerts matched, once each, with their description and source: the end of the alert lines. */
+export function formatIndicatorList(entries: readonly IndicatorEntry[], more: number): string {
+  if (entries.length === 0) return '';
+  const lines = entries.map((e) => {
+    const about = [e.description, e.source].filter((s) => s !== '').join('; ');
+    return `  ${e.indicator}: ${e.alerts} alert${e.alerts === 1 ? '' : 's'}${about !== '' ? ` | ${about}` : ''}`;
+  });
+  if (more > 0) lines.push(`  and ${more} more entr${more === 1 ? 'y' : 'ies'}`);
+  return `indicators matched\n${lines.join('\n')}\n`;
 }
 
 /** The key evidence of an analyzer event, structure only, as its protocol words it. */

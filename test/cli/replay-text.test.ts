@@ -40,8 +40,11 @@ describe('replay --format text', () => {
     expect(out.some((l) => l.startsWith('{'))).toBe(false);
 
     const summaryStart = out.findIndex((l) => l.startsWith('capture '));
-    expect(summaryStart).toBe(4);
-    const alertLines = out.slice(0, summaryStart);
+    // Four alert lines, then the indicator entry they matched, described once.
+    expect(summaryStart).toBe(6);
+    const alertLines = out.slice(0, 4);
+    expect(out.slice(4, 6)).toEqual(['indicators matched', expect.stringMatching(new RegExp(`^  ${escapeRegExp(HOST.backdoor)}: 1 alert \\| .*CMS8000`))]);
+    expect(alertLines.join('\n')).not.toMatch(/NFS update server/);
 
     const hl7Time = expectedTextTime(hl7[packetEndingWith(hl7, MLLP_END) - 1]);
     expect(alertLines[0]).toMatch(

@@ -55,9 +55,10 @@ describe('alert lines', () => {
     });
   }
 
-  it('shows the indicator with its description and source, and the home-net note', () => {
+  it('shows the indicator without its description (given once at the end), and the home-net note', () => {
     const line = formatAlertLine(makeAlert({ indicator: INDICATOR, note: 'indicator address is inside HOME_NET' }), plain);
-    expect(line).toContain('indicator 202.114.4.119 (CMS8000 backdoor NFS server; CISA ICSMA-25-030-01)');
+    expect(line).toContain('indicator 202.114.4.119 | ');
+    expect(line).not.toContain('CMS8000 backdoor NFS server');
     expect(line).toContain('note: indicator address is inside HOME_NET');
     const cidr = formatAlertLine(makeAlert({ indicator: { ...INDICATOR, address: '202.114.4.7', indicator: '202.114.4.0/24', exact: false } }), plain);
     expect(cidr).toContain('indicator 202.114.4.7 in 202.114.4.0/24');
@@ -95,6 +96,19 @@ describe('alert lines', () => {
     expect(lines).toHaveLength(3);
     expect(lines[2]).toBe('');
     expect(lines[1]).toContain('MNT /pm');
+  });
+
+  it('describes each indicator entry the alerts matched once, after the alert lines', async () => {
+    const out = new PassThrough();
+    let written = '';
+    out.on('data', (chunk: Buffer) => (written += chunk.toString()));
+    const sink = new TextOutput('text:test', out, plain);
+    for (let i = 0; i < 3; i++) sink.alert(makeAlert({ indicator: INDICATOR }));
+    sink.alert(makeAlert({ indicator: { ...INDICATOR, address: '202.114.4.7', indicator: '202.114.4.0/24', exact: false, description: 'advisory block' } }));
+    await sink.close();
+    const lines = written.trimEnd().split('\n');
+    expect(lines.filter((l) => l.includes('CMS8000 backdoor NFS server'))).toEqual(['  202.114.4.119: 3 alerts | CMS8000 backdoor NFS server; CISA ICSMA-25-030-01']);
+    expect(lines.slice(4)).toEqual(['indicators matched', '  202.114.4.119: 3 alerts | CMS8000 backdoor NFS server; CISA ICSMA-25-030-01', '  202.114.4.0/24: 1 alert | advisory block; CISA ICSMA-25-030-01']);
   });
 });
 
