@@ -135,6 +135,11 @@ export async function resolveSettings(cli: SharedCliOptions): Promise<AnalysisSe
       throw new UsageError(`output ${outputLabel(spec)}: ${(err as Error).message}`);
     }
   }
+  // Options whose records a text-only run has nowhere to put: say so rather than drop them quietly.
+  const recordsKept = outputs.some((o) => o.type !== 'text');
+  const flows = cli.flows ?? config.flows ?? false;
+  if (flows && !recordsKept) process.stderr.write('wardwatch: warning: --flows: flow records go to EVE, report and network outputs, and the text output shows none: add --eve FILE\n');
+  if (evidence === 'full' && !recordsKept) process.stderr.write('wardwatch: warning: --evidence full: the text output never shows patient data; the full evidence goes to EVE and report outputs, and this run has none\n');
   const t = config.flow?.timeouts ?? {};
   const s = config.stream ?? {};
   const d = config.defrag ?? {};
@@ -145,7 +150,7 @@ export async function resolveSettings(cli: SharedCliOptions): Promise<AnalysisSe
     monitorFiles: [...(config.monitors ?? []), ...(cli.monitors ?? [])],
     evidence: evidence as EvidenceMode,
     outputs,
-    flows: cli.flows ?? config.flows ?? false,
+    flows,
     failOnAlert: cli.failOnAlert ?? config.fail_on_alert ?? false,
     logLevel,
     workers,

@@ -236,3 +236,16 @@ describe('indicator lists that cannot be used', () => {
     expect(await alertIds([toUserIndicator, '--indicators', current])).toEqual([1000001]);
   });
 });
+
+describe('options a text-only run has nowhere to put', () => {
+  it('--flows and --evidence full with text output say where their records go; with an EVE file they do not', async () => {
+    const textOnly = await runCli(['replay', hl7Out, '--format', 'text', '--flows', '--evidence', 'full']);
+    expect(textOnly.code, textOnly.stderr).toBe(0);
+    expect(textOnly.stderr).toMatch(/^wardwatch: warning: --flows: flow records go to EVE.*add --eve FILE$/m);
+    expect(textOnly.stderr).toMatch(/^wardwatch: warning: --evidence full: the text output never shows patient data/m);
+    const withEve = await runCli(['replay', hl7Out, '--format', 'text', '--flows', '--eve', join(dir.path, 'flows.json')]);
+    expect(withEve.code, withEve.stderr).toBe(0);
+    expect(withEve.stderr).not.toMatch(/warning: --flows/);
+    expect(ofType(parseEveLines(readFileSync(join(dir.path, 'flows.json'), 'utf8')), 'flow').length).toBeGreaterThan(0);
+  });
+});
