@@ -10,6 +10,7 @@ import {
   TIMEOUT_TCP_NEW,
   TIMEOUT_UDP_ESTABLISHED,
   TIMEOUT_UDP_NEW,
+  TcpState,
   type FlowEndReason,
 } from './flow.js';
 import { ChecksumChecks, type ChecksumValidation } from './checksum-checks.js';
@@ -125,7 +126,7 @@ export class FlowTable {
     let flow = this.find(hash, view);
     if (flow !== null && isNewConnection(view)) {
       // The same ports reused for a new connection: the old one is over.
-      if (flow.tcpState === 'closed') {
+      if (flow.tcpState === TcpState.Closed) {
         this.end(flow, 'closed');
         flow = null;
       } else if (isReuse(flow, view)) {
@@ -196,11 +197,11 @@ export class FlowTable {
     }
     if (dir === TO_SERVER) flow.windowOfClient = view.tcpWindow;
     else flow.windowOfServer = view.tcpWindow;
-    if (flags & TCP_RST) flow.tcpState = 'closed';
+    if (flags & TCP_RST) flow.tcpState = TcpState.Closed;
     else if (flags & TCP_SYN) {
       if (flags & TCP_ACK) {
-        if (flow.tcpState === 'syn_sent' || flow.tcpState === 'none') flow.tcpState = 'syn_recv';
-      } else if (flow.tcpState === 'none') flow.tcpState = 'syn_sent';
+        if (flow.tcpState === TcpState.SynSent || flow.tcpState === TcpState.None) flow.tcpState = TcpState.SynRecv;
+      } else if (flow.tcpState === TcpState.None) flow.tcpState = TcpState.SynSent;
       if (dir === 0) {
         flow.isnToServer = view.tcpSeq;
         flow.wscaleOfClient = view.tcpWscale;
@@ -211,11 +212,11 @@ export class FlowTable {
       flow.synDirs |= 1 << dir;
       flow.stream(dir)?.syn(view.tcpSeq);
     } else if (flags & TCP_FIN) {
-      flow.tcpState = (flow.tcpFlags(1 - dir as Direction) & TCP_FIN) !== 0 ? 'closed' : 'closing';
-    } else if (flow.tcpState === 'syn_recv' || flow.tcpState === 'none' || (flow.tcpState === 'syn_sent' && view.payloadWireLength > 0)) {
-      flow.tcpState = 'established';
+      flow.tcpState = (flow.tcpFlags(1 - dir as Direction) & TCP_FIN) !== 0 ? TcpState.Closed : TcpState.Closing;
+    } else if (flow.tcpState === TcpState.SynRecv || flow.tcpState === TcpState.None || (flow.tcpState === TcpState.SynSent && view.payloadWireLength > 0)) {
+      flow.tcpState = TcpState.Established;
     }
-    this.setClass(flow, flow.tcpState === 'closed' ? TIMEOUT_TCP_CLOSED : flow.tcpState === 'established' || flow.tcpState === 'closing' ? TIMEOUT_TCP_ESTABLISHED : TIMEOUT_TCP_NEW);
+    this.setClass(flow, flow.tcpState === TcpState.Closed ? TIMEOUT_TCP_CLOSED : flow.tcpState === TcpState.Established || flow.tcpState === TcpState.Closing ? TIMEOUT_TCP_ESTABLISHED : TIMEOUT_TCP_NEW);
     if (moved) this.touch(flow);
     this.consumer.packet(flow, dir, view);
     // A segment the receiver dropped for its checksum must not move the streams: its bytes,
@@ -301,7 +302,7 @@ export class FlowTable {
     flow.clientMac = senderIsClient ? view.srcMac : view.dstMac;
     flow.serverMac = senderIsClient ? view.dstMac : view.srcMac;
     flow.timeoutClass = !transport ? TIMEOUT_OTHER_NEW : view.ipProto === IPPROTO_TCP ? (flow.midstream ? TIMEOUT_TCP_ESTABLISHED : TIMEOUT_TCP_NEW) : view.ipProto === IPPROTO_UDP ? TIMEOUT_UDP_NEW : TIMEOUT_OTHER_NEW;
-    if (flow.midstream) flow.tcpState = 'established';
+    if (flow.midstream) flow.tcpState = TcpState.Established;
 
     flow.bucketNext = this.buckets.get(hash) ?? null;
     this.buckets.set(hash, flow);
@@ -447,7 +448,7 @@ function seqDiff(a: number, b: number): number {
  * retransmitted SYN (the flow's own ISN) or one in the window is part of the old connection.
  */
 function isReuse(flow: Flow, view: PacketView): boolean {
-  if (flow.tcpState !== 'established' && flow.tcpState !== 'closing') return false;
+  if (flow.tcpState !== TcpState.Established && flow.tcpState !== TcpState.Closing) return false;
   const dir = directionOf(flow, view);
   if ((flow.synDirs & (1 << dir)) !== 0 && view.tcpSeq === (dir === TO_SERVER ? flow.isnToServer : flow.isnToClient)) return false;
   if ((flow.seqDirs & (1 << dir)) === 0) return true; // that side never sent in the old connection

@@ -15,7 +15,17 @@ export interface FlowSpeaker {
 
 export const MAX_SPEAKERS = 8;
 
-export type TcpState = 'none' | 'syn_sent' | 'syn_recv' | 'established' | 'closing' | 'closed';
+export const enum TcpState {
+  None,
+  SynSent,
+  SynRecv,
+  Established,
+  Closing,
+  Closed,
+}
+
+/** Each TcpState as EVE's flow records name it. */
+export const TCP_STATE_NAMES = ['none', 'syn_sent', 'syn_recv', 'established', 'closing', 'closed'] as const;
 
 /**
  * Timeout classes: each has its own idle time-out and its own least-recently-seen list, so the
@@ -141,7 +151,7 @@ export class Flow {
     this.packetsToClient = 0;
     this.bytesToServer = 0;
     this.bytesToClient = 0;
-    this.tcpState = 'none';
+    this.tcpState = TcpState.None;
     this.tcpFlagsToServer = 0;
     this.tcpFlagsToClient = 0;
     this.isnToServer = 0;

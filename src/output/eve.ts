@@ -53,7 +53,7 @@ import type { AppEvent } from '../analyzers/events.js';
 import { descriptorOf, EVE_PROTOCOL_KEYS } from '../analyzers/registry.js';
 import type { Alert, FlowRecord, IndicatorHit } from '../detect/alert.js';
 import { formatLocation } from '../detect/rule-loader.js';
-import type { Flow, FlowEndReason } from '../flow/flow.js';
+import { TCP_STATE_NAMES, TcpState, type Flow, type FlowEndReason } from '../flow/flow.js';
 import { COUNTERS, type RunStats } from '../stats/run-stats.js';
 import { clientAddress, etherObject, eveTimestamp, eveTimestampOfMs, hasPorts, protoName, serverAddress } from './common.js';
 import type { InventorySnapshot } from './inventory.js';
@@ -212,8 +212,8 @@ export function flowRecord(record: FlowRecord): EveRecord {
 /** Suricata's flow states: new until both sides spoke (TCP: until the handshake), then established, closed. */
 function flowState(flow: Flow): 'new' | 'established' | 'closed' {
   if (flow.proto === IPPROTO_TCP) {
-    if (flow.tcpState === 'closed') return 'closed';
-    return flow.tcpState === 'established' || flow.tcpState === 'closing' ? 'established' : 'new';
+    if (flow.tcpState === TcpState.Closed) return 'closed';
+    return flow.tcpState === TcpState.Established || flow.tcpState === TcpState.Closing ? 'established' : 'new';
   }
   return flow.packetsToServer > 0 && flow.packetsToClient > 0 ? 'established' : 'new';
 }
@@ -239,7 +239,7 @@ function tcpObject(flow: Flow): EveRecord {
     tcp_flags_tc: hex2(flow.tcpFlagsToClient),
   };
   for (const [bit, name] of FLAG_NAMES) if (all & bit) tcp[name] = true;
-  tcp.state = flow.tcpState;
+  tcp.state = TCP_STATE_NAMES[flow.tcpState];
   return tcp;
 }
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { TO_CLIENT, TO_SERVER } from '../../src/flow/direction.js';
-import { Flow } from '../../src/flow/flow.js';
+import { Flow, TCP_STATE_NAMES } from '../../src/flow/flow.js';
 import { FlowTable } from '../../src/flow/flow-table.js';
 import { DetectHarness, SHIPPED_RULES_DIR, T0, loadRuleSetFrom, makeFlow, mountCall } from '../support/detect-harness.js';
 import { RecordingConsumer, feed, flowEndpoints, tcpView } from '../support/flow-harness.js';
@@ -62,7 +62,7 @@ describe('flow objects reused after their flow ends', () => {
     const second = [...consumer.flows.values()][1];
     expect(second.id).not.toBe(firstId);
     expect(flowEndpoints(second)).toEqual({ client: '10.0.0.2:41000', server: '10.0.0.9:2575' });
-    expect([second.appProto, second.packetsToClient, second.tcpState, second.inspecting(TO_SERVER), second.inspecting(TO_CLIENT)]).toEqual(['', 0, 'established', true, true]);
+    expect([second.appProto, second.packetsToClient, TCP_STATE_NAMES[second.tcpState], second.inspecting(TO_SERVER), second.inspecting(TO_CLIENT)]).toEqual(['', 0, 'established', true, true]);
     expect(consumer.stream(second, TO_SERVER)).toBe('MSH');
     // The ended flow's record is kept as it ended.
     expect(flowEndpoints(consumer.flows.get(firstId)!)).toEqual({ client: '10.0.0.1:40000', server: '202.114.4.119:515' });

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from '../../src/decode/packet-view.js';
 import { TO_CLIENT, TO_SERVER } from '../../src/flow/direction.js';
-import type { TcpState } from '../../src/flow/flow.js';
+import { TCP_STATE_NAMES, TcpState } from '../../src/flow/flow.js';
 import { DEFAULT_FLOW_TABLE_OPTIONS, DEFAULT_TIMEOUTS, FlowTable, flowHash, type FlowTableOptions } from '../../src/flow/flow-table.js';
 import {
   Conversation,
@@ -124,7 +124,7 @@ describe('FlowTable keys', () => {
     expect(flowAddress(flow, 0)).toBe('2001:db8:0:0:0:0:0:10');
     expect(flowAddress(flow, 1)).toBe('2001:db8:0:1:0:0:0:20');
     expect(flow.serverPort).toBe(2049);
-    expect(flow.tcpState).toBe('established');
+    expect(flow.tcpState).toBe(TcpState.Established);
     expect(consumer.stream(flow, TO_SERVER)).toBe('MOUNT /pm');
     expect(consumer.stream(flow, TO_CLIENT)).toBe('OK');
   });
@@ -196,8 +196,8 @@ describe('FlowTable counters and TCP state', () => {
 
   it('moves through syn_sent, syn_recv, established, closing and closed', () => {
     const { consumer, table } = setup();
-    const states: TcpState[] = [];
-    consumer.onPacket = (flow) => states.push(flow.tcpState);
+    const states: string[] = [];
+    consumer.onPacket = (flow) => states.push(TCP_STATE_NAMES[flow.tcpState]);
     const conv = lpdConversation();
     feed(table, ...conv.handshake(), conv.send('client', 'job'), conv.fin('client'), conv.ackFrom('server'), conv.fin('server'), conv.ackFrom('client'));
     expect(states).toEqual(['syn_sent', 'syn_recv', 'established', 'established', 'closing', 'closing', 'closed', 'closed']);
@@ -205,8 +205,8 @@ describe('FlowTable counters and TCP state', () => {
 
   it('closes on RST', () => {
     const { consumer, table } = setup();
-    const states: TcpState[] = [];
-    consumer.onPacket = (flow) => states.push(flow.tcpState);
+    const states: string[] = [];
+    consumer.onPacket = (flow) => states.push(TCP_STATE_NAMES[flow.tcpState]);
     const conv = lpdConversation();
     feed(table, ...conv.handshake(), conv.send('client', 'job'), conv.raw('server', { flags: 'R', seq: conv.serverSeq }));
     expect(states.at(-1)).toBe('closed');
@@ -216,7 +216,7 @@ describe('FlowTable counters and TCP state', () => {
     const { consumer, table } = setup();
     const conv = lpdConversation();
     feed(table, conv.handshake()[0], conv.raw('server', { flags: 'RA', seq: 0, ack: conv.clientSeq }));
-    expect(consumer.only().tcpState).toBe('closed');
+    expect(consumer.only().tcpState).toBe(TcpState.Closed);
   });
 
   it('follows a new connection that reuses the ports of a closed one', () => {
@@ -229,7 +229,7 @@ describe('FlowTable counters and TCP state', () => {
     expect(toServer.join('')).toBe('first job;second job;');
     expect(consumer.events.filter((e) => e.kind === 'gap')).toEqual([]);
     const last = [...consumer.flows.values()].at(-1)!;
-    expect(last.tcpState).toBe('established');
+    expect(last.tcpState).toBe(TcpState.Established);
   });
 });
 

@@ -9,6 +9,7 @@ import { DetectStats } from '../../src/detect/detect-engine.js';
 import { DedupStats, FlowStats, ReassemblyStats } from '../../src/flow/flow-stats.js';
 import { alertRecord, EVE_EXTENSION_KEYS, flowRecord, statsRecord } from '../../src/output/eve.js';
 import type { RunStats } from '../../src/stats/run-stats.js';
+import { TcpState } from '../../src/flow/flow.js';
 import { EVENTS, INDICATOR, makeAlert, makeFlow, makeFlowRecord, PATIENT_STRINGS, schemaErrors, T0 } from './fixtures.js';
 
 const MODES: EvidenceMode[] = ['none', 'redacted', 'full'];
@@ -201,7 +202,7 @@ describe('EVE alert records', () => {
 
 describe('EVE flow records', () => {
   it('writes Suricata\'s flow and tcp objects with hex flags and the per-rule match counts', () => {
-    const flow = makeFlow({ tcpFlags: [0x1b, 0x16], packets: [12, 9], bytes: [5000, 800], startSec: T0, startNsec: 5_000, lastSec: T0 + 75, lastNsec: 1_000_000, tcpState: 'closed', appProto: 'cms8000' });
+    const flow = makeFlow({ tcpFlags: [0x1b, 0x16], packets: [12, 9], bytes: [5000, 800], startSec: T0, startNsec: 5_000, lastSec: T0 + 75, lastNsec: 1_000_000, tcpState: TcpState.Closed, appProto: 'cms8000' });
     const rec = flowRecord(makeFlowRecord(flow, 'closed', [[1000001, 3]], true)) as Rec;
     expect(rec.event_type).toBe('flow');
     expect(rec.timestamp).toBe('2025-01-30T10:00:00.000005+0000');
@@ -238,7 +239,7 @@ describe('EVE flow records', () => {
   });
 
   it('writes an unanswered SYN as a new flow, and UDP without a tcp object', () => {
-    const syn = flowRecord(makeFlowRecord(makeFlow({ tcpFlags: [0x02, 0], packets: [3, 0], bytes: [180, 0], tcpState: 'syn_sent' }), 'timeout')) as Rec;
+    const syn = flowRecord(makeFlowRecord(makeFlow({ tcpFlags: [0x02, 0], packets: [3, 0], bytes: [180, 0], tcpState: TcpState.SynSent }), 'timeout')) as Rec;
     expect(syn.flow.state).toBe('new');
     expect(syn.tcp).toEqual({ tcp_flags: '02', tcp_flags_ts: '02', tcp_flags_tc: '00', syn: true, state: 'syn_sent' });
     const udp = flowRecord(makeFlowRecord(makeFlow({ proto: IPPROTO_UDP, client: '2001:db8::5', server: '2001:db8::9', vlans: [7] }), 'timeout')) as Rec;

@@ -10,7 +10,7 @@ import { parseAddress } from '../../src/lib/ip-text.js';
 import type { Alert, FlowRecord, IndicatorHit } from '../../src/detect/alert.js';
 import type { CompiledRule } from '../../src/detect/rule.js';
 import type { FlowEndReason } from '../../src/flow/flow.js';
-import { Flow } from '../../src/flow/flow.js';
+import { Flow, TcpState } from '../../src/flow/flow.js';
 import { EVE_EXTENSION_KEYS } from '../../src/output/eve.js';
 
 export interface FlowSpec {
@@ -58,7 +58,7 @@ export function makeFlow(spec: FlowSpec = {}): Flow {
   [flow.packetsToServer, flow.packetsToClient] = spec.packets ?? [10, 8];
   [flow.bytesToServer, flow.bytesToClient] = spec.bytes ?? [4000, 600];
   [flow.tcpFlagsToServer, flow.tcpFlagsToClient] = spec.tcpFlags ?? [0x1b, 0x1b];
-  flow.tcpState = spec.tcpState ?? 'closed';
+  flow.tcpState = spec.tcpState ?? TcpState.Closed;
   flow.appProto = spec.appProto ?? '';
   return flow;
 }

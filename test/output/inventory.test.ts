@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { IPPROTO_TCP, TCP_ACK, TCP_SYN } from '../../src/decode/packet-view.js';
 import { formatInventory } from '../../src/output/text.js';
 import { Inventory } from '../../src/output/inventory.js';
+import { TcpState } from '../../src/flow/flow.js';
 import { EVENTS, INDICATOR, makeAlert, makeFlow, makeFlowRecord, makeRule, schemaErrors, T0 } from './fixtures.js';
 
 const indicatorRule = makeRule({ id: 1000010, name: 'Connection to the CMS8000 backdoor NFS server', at: 'packet' });
@@ -17,7 +18,7 @@ function unansweredSyn(i: number) {
     packets: [3, 0],
     bytes: [180, 0],
     tcpFlags: [TCP_SYN, 0],
-    tcpState: 'syn_sent',
+    tcpState: TcpState.SynSent,
     startSec: T0 + 60 * i,
     lastSec: T0 + 60 * i + 3,
   });
