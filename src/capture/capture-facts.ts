@@ -12,13 +12,25 @@ export interface CaptureIdentity {
 }
 
 /** Runs as the hashing thread's whole program (a script of its own needs no bundled file). */
+// Blocking reads of 4 MiB: the thread has nothing else to do, and a read stream's 64 KiB chunks
+// made hashing four times slower (0.53 s against 0.13 s for 128 MiB).
 const HASHER = `
 const { parentPort, workerData } = require('node:worker_threads');
+const fs = require('node:fs');
 const hash = require('node:crypto').createHash('sha256');
-require('node:fs').createReadStream(workerData)
-  .on('data', (chunk) => hash.update(chunk))
-  .on('error', () => parentPort.postMessage(null))
-  .on('end', () => parentPort.postMessage(hash.digest('hex')));
+let digest = null;
+try {
+  const fd = fs.openSync(workerData, 'r');
+  try {
+    const buf = Buffer.allocUnsafe(4 << 20);
+    let n;
+    while ((n = fs.readSync(fd, buf, 0, buf.length, null)) > 0) hash.update(n === buf.length ? buf : buf.subarray(0, n));
+    digest = hash.digest('hex');
+  } finally {
+    fs.closeSync(fd);
+  }
+} catch {}
+parentPort.postMessage(digest);
 `;
 
 /** Null when the path is standard input, not a file, or cannot be read again. */
