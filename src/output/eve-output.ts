@@ -86,8 +86,8 @@ export class EveOutput implements Output {
     return this.lines.drain();
   }
 
-  close(): Promise<void> {
-    return this.lines.close();
+  close(giveUpAtMs?: number): Promise<void> {
+    return this.lines.close(giveUpAtMs);
   }
 
   private write(record: EveRecord): void {

@@ -4,7 +4,8 @@
  * packet path: an output that fails keeps its first error, reports it once, and counts what it
  * could not deliver; the run ends with that error on record (see OutputHealth).
  */
-import { closeSync, createWriteStream, fchmodSync, openSync } from 'node:fs';
+import { closeSync, createWriteStream, fchmodSync, fstatSync, openSync } from 'node:fs';
+import { Socket } from 'node:net';
 import type { Writable } from 'node:stream';
 import type { z } from 'zod';
 import type { EvidenceMode } from '../analyzers/analyzer.js';
@@ -63,8 +64,9 @@ export interface Output extends DetectSink {
   reopen?(): void;
   /**
    * Delivers what is queued and releases the destination; never rejects (see health).
-   * `giveUpAtMs` (epoch ms): an output that must wait for a server stops waiting then and keeps
-   * what it could not send (a network output's spool), so that a stopped sensor ends on time.
+   * `giveUpAtMs` (epoch ms): an output stops waiting then, so that a stopped sensor ends on time;
+   * a network output keeps what it could not send in its spool, a file output counts it as not
+   * delivered and fails.
    */
   close(giveUpAtMs?: number): Promise<void>;
   readonly health: OutputHealth;
@@ -135,6 +137,8 @@ export class LineStream {
   readonly health: OutputHealth;
   private pending = 0;
   private settled: (() => void) | null = null;
+  /** Set when close gave up: the writes still pending were counted as not delivered. */
+  private abandoned = false;
   private reported = false;
 
   constructor(
@@ -186,24 +190,41 @@ export class LineStream {
     });
   }
 
-  /** Waits for every write to be delivered or to fail; then ends the stream unless it is stdout or stderr. */
-  async close(): Promise<void> {
+  /**
+   * Waits for every write to be delivered or to fail; then ends the stream unless it is stdout or
+   * stderr. At `giveUpAtMs` (epoch ms) it stops waiting for a destination that takes nothing (a
+   * reader that stopped reading, a hung network mount): what is still unwritten is counted as not
+   * delivered and the output fails with that reason.
+   */
+  async close(giveUpAtMs = Infinity): Promise<void> {
     const out = this.out;
     // A destroyed stream has called back every write by the time it closes.
     if (this.pending > 0 && !out.closed) {
-      await new Promise<void>((resolve) => {
+      const settled = new Promise<void>((resolve) => {
         this.settled = resolve;
         out.once('close', resolve);
       });
+      if (!(await settledBy(settled, giveUpAtMs))) return this.giveUp();
     }
     if (out === process.stdout || out === process.stderr || out.closed || this.health.error !== null) return;
-    await new Promise<void>((resolve) => {
+    const ended = new Promise<void>((resolve) => {
       out.once('close', resolve);
       out.end();
     });
+    if (!(await settledBy(ended, giveUpAtMs))) this.giveUp();
+  }
+
+  private giveUp(): void {
+    this.health.dropped += this.pending;
+    this.pending = 0;
+    this.abandoned = true;
+    this.fail(new Error('not taking records by the stop deadline'));
+    if (this.out !== process.stdout && this.out !== process.stderr) this.out.destroy();
   }
 
   private readonly written = (err?: Error | null): void => {
+    // Counted as not delivered when the output gave up on them.
+    if (this.abandoned) return;
     this.pending--;
     if (err) {
       this.health.dropped++;
@@ -224,6 +245,18 @@ export class LineStream {
     this.reported = true;
     this.onFailure(this.health);
   }
+}
+
+/** Whether `settled` resolves before `atMs` (epoch ms). */
+function settledBy(settled: Promise<void>, atMs: number): Promise<boolean> {
+  if (atMs === Infinity) return settled.then(() => true);
+  return new Promise<boolean>((resolve) => {
+    const timer = setTimeout(() => resolve(false), Math.max(0, atMs - Date.now()));
+    void settled.then(() => {
+      clearTimeout(timer);
+      resolve(true);
+    });
+  });
 }
 
 export interface OutputFileOptions {
@@ -250,5 +283,9 @@ export function openOutputFile(path: string, options: OutputFileOptions): Writab
       throw err;
     }
   }
+  // A FIFO (a log shipper reading the records) is written through the event loop, like a pipe:
+  // a reader that stops reading then holds back this output alone, and a stop can give up on
+  // it. A write blocked in one of Node's worker threads would keep the process from exiting.
+  if (fstatSync(fd).isFIFO()) return new Socket({ fd, readable: false, writable: true });
   return createWriteStream(path, { fd, flags });
 }

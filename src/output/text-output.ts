@@ -65,10 +65,10 @@ export class TextOutput implements Output {
     return this.lines.drain();
   }
 
-  close(): Promise<void> {
+  close(giveUpAtMs?: number): Promise<void> {
     const list = formatIndicatorList([...this.entries.values()], this.entriesNotKept.size);
     if (list !== '') this.lines.write(list);
-    return this.lines.close();
+    return this.lines.close(giveUpAtMs);
   }
 }
 

@@ -5,7 +5,7 @@
  * ends the run within 2 s even while Redis does not answer, and what was not sent waits in the
  * spool for the next start.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -192,7 +192,39 @@ describe.runIf(liveTestsEnabled())('outputs of a live run', () => {
     expect(performance.now() - sent).toBeLessThan(2000);
     expect(run.stderr).toMatch(/^output\s+redis:\/\/127\.0\.0\.1:16381\/eve: 0 sent, .* left in the spool for the next start/m);
   }, 30_000);
+
+  it('ends within 2 s of SIGTERM while its EVE file is not being read, and counts what it could not write', async () => {
+    // A FIFO whose reader opened it, shrank its buffer to a page and reads nothing: writes to
+    // it stay pending, as on a hung network mount.
+    const fifo = join(tmp, 'stalled-eve.fifo');
+    execFileSync('mkfifo', [fifo]);
+    const reader = spawn('python3', ['-c', STALLED_READER, fifo], { stdio: ['ignore', 'pipe', 'inherit'] });
+    servers.push(reader);
+    const run = new LiveRun(bench.captureNs, ['-i', bench.captureIf, '--format', 'json', '--eve', fifo, '--stats-interval', '0.2'], null);
+    runs.push(run);
+    await new Promise((resolve) => reader.stdout!.once('data', resolve));
+    await run.waitForLog(/^capture started$/);
+    await bench.send([SAMPLE]);
+    // Stats records every 0.2 s (a kilobyte and more each) soon fill the page.
+    await new Promise((r) => setTimeout(r, 1500));
+    const sent = performance.now();
+    const end = await run.stop('SIGTERM', 15_000);
+    expect(performance.now() - sent, run.stderr).toBeLessThan(2000);
+    expect(end.code).toBe(2);
+    const line = /^output\s+eve:\S+stalled-eve\.fifo failed: not taking records by the stop deadline; \d+ records written, (\d+) not delivered$/m.exec(run.stderr);
+    expect(line, run.stderr).not.toBeNull();
+    expect(Number(line![1])).toBeGreaterThan(0);
+  }, 30_000);
 });
+
+/** Opens the FIFO for reading, shrinks its buffer to one page, says so, then never reads. */
+const STALLED_READER = `
+import fcntl, os, sys, time
+fd = os.open(sys.argv[1], os.O_RDONLY)
+fcntl.fcntl(fd, 1031, 4096)  # F_SETPIPE_SZ
+print('ready', flush=True)
+time.sleep(600)
+`;
 
 /** Listens with room for two pending connections, fills them itself, then never runs its event loop again. */
 const NEVER_ACCEPTS = `

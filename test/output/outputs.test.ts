@@ -1,3 +1,4 @@
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -163,6 +164,49 @@ describe('openOutputFile', () => {
     const second = openOutputFile(path, { private: false, append: true });
     await new Promise<void>((resolve) => second.end('two\n', resolve));
     expect(readFileSync(path, 'utf8')).toBe('one\ntwo\n');
+  });
+
+  /** A FIFO at `path` with a reader started on it: `cat` into `copy`, or one that never reads. */
+  function fifoWithReader(path: string, reader: { copyTo: string } | 'stalled'): ChildProcess {
+    execFileSync('mkfifo', [path]);
+    const child =
+      reader === 'stalled'
+        ? spawn('python3', ['-c', 'import fcntl, os, sys, time\nfd = os.open(sys.argv[1], os.O_RDONLY)\nfcntl.fcntl(fd, 1031, 4096)\ntime.sleep(60)', path])
+        : spawn('sh', ['-c', 'cat "$1" > "$2"', 'sh', path, reader.copyTo]);
+    readers.push(child);
+    return child;
+  }
+  const readers: ChildProcess[] = [];
+  afterEach(() => {
+    for (const r of readers.splice(0)) r.kill('SIGKILL');
+  });
+
+  it('writes every record to a FIFO that a log shipper reads', async () => {
+    const fifo = join(dir, 'eve.fifo');
+    const copy = join(dir, 'shipped.json');
+    const reader = fifoWithReader(fifo, { copyTo: copy });
+    const sink = new EveOutput('eve:fifo', openOutputFile(fifo, { private: true }), { evidence: 'redacted', flows: false });
+    for (let i = 0; i < 2000; i++) sink.alert(makeAlert());
+    await sink.close();
+    await new Promise((resolve) => reader.once('exit', resolve));
+    expect(sink.health).toEqual({ name: 'eve:fifo', written: 2000, dropped: 0, error: null });
+    expect(readFileSync(copy, 'utf8').trim().split('\n')).toHaveLength(2000);
+  });
+
+  it('gives up on a FIFO nobody reads at the deadline, counting what it could not write', async () => {
+    const fifo = join(dir, 'stalled.fifo');
+    fifoWithReader(fifo, 'stalled');
+    const reports: OutputHealth[] = [];
+    const sink = new EveOutput('eve:stalled', openOutputFile(fifo, { private: true }), { evidence: 'redacted', flows: false }, (h) => reports.push(h));
+    // Far more than the reader's one-page buffer holds.
+    for (let i = 0; i < 500; i++) sink.alert(makeAlert());
+    const started = Date.now();
+    await sink.close(started + 300);
+    expect(Date.now() - started).toBeLessThan(1500);
+    expect(sink.health.error?.message).toBe('not taking records by the stop deadline');
+    expect(reports).toHaveLength(1);
+    expect(sink.health.dropped).toBeGreaterThan(0);
+    expect(sink.health.written + sink.health.dropped).toBe(500);
   });
 
   it('means stdout for -, and fails at once on a path it cannot open', () => {
