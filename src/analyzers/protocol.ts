@@ -30,7 +30,7 @@ export type FieldTable<E> = { readonly [K in Exclude<keyof E, 'type' | 'proto' |
 /** An EVE object tree, as rendered. */
 export type EveObject = Record<string, unknown>;
 
-/** A name an event says a host goes by (HL7 MSH-3^MSH-4, a DICOM AE title); never patient data. */
+/** A name an event says a host goes by (HL7 MSH-3|MSH-4, a DICOM AE title); never patient data. */
 export interface HostName {
   /** The flow's client or server, or the event's sender or receiver. */
   readonly host: 'client' | 'server' | 'sender' | 'receiver';

@@ -36,7 +36,7 @@ export interface SuspectedDevice {
    * client of a flow of that protocol, or a host its events name (an HL7 sender, a DICOM peer).
    */
   speaks: readonly string[];
-  /** Names it goes by in them (HL7 MSH-3^MSH-4, DICOM AE titles), the first MAX_NAMES_PER_HOST. */
+  /** Names it goes by in them (HL7 MSH-3|MSH-4, DICOM AE titles), the first MAX_NAMES_PER_HOST. */
   names: ReadonlyArray<{ protocol: string; name: string }>;
   /** Indicator addresses it talked to or was contacted by. */
   indicators: readonly string[];

@@ -72,7 +72,7 @@ describe('replay --format text', () => {
     expect(device).toBeDefined();
     expect(device).toContain(`talked to indicator ${HOST.backdoor}`);
     expect(device).toContain('speaks CMS8000');
-    expect(device).toContain("speaks HL7 as MONITOR^ICU3^BED12");
+    expect(device).toContain('speaks HL7 as MONITOR|ICU3^BED12');
     expect(device).toContain('3 flows');
   });
 

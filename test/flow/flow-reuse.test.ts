@@ -33,7 +33,7 @@ describe('flow objects reused after their flow ends', () => {
   it('a copy keeps an ended flow as it was, apart from its streams and list links', () => {
     const flow = new Flow();
     scribble(flow);
-    flow.speakers = [{ side: 0, label: 'HL7', name: 'MONITOR^WARD3' }];
+    flow.speakers = [{ side: 0, label: 'HL7', name: 'MONITOR|WARD3' }];
     const copy = flow.copy();
     expect(copy.addr).not.toBe(flow.addr);
     expect(copy.addr).toEqual(flow.addr);
@@ -41,7 +41,7 @@ describe('flow objects reused after their flow ends', () => {
     expect([copy.streamToServer, copy.streamToClient, copy.prev, copy.next, copy.bucketNext, copy.app, copy.detect]).toEqual([null, null, null, null, null, null, null]);
     flow.reset();
     expect(copy.clientPort).toBe(12345);
-    expect(copy.speakers).toEqual([{ side: 0, label: 'HL7', name: 'MONITOR^WARD3' }]);
+    expect(copy.speakers).toEqual([{ side: 0, label: 'HL7', name: 'MONITOR|WARD3' }]);
   });
 
   it('a flow made from an evicted one starts clean: its own addresses, state and inspection', () => {

@@ -56,7 +56,8 @@ const message = defineEvent<Hl7MessageEvent>({
   names(event) {
     // Acknowledgements come back from the receiver; the sender is who the message names.
     if (event.messageType === 'ACK') return [];
-    const name = event.sendingFacility === '' ? event.sendingApplication : `${event.sendingApplication}^${event.sendingFacility}`;
+    // Joined by the field separator, as in MSH: each field may have ^ components of its own.
+    const name = event.sendingFacility === '' ? event.sendingApplication : `${event.sendingApplication}|${event.sendingFacility}`;
     return [{ host: 'sender', name }];
   },
 });

@@ -201,7 +201,7 @@ function deviceSection(d: DeviceSection, index: number, oui: OuiTable): string {
   const vendor = d.mac === null ? null : oui.vendor(d.mac);
   const speaks = d.speaks.map((label) => {
     const names = d.names.filter((n) => n.protocol === label).map((n) => n.name);
-    const what = label === 'HL7' ? 'sending application^facility (MSH-3^MSH-4)' : label === 'DICOM' ? 'AE title' : 'name';
+    const what = label === 'HL7' ? 'sending application|facility (MSH-3|MSH-4)' : label === 'DICOM' ? 'AE title' : 'name';
     return names.length > 0 ? `${label}, ${what} ${names.join(', ')}` : label;
   });
   const out = [
