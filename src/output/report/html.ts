@@ -213,7 +213,7 @@ function deviceSection(d: DeviceSection, index: number, oui: OuiTable): string {
     `<dt>Vendor</dt><dd>${vendor !== null ? esc(vendor) : d.mac === null ? 'unknown' : 'unknown (not in the OUI table, or a locally administered address)'}</dd>`,
     `<dt>Speaks</dt><dd>${list(speaks, 'nothing wardwatch recognises')}</dd>`,
     `<dt>Indicators contacted</dt><dd class="mono">${list(d.indicators)}</dd>`,
-    `<dt>External hosts it talked with</dt><dd class="mono">${list(d.externalPeers)}</dd>`,
+    `<dt>External hosts it talked with</dt><dd class="mono">${d.moreExternalPeers ? `${list(d.externalPeers, 'none listed')}; perhaps more: not all its peers are listed` : list(d.externalPeers)}</dd>`,
     `<dt>External hosts that reached it</dt><dd class="mono">${d.reachedByCount > d.reachedBy.length ? `${count(d.reachedByCount)}, among them ` : ''}${list(d.reachedBy)}</dd>`,
     `<dt>First seen</dt><dd>${esc(eveTime(d.first, true))}</dd>`,
     `<dt>Last seen</dt><dd>${esc(eveTime(d.last, true))}</dd>`,

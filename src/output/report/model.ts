@@ -75,6 +75,8 @@ export interface DeviceSection {
   flows: number;
   unansweredSyns: number;
   externalPeers: string[];
+  /** Whether it talked with external hosts not in externalPeers (past the list's cap, or past the inventory's peers). */
+  moreExternalPeers: boolean;
   /** External hosts that opened flows to it (the first ones seen). */
   reachedBy: string[];
   /** How many external hosts reached it: the inventory's count (alerts of 1000007) or the hosts listed, whichever is more. */
@@ -434,6 +436,7 @@ export class ReportBuilder {
             flows: 0,
             unansweredSyns: 0,
             externalPeers: [],
+            moreExternalPeers: false,
             reachedBy: [...(seen?.reachedBy ?? [])].filter(isExternal),
             reachedByCount: 0,
             first: str(h.first_seen),
@@ -456,7 +459,13 @@ export class ReportBuilder {
         d.flows += num(h.flows);
         d.unansweredSyns += num(h.unanswered_syns);
         d.reachedByCount = Math.max(d.reachedByCount, num(h.reached_by_external), d.reachedBy.length);
-        for (const p of arr(h.peers)) if (isExternal(str(p))) pushCapped(d.externalPeers, str(p));
+        for (const p of arr(h.peers)) {
+          if (!isExternal(str(p))) continue;
+          if (d.externalPeers.length < MAX_LISTED || d.externalPeers.includes(str(p))) pushCapped(d.externalPeers, str(p));
+          else d.moreExternalPeers = true;
+        }
+        // The inventory keeps a host's first peers only; those it left out may be external.
+        if (h.more_peers === true) d.moreExternalPeers = true;
         if (eveSeconds(h.first_seen) < eveSeconds(d.first)) d.first = str(h.first_seen);
         if (eveSeconds(h.last_seen) > eveSeconds(d.last)) d.last = str(h.last_seen);
       }

@@ -5,7 +5,7 @@ import { timelineSvg } from '../../../src/output/report/timeline-svg.js';
 function device(flows: TimelineFlow[], alerts: Array<{ t: number; id: number }>): DeviceSection {
   return {
     address: '10.1.2.3', mac: null, speaks: [], names: [], indicators: [], rules: [], flows: flows.length,
-    unansweredSyns: 0, externalPeers: [], reachedBy: [], reachedByCount: 0, first: '', last: '', timeline: { flows, alerts },
+    unansweredSyns: 0, externalPeers: [], moreExternalPeers: false, reachedBy: [], reachedByCount: 0, first: '', last: '', timeline: { flows, alerts },
   };
 }
 
