@@ -462,7 +462,7 @@ function rangeHolding(starts: Uint32Array, count: number, W: number, a: Uint32Ar
   return range;
 }
 
-/** Below this many entries a comparison sort is quicker than the radix sort's 65 536-slot passes. */
+/** Below this many entries a comparison sort is quicker than the radix sort (compiling a set took the same 0.9-1.0 ms either way at 2 048). */
 const RADIX_SORT_FROM = 2048;
 
 /**

@@ -3,13 +3,14 @@
  * dropped records are counted in every stats record, and the other outputs get every alert; a
  * Redis server stopped in the middle of the run and started again loses no alert; a stop signal
  * ends the run within 2 s even while Redis does not answer, and what was not sent waits in the
- * spool for the next start.
+ * spool for the next start; nor does an EVE FIFO nobody reads hold the stop.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { stalledFifo } from '../support/stalled-fifo.js';
 import { LiveRun, PCAPS, VethBench, liveTestsEnabled, type EveRecord } from './live-harness.js';
 
 const SAMPLE = join(PCAPS, 'cms8000-to-indicator.pcap');
@@ -194,15 +195,12 @@ describe.runIf(liveTestsEnabled())('outputs of a live run', () => {
   }, 30_000);
 
   it('ends within 2 s of SIGTERM while its EVE file is not being read, and counts what it could not write', async () => {
-    // A FIFO whose reader opened it, shrank its buffer to a page and reads nothing: writes to
-    // it stay pending, as on a hung network mount.
     const fifo = join(tmp, 'stalled-eve.fifo');
-    execFileSync('mkfifo', [fifo]);
-    const reader = spawn('python3', ['-c', STALLED_READER, fifo], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const { reader, ready } = stalledFifo(fifo);
     servers.push(reader);
     const run = new LiveRun(bench.captureNs, ['-i', bench.captureIf, '--format', 'json', '--eve', fifo, '--stats-interval', '0.2'], null);
     runs.push(run);
-    await new Promise((resolve) => reader.stdout!.once('data', resolve));
+    await ready;
     await run.waitForLog(/^capture started$/);
     await bench.send([SAMPLE]);
     // Stats records every 0.2 s (a kilobyte and more each) soon fill the page.
@@ -216,15 +214,6 @@ describe.runIf(liveTestsEnabled())('outputs of a live run', () => {
     expect(Number(line![1])).toBeGreaterThan(0);
   }, 30_000);
 });
-
-/** Opens the FIFO for reading, shrinks its buffer to one page, says so, then never reads. */
-const STALLED_READER = `
-import fcntl, os, sys, time
-fd = os.open(sys.argv[1], os.O_RDONLY)
-fcntl.fcntl(fd, 1031, 4096)  # F_SETPIPE_SZ
-print('ready', flush=True)
-time.sleep(600)
-`;
 
 /** Listens with room for two pending connections, fills them itself, then never runs its event loop again. */
 const NEVER_ACCEPTS = `

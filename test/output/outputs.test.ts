@@ -6,6 +6,7 @@ import { PassThrough, Writable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Alert, DetectSink, FlowRecord } from '../../src/detect/alert.js';
 import { EveOutput } from '../../src/output/eve-output.js';
+import { stalledFifo } from '../support/stalled-fifo.js';
 import { Inventory } from '../../src/output/inventory.js';
 import { FanOutSink, openOutputFile, type OutputHealth } from '../../src/output/output.js';
 import { openOutput } from '../../src/output/registry.js';
@@ -166,16 +167,6 @@ describe('openOutputFile', () => {
     expect(readFileSync(path, 'utf8')).toBe('one\ntwo\n');
   });
 
-  /** A FIFO at `path` with a reader started on it: `cat` into `copy`, or one that never reads. */
-  function fifoWithReader(path: string, reader: { copyTo: string } | 'stalled'): ChildProcess {
-    execFileSync('mkfifo', [path]);
-    const child =
-      reader === 'stalled'
-        ? spawn('python3', ['-c', 'import fcntl, os, sys, time\nfd = os.open(sys.argv[1], os.O_RDONLY)\nfcntl.fcntl(fd, 1031, 4096)\ntime.sleep(60)', path])
-        : spawn('sh', ['-c', 'cat "$1" > "$2"', 'sh', path, reader.copyTo]);
-    readers.push(child);
-    return child;
-  }
   const readers: ChildProcess[] = [];
   afterEach(() => {
     for (const r of readers.splice(0)) r.kill('SIGKILL');
@@ -184,7 +175,9 @@ describe('openOutputFile', () => {
   it('writes every record to a FIFO that a log shipper reads', async () => {
     const fifo = join(dir, 'eve.fifo');
     const copy = join(dir, 'shipped.json');
-    const reader = fifoWithReader(fifo, { copyTo: copy });
+    execFileSync('mkfifo', [fifo]);
+    const reader = spawn('sh', ['-c', 'cat "$1" > "$2"', 'sh', fifo, copy]);
+    readers.push(reader);
     const sink = new EveOutput('eve:fifo', openOutputFile(fifo, { private: true }), { evidence: 'redacted', flows: false });
     for (let i = 0; i < 2000; i++) sink.alert(makeAlert());
     await sink.close();
@@ -195,7 +188,7 @@ describe('openOutputFile', () => {
 
   it('gives up on a FIFO nobody reads at the deadline, counting what it could not write', async () => {
     const fifo = join(dir, 'stalled.fifo');
-    fifoWithReader(fifo, 'stalled');
+    readers.push(stalledFifo(fifo).reader);
     const reports: OutputHealth[] = [];
     const sink = new EveOutput('eve:stalled', openOutputFile(fifo, { private: true }), { evidence: 'redacted', flows: false }, (h) => reports.push(h));
     // Far more than the reader's one-page buffer holds.

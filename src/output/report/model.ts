@@ -159,8 +159,12 @@ function at(root: EveRecord, path: string): number {
   return num(v);
 }
 
-function pushCapped<T>(list: T[], item: T, cap: number = MAX_LISTED): void {
-  if (list.length < cap && !list.includes(item)) list.push(item);
+/** Adds item unless listed already; false when the cap left it out. */
+function pushCapped<T>(list: T[], item: T, cap: number = MAX_LISTED): boolean {
+  if (list.includes(item)) return true;
+  if (list.length >= cap) return false;
+  list.push(item);
+  return true;
 }
 
 /** Where the stats record keeps what limits an analysis, with the words the report uses. */
@@ -460,9 +464,7 @@ export class ReportBuilder {
         d.unansweredSyns += num(h.unanswered_syns);
         d.reachedByCount = Math.max(d.reachedByCount, num(h.reached_by_external), d.reachedBy.length);
         for (const p of arr(h.peers)) {
-          if (!isExternal(str(p))) continue;
-          if (d.externalPeers.length < MAX_LISTED || d.externalPeers.includes(str(p))) pushCapped(d.externalPeers, str(p));
-          else d.moreExternalPeers = true;
+          if (isExternal(str(p)) && !pushCapped(d.externalPeers, str(p))) d.moreExternalPeers = true;
         }
         // The inventory keeps a host's first peers only; those it left out may be external.
         if (h.more_peers === true) d.moreExternalPeers = true;
