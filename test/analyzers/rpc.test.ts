@@ -200,6 +200,27 @@ describe('rpc analyzer: TCP record marking', () => {
   const messages = [getport(1), mnt(2), call({ xid: 3, prog: NFS, vers: 3, proc: 1, args: xdr().opaque(handle(32, 1)).bytes() })];
   const stream = concat(...messages.map((m) => record(m)));
 
+  it('lets go of a flow that is not RPC without counting it malformed (an echo service, a byte per segment)', () => {
+    const h = harness('tcp', { serverPort: 7000 });
+    // A first segment of one byte cannot be ruled out at a glance; the next bytes rule it out.
+    for (const byte of Buffer.from('abcdefghijkl')) {
+      h.analyzer.data(0, Uint8Array.of(byte));
+      h.analyzer.data(1, Uint8Array.of(byte));
+    }
+    expect(h.analyzer.verdict).toBe('reject');
+    expect(h.analyzer.stats.malformed).toBe(0);
+  });
+
+  it('counts a malformed record once the flow is known to be RPC', () => {
+    const h = harness('tcp', { serverPort: 2049 });
+    h.analyzer.data(0, record(getport(1)));
+    h.analyzer.data(0, record(Buffer.from('not an rpc message at all')));
+    h.analyzer.data(0, record(getport(2)));
+    expect(h.analyzer.verdict).toBe('match');
+    expect(h.analyzer.stats.malformed).toBe(1);
+    expect(h.of('rpc.call').map((e) => e.xid)).toEqual([1, 2]);
+  });
+
   function wholeStreamEvents() {
     const h = harness('tcp');
     h.analyzer.data(0, stream);

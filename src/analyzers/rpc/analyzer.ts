@@ -242,6 +242,21 @@ export class RpcAnalyzer implements Analyzer, RpcSink, RecordOwner {
     this.ctx.anomaly(name);
   }
 
+  /**
+   * Bytes that cannot be an RPC message. While probing, that only says the flow is not RPC: it is
+   * let go, and no anomaly counted (a first segment of one byte, say, cannot be ruled out at a
+   * glance, yet is no malformed RPC). Once the flow is known to be RPC, it is a malformed message.
+   * True when the flow was let go.
+   */
+  malformed(): boolean {
+    if (this.verdict !== 'probing') {
+      this.anomaly('malformed');
+      return false;
+    }
+    this.verdict = 'reject';
+    return true;
+  }
+
   /** Counts an anomaly in the analyzer's own stats and in the run's (as `rpc.<name>`). */
   anomaly(counter: keyof typeof ANOMALY_NAMES): void {
     this.stats[counter]++;
@@ -273,8 +288,7 @@ export class RpcAnalyzer implements Analyzer, RpcSink, RecordOwner {
 
   private datagram(dir: Direction, bytes: Uint8Array): void {
     if (probeHeader(bytes, 0, bytes.length, bytes.length) !== 'yes') {
-      this.anomaly('malformed');
-      if (this.verdict === 'probing') this.verdict = 'reject';
+      this.malformed();
       return;
     }
     this.decodeMessage(dir, bytes, bytes.length);
@@ -288,7 +302,7 @@ export class RpcAnalyzer implements Analyzer, RpcSink, RecordOwner {
     const type = r.u32();
     if (type === CALL) this.decodeCall(dir, r, xid);
     else if (type === REPLY) this.decodeReply(dir, r, xid);
-    else this.anomaly('malformed');
+    else this.malformed();
   }
 
   private decodeCall(dir: Direction, r: XdrReader, xid: number): void {
@@ -304,7 +318,7 @@ export class RpcAnalyzer implements Analyzer, RpcSink, RecordOwner {
     const verifier = r.u32();
     r.skip(xdrPad(verifier));
     if (!r.ok || rpcVersion !== RPC_VERSION) {
-      this.anomaly('malformed');
+      this.malformed();
       return;
     }
     if (cred.length > MAX_AUTH_BYTES || verifier > MAX_AUTH_BYTES) this.anomaly('oversizedAuth');
@@ -353,11 +367,11 @@ export class RpcAnalyzer implements Analyzer, RpcSink, RecordOwner {
         denial = AUTH_STAT[authStat] ?? `auth-${authStat}`;
       }
     } else {
-      this.anomaly('malformed');
+      this.malformed();
       return;
     }
     if (!r.ok) {
-      this.anomaly('malformed');
+      this.malformed();
       return;
     }
     this.stats.replies++;

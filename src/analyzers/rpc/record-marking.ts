@@ -23,7 +23,9 @@ export interface RecordOwner {
   /** Record marking rejects the flow while probing, on bytes that cannot be RPC. */
   verdict: Verdict;
   readonly stats: { skippedBytes: number; huntedBytes: number; gaps: number };
-  anomaly(counter: 'malformed' | 'oversizedRecords' | 'resyncs'): void;
+  anomaly(counter: 'oversizedRecords' | 'resyncs'): void;
+  /** Bytes that cannot be an RPC message: rejects the flow while probing (true), else counts them malformed. */
+  malformed(): boolean;
   /** A whole record, or the intact prefix of one that will not be seen whole. */
   decodeMessage(dir: Direction, buf: Uint8Array, length: number): void;
 }
@@ -157,11 +159,7 @@ export class RecordMarking {
         const probe = probeHeader(s.buf, 0, s.stored, messageEnd);
         if (probe === 'yes') s.judged = true;
         else if (probe === 'no') {
-          this.owner.anomaly('malformed');
-          if (this.owner.verdict === 'probing') {
-            this.owner.verdict = 'reject';
-            return;
-          }
+          if (this.owner.malformed()) return;
           // Lost sync: hunt for the next record, starting over this one's bytes.
           const replay = s.buf.slice(0, s.stored);
           s.startHunting();
@@ -196,10 +194,7 @@ export class RecordMarking {
     if (!s.fragLast) return;
     if (!s.decoded) {
       if (s.judged || probeComplete(s.buf, s.stored) === 'yes') this.owner.decodeMessage(dir, s.buf, s.stored);
-      else {
-        this.owner.anomaly('malformed');
-        if (this.owner.verdict === 'probing') this.owner.verdict = 'reject';
-      }
+      else this.owner.malformed();
     }
     s.resetRecord();
   }
@@ -232,8 +227,10 @@ export class RecordMarking {
     s.clipped = true;
     if (!s.decoded) {
       s.decoded = true;
-      if (probeHeader(s.buf, 0, s.stored) === 'yes') this.owner.decodeMessage(dir, s.buf, s.stored);
-      else this.owner.anomaly('malformed');
+      // A prefix too short to tell ('more') is cut, not malformed: the gap is counted as one.
+      const probe = probeHeader(s.buf, 0, s.stored);
+      if (probe === 'yes') this.owner.decodeMessage(dir, s.buf, s.stored);
+      else if (probe === 'no') this.owner.malformed();
     }
     s.releaseBytes();
   }
