@@ -7,6 +7,7 @@
  * the host is identified. Nothing here knows of bytes: only addresses, times and alerts.
  */
 import { formatAddress } from '../lib/ip-text.js';
+import { utcSeconds } from '../lib/time-text.js';
 import type { Alert, DetectSink } from './alert.js';
 import { deliverAlert, type DetectStats } from './alert-delivery.js';
 import type { CompiledRole } from './rule.js';
@@ -148,6 +149,6 @@ function earlier(aSec: number, aNsec: number, bSec: number, bNsec: number): bool
 }
 
 function lateNote(description: string, at: Identified): string {
-  const iso = new Date(at.sec * 1000 + Math.floor(at.nsec / 1e6)).toISOString();
+  const iso = `${utcSeconds(at.sec)}.${String(Math.floor(at.nsec / 1e6)).padStart(3, '0')}Z`;
   return `the server was identified as ${description} only after this flow began, by its own traffic at ${iso}`;
 }

@@ -2,21 +2,10 @@
 import { IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP } from '../decode/packet-view.js';
 import type { Alert } from '../detect/alert.js';
 import { formatAddress } from '../lib/ip-text.js';
+import { utcSeconds } from '../lib/time-text.js';
 import type { Flow } from '../flow/flow.js';
 
 const IPPROTO_SCTP = 132;
-
-/** 9999-12-31T23:59:59Z: the last second with a four-digit year, as EVE timestamps have. */
-const LAST_FOUR_DIGIT_SECOND = 253402300799;
-
-/**
- * `YYYY-MM-DDTHH:MM:SS` in UTC. A capture can claim any 64-bit time; one before 1970 or past
- * year 9999 is shown at that limit rather than breaking the record.
- */
-export function utcSeconds(sec: number): string {
-  const clamped = Math.max(0, Math.min(LAST_FOUR_DIGIT_SECOND, Number.isFinite(sec) ? sec : 0));
-  return new Date(clamped * 1000).toISOString().slice(0, 19);
-}
 
 /** Suricata's timestamp: UTC, microseconds, numeric zone, e.g. 2025-01-30T10:00:00.123456+0000. */
 export function eveTimestamp(sec: number, nsec: number): string {

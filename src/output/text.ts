@@ -8,7 +8,8 @@ import { descriptorOf, speakerConcern } from '../analyzers/registry.js';
 import type { Alert } from '../detect/alert.js';
 import type { AlertTallyRow } from './alert-tally.js';
 import { COUNTERS, type RunStats, type SummaryList } from '../stats/run-stats.js';
-import { clientAddress, hasPorts, protoName, serverAddress, severityName, utcSeconds } from './common.js';
+import { utcSeconds } from '../lib/time-text.js';
+import { clientAddress, hasPorts, protoName, serverAddress, severityName } from './common.js';
 import { Inventory, type InventorySnapshot, type SuspectedDevice } from './inventory.js';
 import type { OutputHealth } from './output.js';
 

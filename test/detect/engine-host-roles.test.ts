@@ -96,6 +96,17 @@ describe('rule 1000007: external hosts reaching a CMS8000 monitor', () => {
     expect(early.note).toBeNull();
   });
 
+  it('a late identification at a time no date can hold (a crafted 64-bit pcapng timestamp) still raises the alert', async () => {
+    const h = new DetectHarness(await shipped());
+    const flow = inbound(h, 'udp', T0 + 30);
+    h.end(flow);
+    // Past what a JavaScript Date can represent (8.64e12 s): the note shows the last four-digit year.
+    identify(h, MONITOR, 2 ** 45);
+    const [late] = attackAlerts(h);
+    expect(late.flow.id).toBe(flow.id);
+    expect(late.note).toMatch(/only after this flow began, by its own traffic at 9999-12-31T23:59:59\.000Z/);
+  });
+
   it('a flow still open when the monitor is identified alerts once, not again on its later packets', async () => {
     const h = new DetectHarness(await shipped());
     const flow = inbound(h, 'tcp', T0);

@@ -1,4 +1,5 @@
 /** Text helpers of the report page: HTML escaping, times, numbers. */
+import { utcSeconds } from '../../lib/time-text.js';
 import { eveSeconds } from './model.js';
 
 const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
@@ -10,8 +11,7 @@ export function esc(text: string): string {
 /** Seconds since the epoch as `2025-01-30 10:00:00Z`. */
 export function shortTime(sec: number): string {
   if (!Number.isFinite(sec) || sec <= 0) return 'unknown';
-  const d = new Date(Math.min(sec, 253402300799) * 1000);
-  return d.toISOString().slice(0, 19).replace('T', ' ') + 'Z';
+  return utcSeconds(sec).replace('T', ' ') + 'Z';
 }
 
 /** An EVE timestamp as `2025-01-30 10:00:00Z`, or with its fraction (`.123456`) when `precise`. */
