@@ -93,6 +93,11 @@ export function speakerLabel(eventType: string): string | undefined {
   return SPEAKER_LABELS.get(eventType);
 }
 
+/** The protocols the inventory lists speakers of, as it shows them ('HL7', 'DICOM', 'CMS8000'). */
+export function speakerProtocols(): string[] {
+  return [...CONCERN.keys()];
+}
+
 /** How much a host speaking the protocol shown as `label` weighs among suspects. */
 export function speakerConcern(label: string): number {
   return CONCERN.get(label) ?? 0;

@@ -4,6 +4,7 @@
  * real headings and tables, and print styles. Made from a ReportModel only.
  */
 import { createHash } from 'node:crypto';
+import { speakerProtocols } from '../../analyzers/registry.js';
 import type { DeviceSection, ReportModel, RuleGroup } from './model.js';
 import { OuiTable } from './oui.js';
 import { bytes, count, esc, eveTime, plural } from './text.js';
@@ -211,7 +212,8 @@ function deviceSection(d: DeviceSection, index: number, oui: OuiTable): string {
     `<dt>Address</dt><dd class="mono device-address">${esc(d.address)}</dd>`,
     `<dt>MAC address</dt><dd class="mono">${d.mac === null ? 'not seen (no Ethernet frames)' : esc(d.mac)}</dd>`,
     `<dt>Vendor</dt><dd>${vendor !== null ? esc(vendor) : d.mac === null ? 'unknown' : 'unknown (not in the OUI table, or a locally administered address)'}</dd>`,
-    `<dt>Speaks</dt><dd>${list(speaks, 'nothing wardwatch recognises')}</dd>`,
+    // Only the protocols that say what a device is are listed; its RPC or other traffic is in its alerts and flows.
+    `<dt>Speaks</dt><dd>${list(speaks, `none of ${speakerProtocols().join(', ')}`)}</dd>`,
     `<dt>Indicators contacted</dt><dd class="mono">${list(d.indicators)}</dd>`,
     `<dt>External hosts it talked with</dt><dd class="mono">${d.moreExternalPeers ? `${list(d.externalPeers, 'none listed')}; perhaps more: not all its peers are listed` : list(d.externalPeers)}</dd>`,
     `<dt>External hosts that reached it</dt><dd class="mono">${d.reachedByCount > d.reachedBy.length ? `${count(d.reachedByCount)}, among them ` : ''}${list(d.reachedBy)}</dd>`,

@@ -59,4 +59,13 @@ describe('a device in the report', () => {
     // Every peer listed: nothing to add, and internal peers are not external hosts.
     expect(externalHostsLine(html, '10.1.2.5')).toBe('198.51.100.1, 198.51.100.2');
   });
+
+  it('names the protocols it looked for when a device spoke none of them, rather than "nothing"', () => {
+    // A host whose only traffic was RPC (an NFS mount, say): recognised, but not a device protocol.
+    const builder = new ReportBuilder('redacted');
+    builder.add(inventory([{ address: '10.20.30.80', peers: ['202.114.4.119'], morePeers: false }]));
+    const html = renderReport(builder.build());
+    const section = html.slice(html.indexOf('>10.20.30.80</h3>'));
+    expect(/<dt>Speaks<\/dt><dd>([^<]*)<\/dd>/.exec(section)?.[1]).toBe('none of HL7, CMS8000, DICOM');
+  });
 });
