@@ -12,3 +12,8 @@ export function utcSeconds(sec: number): string {
   const clamped = Math.max(0, Math.min(LAST_FOUR_DIGIT_SECOND, Number.isFinite(sec) ? sec : 0));
   return new Date(clamped * 1000).toISOString().slice(0, 19);
 }
+
+/** `YYYY-MM-DD HH:MM:SSZ`, as the summary and the report show a time. */
+export function readableUtc(sec: number): string {
+  return utcSeconds(sec).replace('T', ' ') + 'Z';
+}

@@ -8,7 +8,7 @@ import { descriptorOf, speakerConcern } from '../analyzers/registry.js';
 import type { Alert } from '../detect/alert.js';
 import type { AlertTallyRow } from './alert-tally.js';
 import { COUNTERS, type RunStats, type SummaryList } from '../stats/run-stats.js';
-import { utcSeconds } from '../lib/time-text.js';
+import { readableUtc } from '../lib/time-text.js';
 import { clientAddress, hasPorts, protoName, serverAddress, severityName } from './common.js';
 import { Inventory, type InventorySnapshot, type SuspectedDevice } from './inventory.js';
 import type { OutputHealth } from './output.js';
@@ -26,10 +26,6 @@ function paint(on: boolean, code: string, text: string): string {
   return on ? code + text + ANSI.reset : text;
 }
 
-/** UTC, to the second: 2025-01-30 10:00:00Z. */
-export function textTime(sec: number): string {
-  return utcSeconds(sec).replace('T', ' ') + 'Z';
-}
 
 function endpoint(address: string, port: number | null): string {
   if (port === null) return address;
@@ -49,7 +45,7 @@ export function formatAlertLine(alert: Alert, options: TextOptions): string {
   const [src, dst] = alert.dir === 0 ? [client, server] : [server, client];
   const severity = `[${alert.severity}:${severityName(alert.severity)}]`;
   const parts = [
-    textTime(alert.tsSec),
+    readableUtc(alert.tsSec),
     paint(options.color, SEVERITY_COLOR[alert.severity] + ANSI.bold, severity),
     `${src} -> ${dst}`,
     protoName(flow.proto) + (flow.appProto !== '' ? `/${flow.appProto}` : ''),
@@ -240,7 +236,7 @@ function formatDevice(d: SuspectedDevice, color: boolean): string {
   for (const r of d.rules) did.push(`sid ${r.id} ×${r.count}`);
   const peers = d.peers.join(',') + (d.morePeers ? ',...' : '');
   const ports = d.ports.join(',') + (d.morePorts ? ',...' : '');
-  const when = d.firstSec === d.lastSec ? textTime(d.firstSec) : `${textTime(d.firstSec)} to ${textTime(d.lastSec)}`;
+  const when = d.firstSec === d.lastSec ? readableUtc(d.firstSec) : `${readableUtc(d.firstSec)} to ${readableUtc(d.lastSec)}`;
   return (
     `${paint(color, ANSI.bold, d.address)}: ${did.join('; ')}` +
     ` | ${d.flows} flows` +

@@ -1,5 +1,5 @@
 /** Text helpers of the report page: HTML escaping, times, numbers. */
-import { utcSeconds } from '../../lib/time-text.js';
+import { readableUtc } from '../../lib/time-text.js';
 import { eveSeconds } from './model.js';
 
 const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
@@ -11,7 +11,7 @@ export function esc(text: string): string {
 /** Seconds since the epoch as `2025-01-30 10:00:00Z`. */
 export function shortTime(sec: number): string {
   if (!Number.isFinite(sec) || sec <= 0) return 'unknown';
-  return utcSeconds(sec).replace('T', ' ') + 'Z';
+  return readableUtc(sec);
 }
 
 /** An EVE timestamp as `2025-01-30 10:00:00Z`, or with its fraction (`.123456`) when `precise`. */
