@@ -25,9 +25,15 @@ const fieldTest = z.union(
   { error: 'a field test is a value, a list of values, or one of {prefix: text}, {contains: text}, {not: value or list}' },
 );
 
-const eventName = z.enum(EVENT_TYPES as [string, ...string[]], {
-  error: (issue) => `unknown event type ${JSON.stringify(issue.input)} (known: ${Object.keys(EVENT_FIELDS).join(', ')})`,
-});
+/** Names what is wrong with an event's `type`: missing, or which of its names are unknown. */
+function eventTypeProblem(input: unknown): string {
+  const known = `(known: ${EVENT_TYPES.join(', ')})`;
+  if (input === undefined || input === null) return `an event needs a type ${known}`;
+  const unknown = (Array.isArray(input) ? input : [input]).filter((t) => typeof t !== 'string' || !EVENT_TYPES.includes(t));
+  return `unknown event type ${unknown.map((t) => JSON.stringify(t)).join(', ')} ${known}`;
+}
+
+const eventName = z.enum(EVENT_TYPES as [string, ...string[]], { error: (issue) => eventTypeProblem(issue.input) });
 
 /** Marks a custom problem as one about a key, so it is reported where the key stands. */
 const AT_KEY = { atKey: true };
@@ -35,9 +41,7 @@ const AT_KEY = { atKey: true };
 /** `type` names one event or several; other keys test the event's fields. */
 const eventMatch = z
   .object({
-    type: z.union([eventName, z.array(eventName).min(1)], {
-      error: (issue) => `unknown event type ${JSON.stringify(issue.input)} (known: ${Object.keys(EVENT_FIELDS).join(', ')})`,
-    }),
+    type: z.union([eventName, z.array(eventName).min(1)], { error: (issue) => eventTypeProblem(issue.input) }),
   })
   .catchall(fieldTest)
   .superRefine((value, ctx) => {

@@ -96,6 +96,16 @@ describe('rule file problems are reported as file:line:column and reject the set
     expect(problem.message).toContain('hl7.msg');
   });
 
+  it('names only the unknown entries of an event type list', async () => {
+    const problem = await onlyProblem(fileOf(ruleText(1000111, ['event:', '  type: [hl7.message, mount.cal]'])));
+    expect(problem.message).toMatch(/^unknown event type "mount\.cal" \(known: /);
+  });
+
+  it('says an event without a type needs one, rather than calling the type unknown', async () => {
+    const problem = await onlyProblem(fileOf(ruleText(1000112, ['event:', '  tpye: hl7.message'])));
+    expect(problem.message).toMatch(/^an event needs a type \(known: hl7\.message/);
+  });
+
   it('reports a field the event does not have at the field, listing the fields it has', async () => {
     const text = fileOf(ruleText(1000109, ['event:', '  type: mount.call', '  queue: lp']));
     const problem = await onlyProblem(text);
