@@ -3,6 +3,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { isMap, isNode, isScalar, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
 import { z } from 'zod';
 import { ANALYZED_PROTOCOLS } from '../analyzers/registry.js';
+import { yamlData } from '../lib/yaml-data.js';
 import { outputSpec } from '../output/registry.js';
 
 /**
@@ -101,7 +102,9 @@ export async function loadConfig(path: string): Promise<Config> {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: true });
   if (doc.errors.length > 0) throw new ConfigError(`${path}: ${doc.errors[0].message.split('\n')[0]}`);
-  const parsed = checkedConfig.safeParse(doc.toJS() ?? {});
+  const data = yamlData(doc, lineCounter);
+  if (!data.ok) throw new ConfigError(`${path}: ${data.message} (line ${data.line})`);
+  const parsed = checkedConfig.safeParse(data.data);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const unknownKey = issue.code === 'unrecognized_keys';

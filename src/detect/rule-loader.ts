@@ -1,6 +1,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LineCounter, parseDocument, isMap, isNode, isScalar, type Document } from 'yaml';
+import { yamlData } from '../lib/yaml-data.js';
 import { ruleFileSchema, type RuleFile } from './rule-schema.js';
 
 /** Where a value stands in its file, for error messages and `rules list`. */
@@ -40,8 +41,9 @@ export function parseRuleFile(file: string, text: string): LoadedRuleFile | stri
     });
   }
   const locate = (path: ReadonlyArray<string | number>): SourceLocation => locateIn(doc, lineCounter, file, path);
-  const data = doc.toJS() ?? {};
-  const parsed = ruleFileSchema.safeParse(data);
+  const data = yamlData(doc, lineCounter);
+  if (!data.ok) return [`${file}:${data.line}:${data.column}: ${data.message}`];
+  const parsed = ruleFileSchema.safeParse(data.data);
   if (!parsed.success) {
     return parsed.error.issues.map((issue) => {
       const path = issue.path.filter((p): p is string | number => typeof p !== 'symbol');

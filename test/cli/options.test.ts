@@ -113,6 +113,23 @@ describe('app_layer in the config file', () => {
   });
 });
 
+describe('YAML aliases in the config file', () => {
+  it('an alias to no anchor is one line naming the file and line, exit 2, not an internal error', async () => {
+    const config = dir.file('alias.yaml', 'format: json\nhome_net: [*lan]\n');
+    const run = await runCli(['replay', hl7Out, '--config', config]);
+    expect(run.code).toBe(2);
+    expect(lines(run.stderr)).toEqual([expect.stringMatching(/alias\.yaml: Unresolved alias .*lan \(line 2\)$/)]);
+    expect(run.stdout).toBe('');
+  });
+
+  it('aliases that would expand a billionfold are refused at the first alias', async () => {
+    const laughs = ['a: &a [x, x, x, x, x, x, x, x, x]', 'b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]', 'c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]', 'd: [*c, *c, *c, *c, *c, *c, *c, *c, *c]'];
+    const run = await runCli(['replay', hl7Out, '--config', dir.file('laughs.yaml', laughs.join('\n') + '\n')]);
+    expect(run.code).toBe(2);
+    expect(lines(run.stderr)).toEqual([expect.stringMatching(/laughs\.yaml: Excessive alias count.* \(line 2\)$/)]);
+  });
+});
+
 describe('HOME_NET that names no network', () => {
   it.each([[''], [','], [' , ']])("--home-net '%s' is refused, exit 2, before anything is read", async (value) => {
     const run = await runCli(['replay', hl7Out, '--home-net', value, '--format', 'json']);

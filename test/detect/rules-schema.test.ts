@@ -58,6 +58,21 @@ describe('rule file problems are reported as file:line:column and reject the set
     expect(problem.message).toMatch(/unique/i);
   });
 
+  it('reports an alias to no anchor at the alias, instead of failing the load', async () => {
+    const text = fileOf(ruleText(1000113, ['proto: tcp', 'server: *printer']));
+    const problem = await onlyProblem(text);
+    expect({ line: problem.line, column: problem.column }).toEqual(positionOf(text, '*printer'));
+    expect(problem.message).toMatch(/^Unresolved alias .*printer/);
+  });
+
+  it('refuses aliases that expand a billionfold, at the first alias', async () => {
+    const laughs = ['a: &a [x, x, x, x, x, x, x, x, x]', 'b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]', 'c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]', 'd: [*c, *c, *c, *c, *c, *c, *c, *c, *c]'];
+    const text = laughs.join('\n') + '\n' + fileOf(ruleText(1000114, ['proto: tcp']));
+    const problem = await onlyProblem(text);
+    expect(problem.line).toBe(2);
+    expect(problem.message).toMatch(/^Excessive alias count/);
+  });
+
   it('reports a missing name at the rule that lacks it', async () => {
     const text = fileOf(ruleText(1000103, ['proto: tcp']), ruleText(1000104, ['proto: tcp'], ['category: Test', 'severity: 2']));
     const problem = await onlyProblem(text);
