@@ -81,12 +81,12 @@ export class TcpStream {
   private jumps = 0;
   private finSeq = -1;
   /**
-   * The last bytes delivered, ending at nextSeq: a ring of RECENT_BYTES (made on the first
-   * delivery), `recentLength` of them valid (a gap empties it), the newest at `recentAt - 1`.
+   * The last bytes delivered, ending at nextSeq: RECENT_BYTES (made on the first delivery), the
+   * newest last, `recentLength` of them valid (a gap empties it). Kept in order rather than as a
+   * ring so that a delivery copies once and makes no view of a view.
    */
   private recent: Uint8Array | null = null;
   private recentLength = 0;
-  private recentAt = 0;
   /** Bytes handed on so far. */
   delivered = 0;
   /** True once the consumer said enough or the depth was reached: bytes are only counted. */
@@ -193,7 +193,7 @@ export class TcpStream {
 
   private deliverAt(skip: number, captured: Uint8Array, wireLength: number): void {
     const newWire = wireLength - skip;
-    if (skip < captured.length) this.emit(captured.subarray(skip));
+    if (skip < captured.length) this.emit(skip === 0 ? captured : captured.subarray(skip));
     // Bytes on the wire that the snap length kept from us.
     const cut = newWire - Math.max(0, captured.length - skip);
     if (cut > 0) this.emitGap(cut);
@@ -336,7 +336,7 @@ export class TcpStream {
     const to = Math.min(captured.length, -rel);
     for (let k = from; k < to; k++) {
       const back = -rel - k; // 1 for the newest byte
-      if (captured[k] !== recent[(this.recentAt - back + RECENT_BYTES) % RECENT_BYTES]) {
+      if (captured[k] !== recent[RECENT_BYTES - back]) {
         this.stats.overlapConflicts++;
         return;
       }
@@ -345,12 +345,13 @@ export class TcpStream {
 
   private remember(bytes: Uint8Array): void {
     const recent = (this.recent ??= new Uint8Array(RECENT_BYTES));
-    const keep = bytes.length > RECENT_BYTES ? bytes.subarray(bytes.length - RECENT_BYTES) : bytes;
-    const n = keep.length;
-    const first = Math.min(n, RECENT_BYTES - this.recentAt);
-    recent.set(first === n ? keep : keep.subarray(0, first), this.recentAt);
-    if (n > first) recent.set(keep.subarray(first), 0);
-    this.recentAt = (this.recentAt + n) % RECENT_BYTES;
+    const n = bytes.length;
+    if (n >= RECENT_BYTES) {
+      recent.set(n === RECENT_BYTES ? bytes : bytes.subarray(n - RECENT_BYTES));
+    } else {
+      recent.copyWithin(0, n);
+      recent.set(bytes, RECENT_BYTES - n);
+    }
     this.recentLength = Math.min(RECENT_BYTES, this.recentLength + n);
   }
 
