@@ -4,7 +4,7 @@
  * packet path: an output that fails keeps its first error, reports it once, and counts what it
  * could not deliver; the run ends with that error on record (see OutputHealth).
  */
-import { closeSync, createWriteStream, fchmodSync, fstatSync, openSync } from 'node:fs';
+import { closeSync, constants, createWriteStream, fchmodSync, fstatSync, openSync, statSync } from 'node:fs';
 import { Socket } from 'node:net';
 import type { Writable } from 'node:stream';
 import type { z } from 'zod';
@@ -273,6 +273,7 @@ export interface OutputFileOptions {
  */
 export function openOutputFile(path: string, options: OutputFileOptions): Writable {
   if (path === '-') return process.stdout;
+  if (statSync(path, { throwIfNoEntry: false })?.isFIFO() === true) return openFifo(path);
   const flags = options.append ? 'a' : 'w';
   const fd = openSync(path, flags, options.private ? 0o600 : 0o644);
   if (options.private) {
@@ -284,9 +285,24 @@ export function openOutputFile(path: string, options: OutputFileOptions): Writab
       throw err;
     }
   }
-  // A FIFO (a log shipper reading the records) is written through the event loop, like a pipe:
-  // a reader that stops reading then holds back this output alone, and a stop can give up on
-  // it. A write blocked in one of Node's worker threads would keep the process from exiting.
-  if (fstatSync(fd).isFIFO()) return new Socket({ fd, readable: false, writable: true });
+  if (fstatSync(fd).isFIFO()) return new Socket({ fd, readable: false, writable: true }); // made one since the stat
   return createWriteStream(path, { fd, flags });
+}
+
+/**
+ * A FIFO (a log shipper reading the records) is opened without waiting for a reader: a plain
+ * open would block, silently and past any signal, until one came; with none it fails now, saying
+ * so. It is written through the event loop, like a pipe: a reader that stops reading then holds
+ * back this output alone, and a stop can give up on it. A write blocked in one of Node's worker
+ * threads would keep the process from exiting.
+ */
+function openFifo(path: string): Writable {
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_WRONLY | constants.O_NONBLOCK);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENXIO') throw err;
+    throw Object.assign(new Error(`no process is reading the FIFO '${path}' (start its reader first)`), { code: 'ENXIO' });
+  }
+  return new Socket({ fd, readable: false, writable: true });
 }

@@ -4,7 +4,7 @@
  * line naming it and the errno, the summary says it failed, and the exit code is 2, never a stack
  * trace or the "alerts raised" code.
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -127,5 +127,17 @@ describe('an output that fails during replay', () => {
     expect(run.code).toBe(2);
     expect(errorLines(run.stderr)).toEqual(['wardwatch: error: output text:-: write failed: ENOSPC']);
     expect(run.stderr).toMatch(/^output\s+text:- failed: ENOSPC/m);
+  });
+});
+
+describe('an EVE FIFO nobody reads yet', () => {
+  it('is one line naming the FIFO, exit 2, at once: the open does not wait for a reader', async () => {
+    const fifo = join(tmp.path, 'eve.fifo');
+    execFileSync('mkfifo', [fifo]);
+    const started = Date.now();
+    const run = await runCli(['replay', SAMPLE, '--format', 'text', '--eve', fifo], { timeoutMs: 10_000 });
+    expect(run.code).toBe(2);
+    expect(errorLines(run.stderr)).toEqual([`wardwatch: error: ${fifo}: cannot write: no process is reading the FIFO '${fifo}' (start its reader first)`]);
+    expect(Date.now() - started).toBeLessThan(10_000);
   });
 });

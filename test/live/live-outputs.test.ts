@@ -198,9 +198,9 @@ describe.runIf(liveTestsEnabled())('outputs of a live run', () => {
     const fifo = join(tmp, 'stalled-eve.fifo');
     const { reader, ready } = stalledFifo(fifo);
     servers.push(reader);
+    await ready;
     const run = new LiveRun(bench.captureNs, ['-i', bench.captureIf, '--format', 'json', '--eve', fifo, '--stats-interval', '0.2'], null);
     runs.push(run);
-    await ready;
     await run.waitForLog(/^capture started$/);
     await bench.send([SAMPLE]);
     // Stats records every 0.2 s (a kilobyte and more each) soon fill the page.

@@ -167,6 +167,18 @@ describe('openOutputFile', () => {
     expect(readFileSync(path, 'utf8')).toBe('one\ntwo\n');
   });
 
+  /** The FIFO opened for writing once its reader (just started) has opened it. */
+  async function openOnceRead(fifo: string): Promise<Writable> {
+    for (let tries = 0; ; tries++) {
+      try {
+        return openOutputFile(fifo, { private: true });
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENXIO' || tries === 500) throw err;
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+    }
+  }
+
   const readers: ChildProcess[] = [];
   afterEach(() => {
     for (const r of readers.splice(0)) r.kill('SIGKILL');
@@ -178,7 +190,7 @@ describe('openOutputFile', () => {
     execFileSync('mkfifo', [fifo]);
     const reader = spawn('sh', ['-c', 'cat "$1" > "$2"', 'sh', fifo, copy]);
     readers.push(reader);
-    const sink = new EveOutput('eve:fifo', openOutputFile(fifo, { private: true }), { evidence: 'redacted', flows: false });
+    const sink = new EveOutput('eve:fifo', await openOnceRead(fifo), { evidence: 'redacted', flows: false });
     for (let i = 0; i < 2000; i++) sink.alert(makeAlert());
     await sink.close();
     await new Promise((resolve) => reader.once('exit', resolve));
@@ -188,7 +200,9 @@ describe('openOutputFile', () => {
 
   it('gives up on a FIFO nobody reads at the deadline, counting what it could not write', async () => {
     const fifo = join(dir, 'stalled.fifo');
-    readers.push(stalledFifo(fifo).reader);
+    const stalled = stalledFifo(fifo);
+    readers.push(stalled.reader);
+    await stalled.ready;
     const reports: OutputHealth[] = [];
     const sink = new EveOutput('eve:stalled', openOutputFile(fifo, { private: true }), { evidence: 'redacted', flows: false }, (h) => reports.push(h));
     // Far more than the reader's one-page buffer holds.
@@ -200,6 +214,12 @@ describe('openOutputFile', () => {
     expect(reports).toHaveLength(1);
     expect(sink.health.dropped).toBeGreaterThan(0);
     expect(sink.health.written + sink.health.dropped).toBe(500);
+  });
+
+  it('refuses a FIFO nobody reads at once, naming it, rather than waiting in open for a reader', () => {
+    const fifo = join(dir, 'unread.fifo');
+    execFileSync('mkfifo', [fifo]);
+    expect(() => openOutputFile(fifo, { private: true })).toThrow(`no process is reading the FIFO '${fifo}'`);
   });
 
   it('means stdout for -, and fails at once on a path it cannot open', () => {
