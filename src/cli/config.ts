@@ -3,7 +3,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { isMap, isNode, isScalar, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
 import { z } from 'zod';
 import { ANALYZED_PROTOCOLS } from '../analyzers/registry.js';
-import { yamlData } from '../lib/yaml-data.js';
+import { YAML_LOG_LEVEL, yamlData } from '../lib/yaml-data.js';
 import { outputSpec } from '../output/registry.js';
 
 /**
@@ -100,7 +100,7 @@ export async function loadConfig(path: string): Promise<Config> {
     throw new ConfigError(`${path}: cannot read config: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: true });
+  const doc = parseDocument(text, { lineCounter, prettyErrors: true, logLevel: YAML_LOG_LEVEL });
   if (doc.errors.length > 0) throw new ConfigError(`${path}: ${doc.errors[0].message.split('\n')[0]}`);
   const data = yamlData(doc, lineCounter);
   if (!data.ok) throw new ConfigError(`${path}: ${data.message} (line ${data.line})`);

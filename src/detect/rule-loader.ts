@@ -1,7 +1,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LineCounter, parseDocument, isMap, isNode, isScalar, type Document } from 'yaml';
-import { yamlData } from '../lib/yaml-data.js';
+import { YAML_LOG_LEVEL, yamlData } from '../lib/yaml-data.js';
 import { ruleFileSchema, type RuleFile } from './rule-schema.js';
 
 /** Where a value stands in its file, for error messages and `rules list`. */
@@ -33,7 +33,7 @@ export function formatLocation(loc: SourceLocation): string {
 /** Parses and validates one rule file's text; returns it or the problems with their locations. */
 export function parseRuleFile(file: string, text: string): LoadedRuleFile | string[] {
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true, logLevel: YAML_LOG_LEVEL });
   if (doc.errors.length > 0) {
     return doc.errors.map((e) => {
       const pos = lineCounter.linePos(e.pos[0]);

@@ -1,5 +1,11 @@
 import { visit, type Document, type LineCounter } from 'yaml';
 
+/**
+ * For parseDocument: the YAML library's warnings (a map used as a key, which becomes its text) are
+ * Node process warnings, printed on stderr beside the located error the schema gives the same key.
+ */
+export const YAML_LOG_LEVEL = 'error';
+
 export type YamlData = { ok: true; data: unknown } | { ok: false; message: string; line: number; column: number };
 
 /**

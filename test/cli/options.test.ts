@@ -113,13 +113,20 @@ describe('app_layer in the config file', () => {
   });
 });
 
-describe('YAML aliases in the config file', () => {
+describe('YAML aliases and map keys in the config file', () => {
   it('an alias to no anchor is one line naming the file and line, exit 2, not an internal error', async () => {
     const config = dir.file('alias.yaml', 'format: json\nhome_net: [*lan]\n');
     const run = await runCli(['replay', hl7Out, '--config', config]);
     expect(run.code).toBe(2);
     expect(lines(run.stderr)).toEqual([expect.stringMatching(/alias\.yaml: Unresolved alias .*lan \(line 2\)$/)]);
     expect(run.stdout).toBe('');
+  });
+
+  it('a map used as a key is one located error, with no Node warning beside it', async () => {
+    const config = dir.file('map-key.yaml', 'format: json\nlive:\n  { interface: eth1 }: x\n');
+    const run = await runCli(['replay', hl7Out, '--config', config]);
+    expect(run.code).toBe(2);
+    expect(lines(run.stderr)).toEqual([expect.stringMatching(/map-key\.yaml: live: Unrecognized key: "\{ interface: eth1 \}"$/)]);
   });
 
   it('aliases that would expand a billionfold are refused at the first alias', async () => {
