@@ -7,6 +7,8 @@
  *   npm run fuzz [-- --minutes N | --seconds N] [--inputs N] [--out DIR] [--seed S]
  *                [--timeout-ms MS] [--slow-ms-per-mb MS] [--max-rss-mb MB] [--max-growth-mb MB]
  *                [--samples DIR]
+ *   npm run fuzz -- --settings [--minutes N | --seconds N] [--inputs N] [--out DIR] [--seed S]
+ *                (the rule pack, config file and indicator lists instead: tools/fuzz/settings-fuzz.ts)
  *   npx tsx tools/fuzz.ts --replay FILE    (runs one saved input with the options in FILE's note)
  *   npx tsx tools/fuzz.ts --minimize FILE  (shrinks it while it fails the same way: FILE.min.<ext>)
  *
@@ -19,6 +21,7 @@ import { parseArgs } from 'node:util';
 import { RuleSet } from '../src/detect/rule-set.js';
 import { REPO_ROOT, runFuzz } from './fuzz/fuzzer.js';
 import { minimize } from './fuzz/minimize.js';
+import { runSettingsFuzz } from './fuzz/settings-fuzz.js';
 import { analyzerFault, runCapture, type RunOptions } from './fuzz/run-input.js';
 
 const CAPTURE_EXT = /\.(pcap|pcapng)(\.gz)?$/;
@@ -37,6 +40,7 @@ const { values } = parseArgs({
     samples: { type: 'string' },
     replay: { type: 'string' },
     minimize: { type: 'string' },
+    settings: { type: 'boolean' },
   },
 });
 
@@ -54,6 +58,20 @@ if (values.replay !== undefined) {
   process.exitCode = await replayOne(values.replay);
 } else if (values.minimize !== undefined) {
   process.exitCode = await minimizeOne(values.minimize);
+} else if (values.settings === true) {
+  const seed = number('seed', values.seed) ?? Date.now() % 0x7fffffff;
+  const seconds = number('seconds', values.seconds) ?? (number('minutes', values.minutes) ?? 1) * 60;
+  const summary = await runSettingsFuzz({ seed, seconds, inputs: number('inputs', values.inputs), outDir: values.out!, log: (line) => process.stderr.write(`fuzz: ${line}\n`) });
+  const signatures = new Map<string, number>();
+  for (const f of summary.failures) signatures.set(`${f.kind}: ${f.signature}`, (signatures.get(`${f.kind}: ${f.signature}`) ?? 0) + 1);
+  const lines = [
+    `seed            ${seed}`,
+    `inputs run      ${summary.inputs} in ${summary.seconds.toFixed(1)} s (${summary.accepted} loaded, ${summary.refused} refused with a located error)`,
+    `failures        ${summary.failures.length} (${signatures.size} distinct)`,
+    ...[...signatures].map(([signature, count]) => `  ${count} x ${signature}`),
+  ];
+  process.stdout.write(lines.join('\n') + '\n');
+  process.exitCode = summary.failures.length > 0 ? 1 : 0;
 } else {
   const seed = number('seed', values.seed) ?? Date.now() % 0x7fffffff;
   const seconds = number('seconds', values.seconds) ?? (number('minutes', values.minutes) ?? 1) * 60;
