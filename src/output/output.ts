@@ -4,7 +4,7 @@
  * packet path: an output that fails keeps its first error, reports it once, and counts what it
  * could not deliver; the run ends with that error on record (see OutputHealth).
  */
-import { closeSync, constants, createWriteStream, fchmodSync, fstatSync, openSync, statSync } from 'node:fs';
+import { closeSync, constants, createWriteStream, fchmodSync, openSync, statSync } from 'node:fs';
 import { Socket } from 'node:net';
 import type { Writable } from 'node:stream';
 import type { z } from 'zod';
@@ -285,7 +285,6 @@ export function openOutputFile(path: string, options: OutputFileOptions): Writab
       throw err;
     }
   }
-  if (fstatSync(fd).isFIFO()) return new Socket({ fd, readable: false, writable: true }); // made one since the stat
   return createWriteStream(path, { fd, flags });
 }
 
