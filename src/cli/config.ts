@@ -1,8 +1,8 @@
-import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { isMap, isNode, isScalar, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
 import { z } from 'zod';
 import { ANALYZED_PROTOCOLS } from '../analyzers/registry.js';
+import { MAX_SETTINGS_BYTES, readTextFile } from '../lib/read-text-file.js';
 import { YAML_LOG_LEVEL, yamlData } from '../lib/yaml-data.js';
 import { outputSpec } from '../output/registry.js';
 
@@ -95,7 +95,7 @@ export class ConfigError extends Error {}
 export async function loadConfig(path: string): Promise<Config> {
   let text: string;
   try {
-    text = await readFile(path, 'utf8');
+    text = await readTextFile(path, MAX_SETTINGS_BYTES);
   } catch (err) {
     throw new ConfigError(`${path}: cannot read config: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }

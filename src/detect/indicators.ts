@@ -13,8 +13,9 @@
  * Bad content never throws: a bad line costs one message naming file and line and is skipped, an
  * unreadable or unparsable file costs one message naming the file.
  */
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
+import { MAX_LIST_BYTES, readTextFile } from '../lib/read-text-file.js';
 import { AddressSet, AddressSetBuilder } from './address-set.js';
 
 export interface Indicator {
@@ -65,14 +66,15 @@ export function indicatorFormatOf(path: string): IndicatorFormat | null {
   return EXTENSIONS[extname(path).toLowerCase()] ?? null;
 }
 
-export async function loadIndicatorFiles(paths: readonly string[]): Promise<IndicatorLoad> {
+/** Loads the lists at `paths`; `what` names them in messages about a file that cannot be read. */
+export async function loadIndicatorFiles(paths: readonly string[], what = 'indicator file'): Promise<IndicatorLoad> {
   const loader = new IndicatorLoader();
   for (const path of paths) {
     let text: string;
     try {
-      text = await readFile(path, 'utf8');
+      text = await readTextFile(path, MAX_LIST_BYTES);
     } catch (err) {
-      loader.unreadable(path, err);
+      loader.unreadable(path, err, what);
       continue;
     }
     loader.addText(path, text);
@@ -146,8 +148,8 @@ class IndicatorLoader {
 
   private readonly unreadableFiles = new Map<string, string>();
 
-  unreadable(path: string, err: unknown): void {
-    const message = `${path}: cannot read indicator file: ${errorText(err)}`;
+  unreadable(path: string, err: unknown, what = 'indicator file'): void {
+    const message = `${path}: cannot read ${what}: ${errorText(err)}`;
     this.files.push({ file: path, loaded: 0, skipped: 0 });
     this.problems.push(message);
     this.unreadableFiles.set(path, message);

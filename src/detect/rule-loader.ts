@@ -1,6 +1,7 @@
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LineCounter, parseDocument, isMap, isNode, isScalar, type Document } from 'yaml';
+import { MAX_SETTINGS_BYTES, readTextFile } from '../lib/read-text-file.js';
 import { YAML_LOG_LEVEL, yamlData } from '../lib/yaml-data.js';
 import { ruleFileSchema, type RuleFile } from './rule-schema.js';
 
@@ -74,7 +75,7 @@ export async function loadRuleDir(dir: string): Promise<LoadedRuleFile[]> {
     const file = join(dir, name);
     let text: string;
     try {
-      text = await readFile(file, 'utf8');
+      text = await readTextFile(file, MAX_SETTINGS_BYTES);
     } catch (err) {
       problems.push(`${file}: cannot read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
       continue;

@@ -3,7 +3,8 @@
  * lists) and of extra indicator files, so a report says exactly which pack judged the traffic.
  */
 import { createHash } from 'node:crypto';
-import { readdir, readFile } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { readdir, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 
 /** `sha256:` and the first 16 hex digits of the digest of the files' names and bytes, in name order. */
@@ -13,7 +14,9 @@ export async function rulePackRevision(rulesDir: string, extraFiles: readonly st
   const hash = createHash('sha256');
   for (const f of files) {
     hash.update(f.name + '\0');
-    hash.update(await readFile(f.path));
+    // Streamed: a large file left in the rules directory costs time, not memory. A list given as
+    // a pipe (<(...)) was read by its loader and cannot be read again: its name stands for it.
+    if ((await stat(f.path)).isFile()) for await (const chunk of createReadStream(f.path)) hash.update(chunk as Buffer);
     hash.update('\0');
   }
   return 'sha256:' + hash.digest('hex').slice(0, 16);

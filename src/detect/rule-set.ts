@@ -3,7 +3,6 @@ import { listIndicatorFiles, loadIndicatorFiles, type Indicator } from './indica
 import { RuleLoadError, formatLocation, loadRuleDir } from './rule-loader.js';
 import { addressSetOf, compileRules, type CompiledRole, type CompiledRule, type EventTest } from './rule.js';
 import { AlertGate } from './thresholds.js';
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 export type IndicatorEntry = Entry<Indicator>;
@@ -88,12 +87,8 @@ export class RuleSet {
 
     // The user named these files: one that cannot be read is an error, not a list skipped.
     const monitorFiles = options.monitorFiles ?? [];
-    const unreadable: string[] = [];
-    for (const file of monitorFiles) {
-      await readFile(file).catch((err: NodeJS.ErrnoException) => unreadable.push(`${file}: cannot read monitors list: ${err.code ?? err.message}`));
-    }
-    if (unreadable.length > 0) throw new RuleLoadError(unreadable);
-    const monitors = await loadIndicatorFiles(monitorFiles);
+    const monitors = await loadIndicatorFiles(monitorFiles, 'monitors list');
+    if (monitors.unreadable.size > 0) throw new RuleLoadError([...monitors.unreadable.values()]);
     warnings.push(...monitors.problems);
     if (monitorFiles.length > 0 && !roles.some((r) => r.listedIn === 'monitors')) warnings.push(`no host role of the rules is listed_in: monitors, so the monitors lists are not used: ${monitorFiles.join(', ')}`);
 

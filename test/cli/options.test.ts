@@ -137,6 +137,14 @@ describe('YAML aliases and map keys in the config file', () => {
   });
 });
 
+describe('a list that never ends', () => {
+  it.each([['--monitors', 'monitors list'], ['--indicators', 'indicator file']])('%s /dev/zero is one line and exit 2, not a process that fills the memory', async (option, what) => {
+    const run = await runCli(['replay', hl7Out, option, '/dev/zero', '--format', 'json']);
+    expect(run.code).toBe(2);
+    expect(lines(run.stderr).filter((l) => !l.startsWith('{'))).toEqual([`wardwatch: /dev/zero: cannot read ${what}: larger than 256 MiB: not read`]);
+  });
+});
+
 describe('HOME_NET that names no network', () => {
   it.each([[''], [','], [' , ']])("--home-net '%s' is refused, exit 2, before anything is read", async (value) => {
     const run = await runCli(['replay', hl7Out, '--home-net', value, '--format', 'json']);

@@ -1,3 +1,4 @@
+import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -310,6 +311,19 @@ describe('host roles', () => {
     const { warnings, monitorCounts } = await RuleSet.load({ rulesDir: dir, monitorFiles: [join(dir, 'monitors.txt')] });
     expect(warnings).toContain(`no host role of the rules is listed_in: monitors, so the monitors lists are not used: ${join(dir, 'monitors.txt')}`);
     expect(monitorCounts).toEqual([{ file: join(dir, 'monitors.txt'), loaded: 1, skipped: 0 }]);
+  });
+
+  it('a monitors list given as a pipe, as <(...) gives it, is read once and its addresses loaded', async () => {
+    const dir = tempDir();
+    const fifo = join(dir, 'monitors.fifo');
+    execFileSync('mkfifo', [fifo]);
+    const writer = spawn('sh', ['-c', 'printf "10.20.30.40\\n10.20.30.41\\n" > "$1"', 'sh', fifo]);
+    try {
+      const { monitorCounts } = await RuleSet.load({ rulesDir: SHIPPED_RULES_DIR, monitorFiles: [fifo] });
+      expect(monitorCounts).toEqual([{ file: fifo, loaded: 2, skipped: 0 }]);
+    } finally {
+      writer.kill();
+    }
   });
 
   it('an unreadable monitors list rejects the set, one line naming it', async () => {
