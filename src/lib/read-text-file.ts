@@ -15,18 +15,34 @@ const CHUNK = 1024 * 1024;
 export async function readTextFile(path: string, maxBytes: number): Promise<string> {
   const handle = await open(path, 'r');
   try {
+    // A regular file's size says how much to expect (and one byte more finds its end); a pipe or
+    // a device says 0 and is read in chunks.
+    const info = await handle.stat();
+    const size = info.isFile() ? info.size : 0;
+    if (size > maxBytes) throw tooLarge(maxBytes);
     const chunks: Buffer[] = [];
+    let chunk = Buffer.allocUnsafe(size > 0 ? size + 1 : CHUNK);
+    let used = 0;
     let total = 0;
     for (;;) {
-      const chunk = Buffer.allocUnsafe(CHUNK);
-      const { bytesRead } = await handle.read(chunk, 0, CHUNK, null);
+      if (used === chunk.length) {
+        chunks.push(chunk);
+        chunk = Buffer.allocUnsafe(CHUNK);
+        used = 0;
+      }
+      const { bytesRead } = await handle.read(chunk, used, chunk.length - used, null);
       if (bytesRead === 0) break;
+      used += bytesRead;
       total += bytesRead;
-      if (total > maxBytes) throw new Error(`larger than ${maxBytes / (1024 * 1024)} MiB: not read`);
-      chunks.push(bytesRead === CHUNK ? chunk : chunk.subarray(0, bytesRead));
+      if (total > maxBytes) throw tooLarge(maxBytes);
     }
+    chunks.push(chunk.subarray(0, used));
     return Buffer.concat(chunks, total).toString('utf8');
   } finally {
     await handle.close();
   }
+}
+
+function tooLarge(maxBytes: number): Error {
+  return new Error(`larger than ${maxBytes / (1024 * 1024)} MiB: not read`);
 }
