@@ -6,11 +6,12 @@
  * record stays whole in the run's other outputs.
  */
 import { createSocket, type Socket as DatagramSocket } from 'node:dgram';
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { isIP, connect as netConnect, type Socket } from 'node:net';
 import { hostname } from 'node:os';
 import { connect as tlsConnect } from 'node:tls';
 import { z } from 'zod';
+import { MAX_SETTINGS_BYTES } from '../lib/read-text-file.js';
 import { checkSpool, deliveryOptions, endpointOf, NetworkOutput, shown, specFromUrl, type Transport } from './delivery.js';
 import type { Output, OutputContext, OutputWriter } from './output.js';
 import type { Envelope } from './spool.js';
@@ -228,6 +229,10 @@ function check(spec: SyslogSpec): void {
     const path = spec[key];
     if (path === undefined) continue;
     try {
+      // Read again when the output opens: a pipe would be empty then, and a device may never end.
+      const info = statSync(path);
+      if (!info.isFile()) throw new Error('not a regular file');
+      if (info.size > MAX_SETTINGS_BYTES) throw new Error('larger than 16 MiB');
       readFileSync(path);
     } catch (err) {
       throw new Error(`${key} file ${path} cannot be read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);

@@ -34,6 +34,7 @@ describe('a bad output configuration', () => {
     ['an unknown Redis mode', 'redis://127.0.0.1:6379/eve?mode=queue', /mode: Invalid option: expected one of "list"\|"lpush"\|"rpush"\|"channel"\|"publish"\|"stream"\|"xadd"/],
     ['an unknown option', 'syslog+udp://127.0.0.1:514?colour=red', /Unrecognized key: "colour"/],
     ['an unreadable CA file', 'syslog+tls://127.0.0.1:6514?ca=/nonexistent/ca.pem', /output syslog\+tls:\/\/127\.0\.0\.1:6514: ca file \/nonexistent\/ca\.pem cannot be read: ENOENT/],
+    ['a CA file that never ends', 'syslog+tls://127.0.0.1:6514?ca=/dev/zero', /ca file \/dev\/zero cannot be read: not a regular file/],
     ['a client certificate without its key', 'syslog+tls://127.0.0.1:6514?cert=/etc/hostname', /a client certificate needs both cert and key/],
     ['a spool directory that cannot be created', 'redis://127.0.0.1:6379/eve?spool_dir=/dev/null/spool', /output redis:\/\/127\.0\.0\.1:6379\/eve: spool directory \/dev\/null\/spool cannot be used: ENOTDIR/],
   ];
