@@ -4,7 +4,6 @@
  * counted; the first such line is named so the reader can look at it.
  */
 import { createReadStream } from 'node:fs';
-import { createInterface } from 'node:readline';
 import type { EveRecord } from './eve.js';
 
 /** The event types wardwatch writes. */
@@ -22,12 +21,11 @@ export interface EveFileResult {
 /** Hands every good record of the file to `onRecord` in order; rejects only when the file cannot be read. */
 export async function readEveFile(path: string, onRecord: (record: EveRecord) => void): Promise<EveFileResult> {
   const result: EveFileResult = { path, records: 0, skipped: 0, firstBad: null };
-  const lines = createInterface({ input: createReadStream(path), crlfDelay: Infinity });
   let number = 0;
-  for await (const line of lines) {
+  for await (const line of linesOf(path)) {
     number++;
-    if (line.trim() === '') continue;
-    const why = problemOf(line);
+    if (line !== null && line.trim() === '') continue;
+    const why = line === null ? `longer than ${MAX_LINE_BYTES / (1024 * 1024)} MiB: not a record` : problemOf(line);
     if (typeof why === 'string') {
       result.skipped++;
       result.firstBad ??= { line: number, why };
@@ -37,6 +35,42 @@ export async function readEveFile(path: string, onRecord: (record: EveRecord) =>
     onRecord(why);
   }
   return result;
+}
+
+/**
+ * Far more than any record wardwatch writes (full evidence keeps a few MiB at most). A file that
+ * is not EVE at all (a capture, /dev/zero) can run for gigabytes without a newline: such a line is
+ * skipped as it streams by instead of being gathered past what a string can hold.
+ */
+const MAX_LINE_BYTES = 64 * 1024 * 1024;
+const NEWLINE = 0x0a;
+
+/** The file's lines, without their newline; null for a line longer than MAX_LINE_BYTES. */
+async function* linesOf(path: string): AsyncGenerator<string | null> {
+  let parts: Buffer[] = [];
+  let length = 0;
+  let tooLong = false;
+  for await (const chunk of createReadStream(path) as AsyncIterable<Buffer>) {
+    let from = 0;
+    for (let at = chunk.indexOf(NEWLINE); at !== -1; at = chunk.indexOf(NEWLINE, from)) {
+      if (tooLong || length + at - from > MAX_LINE_BYTES) yield null;
+      else yield Buffer.concat([...parts, chunk.subarray(from, at)]).toString('utf8');
+      parts = [];
+      length = 0;
+      tooLong = false;
+      from = at + 1;
+    }
+    if (from === chunk.length || tooLong) continue;
+    length += chunk.length - from;
+    if (length > MAX_LINE_BYTES) {
+      tooLong = true;
+      parts = [];
+    } else {
+      parts.push(chunk.subarray(from));
+    }
+  }
+  if (tooLong) yield null;
+  else if (length > 0) yield Buffer.concat(parts).toString('utf8');
 }
 
 /** The record, or why the line is not one. */
