@@ -9,7 +9,7 @@
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { extname, join } from 'node:path';
 import { Prng } from '../craft/prng.js';
 import { ConfigError, loadConfig } from '../../src/cli/config.js';
 import { loadIndicatorFiles } from '../../src/detect/indicators.js';
@@ -204,7 +204,7 @@ export async function runSettingsFuzz(options: {
       summary.inputs++;
       if (signature !== null) {
         mkdirSync(options.outDir, { recursive: true });
-        const saved = join(options.outDir, `${kind}-${options.seed}-${index}${kind === 'indicators' ? '.csv' : '.yaml'}`);
+        const saved = join(options.outDir, `${kind}-${options.seed}-${index}${extname(path)}`);
         writeFileSync(saved, text);
         summary.failures.push({ kind, index, signature, file: saved });
         options.log?.(`${kind} input ${index}: ${signature} (saved as ${saved})`);
