@@ -19,6 +19,8 @@ program
   .description('Passive network traffic detector for hospital networks: finds the Contec CMS8000 backdoor and cleartext patient data on the wire, in captures or live on a mirror port.')
   .version(version)
   .exitOverride()
+  // Commander's own errors ("error: unknown option ...") name the program as wardwatch's others do.
+  .configureOutput({ outputError: (text, write) => write(`wardwatch: ${text}`) })
   .showHelpAfterError('(run with --help for usage)')
   .addHelpText(
     'after',

@@ -78,14 +78,14 @@ describe('usage errors exit 2 with one clear message and no stack trace', () => 
   it('an unknown option', async () => {
     const run = await runCli(['replay', alerting, '--bogus']);
     expect(run.code).toBe(2);
-    expect(run.stderr).toContain("unknown option '--bogus'");
+    expect(run.stderr.split('\n')[0]).toBe("wardwatch: error: unknown option '--bogus'");
     expect(run.stdout).toBe('');
   });
 
   it('an unknown command', async () => {
     const run = await runCli(['scan', alerting]);
     expect(run.code).toBe(2);
-    expect(run.stderr).toContain("unknown command 'scan'");
+    expect(run.stderr.split('\n')[0]).toBe("wardwatch: error: unknown command 'scan'");
   });
 
   it('a capture file that does not exist: one line naming it', async () => {
