@@ -95,7 +95,7 @@ export async function live(cli: LiveCliOptions): Promise<number> {
   } catch (err) {
     capture.kill();
     if (!(err instanceof RuleLoadError)) throw err;
-    for (const problem of err.problems) process.stderr.write(`wardwatch: ${problem}\n`);
+    for (const problem of err.problems) process.stderr.write(`wardwatch: error: ${problem}\n`);
     return EXIT_USAGE;
   }
   const detector = session.analysis;

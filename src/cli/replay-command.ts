@@ -73,7 +73,7 @@ async function replayUntil(
     session = await AnalysisSession.open(settings, log);
   } catch (err) {
     if (!(err instanceof RuleLoadError)) throw err;
-    for (const problem of err.problems) process.stderr.write(`wardwatch: ${problem}\n`);
+    for (const problem of err.problems) process.stderr.write(`wardwatch: error: ${problem}\n`);
     return EXIT_USAGE;
   }
 

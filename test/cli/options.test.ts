@@ -141,7 +141,7 @@ describe('a list that never ends', () => {
   it.each([['--monitors', 'monitors list'], ['--indicators', 'indicator file']])('%s /dev/zero is one line and exit 2, not a process that fills the memory', async (option, what) => {
     const run = await runCli(['replay', hl7Out, option, '/dev/zero', '--format', 'json']);
     expect(run.code).toBe(2);
-    expect(lines(run.stderr).filter((l) => !l.startsWith('{'))).toEqual([`wardwatch: /dev/zero: cannot read ${what}: larger than 256 MiB: not read`]);
+    expect(lines(run.stderr).filter((l) => !l.startsWith('{'))).toEqual([`wardwatch: error: /dev/zero: cannot read ${what}: larger than 256 MiB: not read`]);
   });
 });
 
