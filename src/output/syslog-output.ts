@@ -232,7 +232,7 @@ function check(spec: SyslogSpec): void {
       // Read again when the output opens: a pipe would be empty then, and a device may never end.
       const info = statSync(path);
       if (!info.isFile()) throw new Error('not a regular file');
-      if (info.size > MAX_SETTINGS_BYTES) throw new Error('larger than 16 MiB');
+      if (info.size > MAX_SETTINGS_BYTES) throw new Error(`larger than ${MAX_SETTINGS_BYTES / (1024 * 1024)} MiB`);
       readFileSync(path);
     } catch (err) {
       throw new Error(`${key} file ${path} cannot be read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
