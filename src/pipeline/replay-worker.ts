@@ -14,7 +14,7 @@ import type { RoleChannel } from '../detect/host-roles.js';
 import { outerPairHashOf, shardOf } from '../decode/outer-pair.js';
 import { Detector } from './detector.js';
 import { positionOf, replay, type PacketAnalysis, type ReplayInput } from './replay.js';
-import { alertMessage, flowRecordMessage, type Finding, type FromWorker, type ToWorker, type WorkerSetup } from './worker-messages.js';
+import { alertMessage, FlowRecordPacker, type Finding, type FromWorker, type ToWorker, type WorkerSetup } from './worker-messages.js';
 
 /** Findings batches the main thread may have unacknowledged before this worker waits. */
 const MAX_UNACKED = 4;
@@ -26,6 +26,8 @@ const BATCH_PACKETS = 1 << 16;
 const setup = workerData as WorkerSetup;
 const port = parentPort!;
 let findings: Finding[] = [];
+/** Flow records wait here, in columns, until another finding or a message needs them in order. */
+const flowRecords = new FlowRecordPacker();
 let unacked = 0;
 let resume: (() => void) | null = null;
 let stopped = false;
@@ -54,15 +56,15 @@ run().catch((err: unknown) =>
 async function run(): Promise<void> {
   const { ruleSet } = await RuleSet.load({ rulesDir: setup.rulesDir, homeNet: setup.homeNet, indicatorFiles: setup.indicatorFiles, monitorFiles: setup.monitorFiles });
   const sink: DetectSink = {
-    alert: (alert: Alert) => findings.push({ kind: 'alert', alert: alertMessage(alert) }),
-    flowEnd: (record: FlowRecord) => findings.push({ kind: 'flow', record: flowRecordMessage(record) }),
+    alert: (alert: Alert) => pushFinding({ kind: 'alert', alert: alertMessage(alert) }),
+    flowEnd: (record: FlowRecord) => flowRecords.add(record),
   };
   const options = setup.options;
   // Host roles are resolved on the main thread, which hears from every thread.
   const roles: RoleChannel = {
-    identified: (role, address, tsSec, tsNsec) => void findings.push({ kind: 'identified', role, address, tsSec, tsNsec }),
+    identified: (role, address, tsSec, tsNsec) => pushFinding({ kind: 'identified', role, address, tsSec, tsNsec }),
     awaiting: (alert, role) => {
-      findings.push({ kind: 'awaiting', alert: alertMessage(alert), role });
+      pushFinding({ kind: 'awaiting', alert: alertMessage(alert), role });
       return false;
     },
   };
@@ -86,13 +88,14 @@ async function run(): Promise<void> {
   let sinceBatch = 0;
   const outcomes = await replay(inputs, shard, {
     backpressure: () => {
-      if (findings.length < BATCH_FINDINGS && ++sinceBatch < BATCH_PACKETS) return undefined;
+      if (findings.length + flowRecords.size < BATCH_FINDINGS && ++sinceBatch < BATCH_PACKETS) return undefined;
       sinceBatch = 0;
       return sendBatch(inputs);
     },
     interrupted: () => stopped,
   });
   detector.finish();
+  flushFlowRecords();
   port.postMessage({
     type: 'finished',
     findings,
@@ -103,7 +106,18 @@ async function run(): Promise<void> {
   findings = [];
 }
 
+function pushFinding(finding: Finding): void {
+  flushFlowRecords();
+  findings.push(finding);
+}
+
+function flushFlowRecords(): void {
+  const columns = flowRecords.take();
+  if (columns !== null) findings.push({ kind: 'flows', columns });
+}
+
 function sendBatch(inputs: ReplayInput[]): Promise<void> | undefined {
+  flushFlowRecords();
   port.postMessage({ type: 'batch', findings, position: positionOf(inputs.map((i) => i.source)) } satisfies FromWorker);
   findings = [];
   if (++unacked < MAX_UNACKED) return undefined;

@@ -10,7 +10,7 @@ import type { RunStats } from '../stats/run-stats.js';
 import type { Analysis } from './analysis.js';
 import type { DetectorOptions } from './detector.js';
 import type { InputOutcome, ReplayHooks, ReplayInput } from './replay.js';
-import { addCounters, restoreAlert, restoreFlowRecord, type Finding, type FromWorker, type InputReport, type RuleSource, type ToWorker, type WorkerSetup } from './worker-messages.js';
+import { addCounters, restoreAlert, unpackFlowRecords, type Finding, type FromWorker, type InputReport, type RuleSource, type ToWorker, type WorkerSetup } from './worker-messages.js';
 
 /**
  * Replay across worker threads. Every worker reads all the captures and analyses the packets
@@ -154,8 +154,8 @@ export class ShardedReplay implements Analysis {
           this.sink.alert(alert);
           break;
         }
-        case 'flow':
-          this.sink.flowEnd(restoreFlowRecord(f.record));
+        case 'flows':
+          unpackFlowRecords(f.columns, (record) => this.sink.flowEnd(record));
           break;
         case 'identified':
           this.roles.identified(f.role, f.address, f.tsSec, f.tsNsec);
