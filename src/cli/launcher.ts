@@ -5,10 +5,8 @@
  * a quarter of the start-up, which is most of a short replay; the cache holds the bytecode of all
  * a replay's start-up runs.
  */
-import { createRequire } from 'node:module';
-import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { compileBundle } from './code-cache.js';
+import { compileBundle, runBundle } from '../lib/code-cache.js';
 import { holdStopSignals } from './stop-signals.js';
 
 // Before the bundle is even compiled (a good part of start-up on a busy machine): live must
@@ -21,5 +19,4 @@ const RECORD_ENV = 'WARDWATCH_RECORD_CODE_CACHE';
 const bundle = fileURLToPath(new URL('./wardwatch.cjs', import.meta.url));
 const compiled = compileBundle(bundle);
 if (process.env[RECORD_ENV] === '1') process.on('exit', () => compiled.recordCache());
-const module = { exports: {} };
-(compiled.script.runInThisContext() as (...args: unknown[]) => void)(module.exports, createRequire(bundle), module, bundle, dirname(bundle));
+runBundle(compiled, bundle);

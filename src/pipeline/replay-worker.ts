@@ -3,6 +3,10 @@
  * reads) and analyses only the packets whose outer address pair hashes to it, with a whole
  * Detector. Findings go back as plain data; the main thread acknowledges each batch once its
  * outputs took it, and the worker stops reading while too many are unacknowledged.
+ *
+ * Bundled on its own (dist/bin/replay-worker.cjs) and started by replay-worker-launcher.ts, which
+ * compiles it from its code cache and calls startReplayWorker; unbundled (tsc's output, which the
+ * tests start), it starts itself.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import type { CapturedPacket } from '../capture/packet.js';
@@ -23,6 +27,13 @@ const BATCH_FINDINGS = 512;
 /** ...or after this many packets read, which also carries progress. */
 const BATCH_PACKETS = 1 << 16;
 
+declare global {
+  interface ImportMeta {
+    /** True in the built bundles (tools/bundle.ts defines it). */
+    readonly bundled?: boolean;
+  }
+}
+
 const setup = workerData as WorkerSetup;
 const port = parentPort!;
 let findings: Finding[] = [];
@@ -32,28 +43,34 @@ let unacked = 0;
 let resume: (() => void) | null = null;
 let stopped = false;
 
-port.on('message', (message: ToWorker) => {
-  if (message.type === 'stop') {
-    stopped = true;
-    return;
-  }
-  unacked--;
-  if (resume !== null && unacked < MAX_UNACKED) {
-    const wake = resume;
-    resume = null;
-    wake();
-  }
-});
+/**
+ * Analyses this thread's share. `beforeFinish` runs once the analysis is done, before the last
+ * message (after which the main thread may end the thread at any moment).
+ */
+export function startReplayWorker(beforeFinish: () => void = () => {}): void {
+  port.on('message', (message: ToWorker) => {
+    if (message.type === 'stop') {
+      stopped = true;
+      return;
+    }
+    unacked--;
+    if (resume !== null && unacked < MAX_UNACKED) {
+      const wake = resume;
+      resume = null;
+      wake();
+    }
+  });
 
-run().catch((err: unknown) =>
-  port.postMessage(
-    err instanceof CaptureError
-      ? ({ type: 'capture-failed', file: err.file, offset: err.offset, reason: err.reason } satisfies FromWorker)
-      : ({ type: 'failed', message: (err as Error).message } satisfies FromWorker),
-  ),
-);
+  run(beforeFinish).catch((err: unknown) =>
+    port.postMessage(
+      err instanceof CaptureError
+        ? ({ type: 'capture-failed', file: err.file, offset: err.offset, reason: err.reason } satisfies FromWorker)
+        : ({ type: 'failed', message: (err as Error).message } satisfies FromWorker),
+    ),
+  );
+}
 
-async function run(): Promise<void> {
+async function run(beforeFinish: () => void): Promise<void> {
   const { ruleSet } = await RuleSet.load({ rulesDir: setup.rulesDir, homeNet: setup.homeNet, indicatorFiles: setup.indicatorFiles, monitorFiles: setup.monitorFiles });
   const sink: DetectSink = {
     alert: (alert: Alert) => pushFinding({ kind: 'alert', alert: alertMessage(alert) }),
@@ -96,6 +113,7 @@ async function run(): Promise<void> {
   });
   detector.finish();
   flushFlowRecords();
+  beforeFinish();
   port.postMessage({
     type: 'finished',
     findings,
@@ -123,3 +141,5 @@ function sendBatch(inputs: ReplayInput[]): Promise<void> | undefined {
   if (++unacked < MAX_UNACKED) return undefined;
   return new Promise((resolve) => (resume = resolve));
 }
+
+if (import.meta.bundled !== true) startReplayWorker();

@@ -1,9 +1,8 @@
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { compileBundle } from '../../src/cli/code-cache.js';
+import { compileBundle, runBundle } from '../../src/lib/code-cache.js';
 import { REPO_ROOT } from '../support/cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'wardwatch-launcher-'));
@@ -11,9 +10,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** Runs a compiled bundle as the launcher does and returns what it exported. */
 function run(bundle: string): unknown {
-  const module = { exports: {} as unknown };
-  (compileBundle(bundle).script.runInThisContext() as (...args: unknown[]) => void)(module.exports, createRequire(bundle), module, bundle, dir);
-  return module.exports;
+  return runBundle(compileBundle(bundle), bundle);
 }
 
 describe('built command', () => {
@@ -22,6 +19,13 @@ describe('built command', () => {
     expect(compileBundle(bundle).cacheUsed).toBe(true);
     // Recorded after a replay: it holds more than the bundle's top level.
     expect(statSync(`${bundle}.cache`).size).toBeGreaterThan(500_000);
+  });
+
+  it('carries a code cache for the replay worker too, recorded by a replay with worker threads', () => {
+    const bundle = join(REPO_ROOT, 'dist/bin/replay-worker.cjs');
+    expect(compileBundle(bundle).cacheUsed).toBe(true);
+    // More than the top level: the functions a worker ran on its share.
+    expect(statSync(`${bundle}.cache`).size).toBeGreaterThan(300_000);
   });
 
   it('runs its bundle in strict mode', () => {

@@ -1,8 +1,10 @@
 import { createHash } from 'node:crypto';
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname } from 'node:path';
 import { Script } from 'node:vm';
 
-/** The command's CommonJS bundle, compiled, and whether a recorded code cache served. */
+/** A CommonJS bundle (the command's, the replay worker's), compiled, and whether a recorded code cache served. */
 export interface CompiledBundle {
   script: Script;
   cacheUsed: boolean;
@@ -46,4 +48,11 @@ export function compileBundle(bundle: string): CompiledBundle {
 
 function digest(bundle: string, bytes: Buffer, data: Uint8Array): Buffer {
   return createHash('sha256').update(bundle).update('\0').update(bytes).update(data).digest();
+}
+
+/** Runs the compiled bundle as Node runs a CommonJS module, and returns what it exports. */
+export function runBundle(compiled: CompiledBundle, bundle: string): unknown {
+  const module = { exports: {} as unknown };
+  (compiled.script.runInThisContext() as (...args: unknown[]) => void)(module.exports, createRequire(bundle), module, bundle, dirname(bundle));
+  return module.exports;
 }
