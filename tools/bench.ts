@@ -46,6 +46,7 @@ import { selfTimes } from './bench/profile.js';
 import { measureReading } from './bench/read-speed.js';
 import { buildRealMix, captureFiles } from './bench/real-mix.js';
 import { median, replayRuns, writeFragmentFlood, writeRpcDense, writeSynFlood } from './bench/stress.js';
+import { launcherNodeFlags } from './launcher-flags.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const CLI = join(ROOT, 'dist/bin/wardwatch.js');
@@ -160,7 +161,7 @@ async function replay(mix: Mix, extraArgs: string[], nodeArgs: string[] = []): P
   let packetsRead: number | null = null;
   let innerSeconds: number | null = null;
   const timeout = 120 + (4 * mix.fileBytes) / MiB;
-  const run = await measure(process.execPath, [...nodeArgs, CLI, 'replay', mix.file, '--format', 'json', '--log-level', 'warn', ...extraArgs], {
+  const run = await measure(process.execPath, [...launcherNodeFlags(), ...nodeArgs, CLI, 'replay', mix.file, '--format', 'json', '--log-level', 'warn', ...extraArgs], {
     onLine: (line) => {
       if (line.includes('"event_type":"alert"')) {
         const r = JSON.parse(line) as { timestamp: string; src_ip: string; src_port?: number; dest_ip: string; dest_port?: number; alert: { signature_id: number } };

@@ -15,6 +15,7 @@
 import { build, type BuildOptions } from 'esbuild';
 import { spawnSync } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
+import { launcherNodeFlags } from './launcher-flags.js';
 
 const common: BuildOptions = {
   outdir: 'dist/bin',
@@ -53,7 +54,7 @@ await build({
 const sample = 'pcaps/cms8000-to-indicator.pcap';
 /** Replays the sample once with `env` set, so that a launcher records its cache; says so when it did not. */
 function record(file: string, env: string, extra: string[]): void {
-  const recording = spawnSync(process.execPath, ['dist/bin/wardwatch.js', 'replay', sample, '--format', 'json', ...extra], {
+  const recording = spawnSync(process.execPath, [...launcherNodeFlags(), 'dist/bin/wardwatch.js', 'replay', sample, '--format', 'json', ...extra], {
     env: { ...process.env, [env]: '1' },
     stdio: 'ignore',
   });

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLI_MAIN, hl7Flow, ofType, parseEveLines, pcapOf, REPO_ROOT, runCli, tempDir, type TempDir } from '../support/cli.js';
+import { CLI_MAIN, CLI_NODE_FLAGS, hl7Flow, ofType, parseEveLines, pcapOf, REPO_ROOT, runCli, tempDir, type TempDir } from '../support/cli.js';
 
 let dir: TempDir;
 beforeAll(() => {
@@ -14,7 +14,7 @@ afterAll(() => dir.remove());
  */
 function interruptedReplay(bytes: Buffer, signal: NodeJS.Signals, format: 'text' | 'json'): Promise<{ code: number | null; stdout: string; stderr: string; ms: number }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI_MAIN, 'replay', '-', '--format', format], { cwd: REPO_ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...CLI_NODE_FLAGS, CLI_MAIN, 'replay', '-', '--format', format], { cwd: REPO_ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     let sentAt = 0;

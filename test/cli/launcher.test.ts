@@ -1,12 +1,25 @@
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { compileBundle, runBundle } from '../../src/lib/code-cache.js';
-import { REPO_ROOT } from '../support/cli.js';
+import { CLI_MAIN, CLI_NODE_FLAGS, REPO_ROOT } from '../support/cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'wardwatch-launcher-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/**
+ * Whether V8 takes the recorded cache of `bundle` in a Node started with `flags`: it rejects a
+ * cache made under other flags, so this must run in a child, not in the test's own Node.
+ */
+function cacheTaken(bundle: string, flags: readonly string[]): string {
+  const codeCache = pathToFileURL(join(REPO_ROOT, 'dist/lib/code-cache.js')).href;
+  const probe = `import { compileBundle } from '${codeCache}'; process.stdout.write(String(compileBundle(process.argv[1]).cacheUsed));`;
+  const child = spawnSync(process.execPath, [...flags, '--input-type=module', '-e', probe, bundle], { encoding: 'utf8' });
+  return child.stdout + child.stderr;
+}
 
 /** Runs a compiled bundle as the launcher does and returns what it exported. */
 function run(bundle: string): unknown {
@@ -14,18 +27,26 @@ function run(bundle: string): unknown {
 }
 
 describe('built command', () => {
-  it('carries a code cache for its bundle that this Node accepts, so start-up skips compiling it', () => {
+  it('carries a code cache for its bundle that Node started as the launcher starts it accepts, so start-up skips compiling it', () => {
     const bundle = join(REPO_ROOT, 'dist/bin/wardwatch.cjs');
-    expect(compileBundle(bundle).cacheUsed).toBe(true);
+    expect(cacheTaken(bundle, CLI_NODE_FLAGS)).toBe('true');
     // Recorded after a replay: it holds more than the bundle's top level.
     expect(statSync(`${bundle}.cache`).size).toBeGreaterThan(500_000);
   });
 
   it('carries a code cache for the replay worker too, recorded by a replay with worker threads', () => {
     const bundle = join(REPO_ROOT, 'dist/bin/replay-worker.cjs');
-    expect(compileBundle(bundle).cacheUsed).toBe(true);
+    expect(cacheTaken(bundle, CLI_NODE_FLAGS)).toBe('true');
     // More than the top level: the functions a worker ran on its share.
     expect(statSync(`${bundle}.cache`).size).toBeGreaterThan(300_000);
+  });
+
+  it('starts as its bin entry does, through the V8 flags on its first line', () => {
+    expect(CLI_NODE_FLAGS).toContain('--max-semi-space-size=8');
+    const child = spawnSync(CLI_MAIN, ['--version'], { encoding: 'utf8' });
+    expect(child.stderr).toBe('');
+    expect(child.status).toBe(0);
+    expect(child.stdout).toMatch(/^\d+\.\d+\.\d+/);
   });
 
   it('runs its bundle in strict mode', () => {

@@ -8,7 +8,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { CLI_MAIN, lines, REPO_ROOT, runCli, tempDir, type TempDir } from '../support/cli.js';
+import { CLI_MAIN, CLI_NODE_FLAGS, lines, REPO_ROOT, runCli, tempDir, type TempDir } from '../support/cli.js';
 
 const SAMPLE = join(REPO_ROOT, 'pcaps', 'cms8000-to-indicator.pcap');
 
@@ -95,7 +95,7 @@ describe('a bad output configuration', () => {
 function runToDevFull(args: readonly string[]): Promise<{ code: number | null; stderr: string }> {
   const full = openSync('/dev/full', 'w');
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI_MAIN, ...args], { cwd: REPO_ROOT, stdio: ['ignore', full, 'pipe'] });
+    const child = spawn(process.execPath, [...CLI_NODE_FLAGS, CLI_MAIN, ...args], { cwd: REPO_ROOT, stdio: ['ignore', full, 'pipe'] });
     closeSync(full);
     let stderr = '';
     child.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));

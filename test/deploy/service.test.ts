@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/cli/config.js';
-import { CLI_MAIN, REPO_ROOT } from '../support/cli.js';
+import { CLI_MAIN, CLI_NODE_FLAGS, REPO_ROOT } from '../support/cli.js';
 
 const UNIT = join(REPO_ROOT, 'deploy/systemd/wardwatch.service');
 const EXAMPLE = join(REPO_ROOT, 'deploy/wardwatch.yaml');
@@ -38,7 +38,7 @@ describe('the systemd unit', () => {
     const text = readFileSync(UNIT, 'utf8');
     expect(text).toMatch(/^ExecStart=\/usr\/bin\/wardwatch live --config \/etc\/wardwatch\/wardwatch\.yaml$/m);
     const copy = join(dir, 'wardwatch.service');
-    writeFileSync(copy, text.replace(/^ExecStart=\/usr\/bin\/wardwatch /m, `ExecStart=${process.execPath} ${CLI_MAIN} `));
+    writeFileSync(copy, text.replace(/^ExecStart=\/usr\/bin\/wardwatch /m, `ExecStart=${process.execPath} ${CLI_NODE_FLAGS.join(' ')} ${CLI_MAIN} `));
     const verify = spawnSync('systemd-analyze', ['verify', copy], { encoding: 'utf8', timeout: 30_000 });
     expect(verify.error, 'systemd-analyze (apt-get install systemd)').toBeUndefined();
     expect(verify.stdout + verify.stderr).toBe('');

@@ -12,7 +12,7 @@ import { describe, expect, it } from 'vitest';
 import { scenarios } from '../../tools/make-pcaps.js';
 import { expectationJson } from '../../tools/scenarios/index.js';
 import { REPO_ROOT, SAMPLES_DIR } from '../support/captures.js';
-import { CLI_MAIN } from '../support/cli.js';
+import { CLI_MAIN, CLI_NODE_FLAGS } from '../support/cli.js';
 
 const run = promisify(execFile);
 
@@ -62,7 +62,7 @@ describe('wardwatch replay raises exactly the expected alerts on every sample ca
   for (const capture of captures) {
     it(capture, async () => {
       const expected = readExpected(capture);
-      const { stdout } = await run(process.execPath, [CLI_MAIN, 'replay', join(SAMPLES_DIR, capture), '--format', 'json', ...(expected.args ?? [])], {
+      const { stdout } = await run(process.execPath, [...CLI_NODE_FLAGS, CLI_MAIN, 'replay', join(SAMPLES_DIR, capture), '--format', 'json', ...(expected.args ?? [])], {
         cwd: REPO_ROOT,
         maxBuffer: 64 * 1024 * 1024,
       });

@@ -8,7 +8,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { CLI_MAIN } from '../support/cli.js';
+import { CLI_MAIN, CLI_NODE_FLAGS } from '../support/cli.js';
 
 const run = promisify(execFile);
 
@@ -118,7 +118,7 @@ export class LiveRun {
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 
   constructor(ns: string, args: readonly string[], readonly evePath: string | null) {
-    this.child = spawn('ip', ['netns', 'exec', ns, process.execPath, CLI_MAIN, 'live', ...args], {
+    this.child = spawn('ip', ['netns', 'exec', ns, process.execPath, ...CLI_NODE_FLAGS, CLI_MAIN, 'live', ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0' },
     });
@@ -191,7 +191,7 @@ export class LiveRun {
  * such as setpriv or env that then runs node) when given.
  */
 export async function runCli(args: readonly string[], options: { ns?: string; wrap?: string[] } = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const command = [...(options.ns ? ['ip', 'netns', 'exec', options.ns] : []), ...(options.wrap ?? []), process.execPath, CLI_MAIN, ...args];
+  const command = [...(options.ns ? ['ip', 'netns', 'exec', options.ns] : []), ...(options.wrap ?? []), process.execPath, ...CLI_NODE_FLAGS, CLI_MAIN, ...args];
   return new Promise((resolve) => {
     const child = spawn(command[0], command.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';

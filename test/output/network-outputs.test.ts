@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { createClient } from 'redis';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { CLI_MAIN, cms8000Flow, merge, ofType, parseEveLines, pcapOf, REPO_ROOT, runCli, tempDir, type EveRecord, type TempDir } from '../support/cli.js';
+import { CLI_MAIN, CLI_NODE_FLAGS, cms8000Flow, merge, ofType, parseEveLines, pcapOf, REPO_ROOT, runCli, tempDir, type EveRecord, type TempDir } from '../support/cli.js';
 import { eventually, freePort, makeTestCa, RedisServer, Rsyslog } from '../support/servers.js';
 
 let tmp: TempDir;
@@ -40,7 +40,7 @@ async function replayAcrossAnOutage(
   server: { delivered: () => Promise<number>; stop: () => Promise<void>; start: () => Promise<void> },
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const cut = [0, Math.floor(pcap.length / 3), Math.floor((2 * pcap.length) / 3), pcap.length];
-  const child = spawn(process.execPath, [CLI_MAIN, 'replay', '-', '--format', 'json', '--output', url, '--log-level', 'info'], { cwd: REPO_ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...CLI_NODE_FLAGS, CLI_MAIN, 'replay', '-', '--format', 'json', '--output', url, '--log-level', 'info'], { cwd: REPO_ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));

@@ -29,10 +29,13 @@ import {
   udp,
   type CaptureRecord,
 } from '../../tools/craft/index.js';
+import { launcherNodeFlags } from '../../tools/launcher-flags.js';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 /** The built command line, as `npm test` leaves it and the package's `bin` names it. */
 export const CLI_MAIN = join(REPO_ROOT, 'dist/bin/wardwatch.js');
+/** The V8 flags its launcher starts Node with: a child started as `node CLI_MAIN` is given them too. */
+export const CLI_NODE_FLAGS: readonly string[] = launcherNodeFlags();
 
 export interface CliResult {
   code: number | null;
@@ -61,7 +64,7 @@ export function runCli(args: readonly string[], options: RunOptions = {}): Promi
   const env = { ...process.env };
   for (const key of ['CI', 'FORCE_COLOR', 'NO_COLOR', 'NODE_OPTIONS', 'NODE_V8_COVERAGE']) delete env[key];
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [CLI_MAIN, ...args], { cwd: options.cwd ?? REPO_ROOT, env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...CLI_NODE_FLAGS, CLI_MAIN, ...args], { cwd: options.cwd ?? REPO_ROOT, env, stdio: ['pipe', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     if (options.closeStdout) child.stdout.destroy();

@@ -12,6 +12,7 @@ import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, readSync, r
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { launcherNodeFlags } from '../launcher-flags.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -192,7 +193,7 @@ class WardwatchLive {
   ) {
     const args = ['live', '-i', rig.captureIf, '--format', 'json', '--eve', eve, '--log-level', 'warn', '--stats-interval', String(STATS_INTERVAL_SEC)];
     // `ip netns exec` execs node: the child is wardwatch itself, so signals reach it directly.
-    this.child = spawn('ip', ['netns', 'exec', rig.captureNs, process.execPath, cli, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+    this.child = spawn('ip', ['netns', 'exec', rig.captureNs, process.execPath, ...launcherNodeFlags(), cli, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
     this.child.stderr!.setEncoding('utf8').on('data', (s: string) => (this.stderr = `${this.stderr}${s}`.slice(-8000)));
     this.exited = new Promise((resolve) => this.child.on('close', (code) => resolve(code)));
     rig.adopt(this.child);

@@ -26,6 +26,7 @@ import {
   rpcReply,
   udp,
 } from '../craft/index.js';
+import { launcherNodeFlags } from '../launcher-flags.js';
 import { measure } from './measure.js';
 import { ipv4Number, PcapStream, TCP_FLAG, type Path } from './pcap-stream.js';
 
@@ -67,7 +68,7 @@ export async function replayRuns(cli: string, file: string, runs: number, extraA
   for (let i = 0; i < runs; i++) {
     const lines: string[] = [];
     const counts: Record<string, number> = {};
-    const run = await measure(process.execPath, [cli, 'replay', file, '--format', 'json', '--log-level', 'warn', ...extraArgs], {
+    const run = await measure(process.execPath, [...launcherNodeFlags(), cli, 'replay', file, '--format', 'json', '--log-level', 'warn', ...extraArgs], {
       timeoutSeconds: 900,
       onLine: (line) => {
         if (line.includes('"event_type":"alert"')) {
