@@ -10,10 +10,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../support/captures.js';
+import { CLI_MAIN, CLI_NODE_FLAGS } from '../support/cli.js';
 import { expectedAlerts } from './support.js';
 
 const SAMPLE = 'cms8000-to-indicator.pcap';
-const CLI = join(REPO_ROOT, 'dist', 'cli', 'main.js');
 const isRoot = process.getuid?.() === 0;
 const onCi = process.env.CI === 'true';
 
@@ -25,7 +25,7 @@ describe('least privilege', () => {
   it.skipIf(!isRoot && !onCi)('replays a capture inside a network namespace with no interfaces but a down loopback', () => {
     if (!isRoot) throw new Error('this test creates a network namespace (unshare -n) and must run as root on CI');
     if (!hasCommand('unshare')) throw new Error('unshare (util-linux) is needed to create a network namespace');
-    if (!existsSync(CLI)) throw new Error(`${CLI} is missing: build first (npm run build)`);
+    if (!existsSync(CLI_MAIN)) throw new Error(`${CLI_MAIN} is missing: build first (npm run build)`);
 
     // What a fresh namespace holds: the loopback only, down, so no address and no route at all.
     const inFreshNamespace = (file: string) => execFileSync('unshare', ['-n', 'cat', file], { encoding: 'utf8' });
@@ -42,7 +42,7 @@ describe('least privilege', () => {
     const traceFile = join(traceDir, 'trace');
     const strace = hasCommand('strace') ? ['strace', '-f', '-qq', '-e', 'trace=socket,connect', '-o', traceFile] : [];
     try {
-      const run = spawnSync('unshare', ['-n', ...strace, process.execPath, CLI, 'replay', join(REPO_ROOT, 'pcaps', SAMPLE), '--format', 'json'], {
+      const run = spawnSync('unshare', ['-n', ...strace, process.execPath, ...CLI_NODE_FLAGS, CLI_MAIN, 'replay', join(REPO_ROOT, 'pcaps', SAMPLE), '--format', 'json'], {
         encoding: 'utf8',
         cwd: REPO_ROOT,
         timeout: 60_000,
