@@ -22,8 +22,10 @@
  *
  * Per mix, in rounds (A B C ... A B C ...) so the machine's drift falls on every tool alike:
  * wardwatch replay, replay --workers 2, two single-thread replays side by side (the ceiling for
- * two threads here), `tcpdump -r F -w /dev/null`, `ndpiReader -q -i F` and tshark with a display
- * filter like the rules on the first 100 MB (scaled to the whole). Wall time is from spawn to exit,
+ * two threads here), the mix split in two by host pair with each half replayed by its own process,
+ * side by side (the most any two-thread split could reach: tools/bench/host-pair-split.ts),
+ * `tcpdump -r F -w /dev/null`, `ndpiReader -q -i F` and tshark with a display filter like the
+ * rules on the first 100 MB (scaled to the whole). Wall time is from spawn to exit,
  * peak RSS from /usr/bin/time -v (tools/bench/measure.ts). Every replay must raise the same alert
  * set (signature, flow, time); the bench says so loudly and exits 1 otherwise.
  *
@@ -44,6 +46,7 @@ import { LiveRigError, liveLossBlocker, measureLiveLoss, type LiveLossResult } f
 import { commandExists, measure, type Measured } from './bench/measure.js';
 import { selfTimes } from './bench/profile.js';
 import { measureReading } from './bench/read-speed.js';
+import { splitByHostPair } from './bench/host-pair-split.js';
 import { buildRealMix, captureFiles } from './bench/real-mix.js';
 import { median, replayRuns, writeFragmentFlood, writeRpcDense, writeSynFlood } from './bench/stress.js';
 import { launcherNodeFlags } from './launcher-flags.js';
@@ -155,13 +158,13 @@ function pcapPrefix(file: string, limit: number): { bytes: number; packets: numb
   return { bytes: Math.min(at, size), packets };
 }
 
-async function replay(mix: Mix, extraArgs: string[], nodeArgs: string[] = []): Promise<Sample> {
+async function replay(mix: Mix, extraArgs: string[], nodeArgs: string[] = [], file = mix.file): Promise<Sample> {
   const alerts: AlertCounts = {};
   const alertKeys: string[] = [];
   let packetsRead: number | null = null;
   let innerSeconds: number | null = null;
   const timeout = 120 + (4 * mix.fileBytes) / MiB;
-  const run = await measure(process.execPath, [...launcherNodeFlags(), ...nodeArgs, CLI, 'replay', mix.file, '--format', 'json', '--log-level', 'warn', ...extraArgs], {
+  const run = await measure(process.execPath, [...launcherNodeFlags(), ...nodeArgs, CLI, 'replay', file, '--format', 'json', '--log-level', 'warn', ...extraArgs], {
     onLine: (line) => {
       if (line.includes('"event_type":"alert"')) {
         const r = JSON.parse(line) as { timestamp: string; src_ip: string; src_port?: number; dest_ip: string; dest_port?: number; alert: { signature_id: number } };
@@ -250,7 +253,28 @@ interface MixResult {
   ceiling: number | null;
   /** --workers 2 throughput over the side-by-side ceiling's. */
   workersVsCeiling: number | null;
+  /** The host-pair halves replayed side by side, over the ceiling: what any two-thread split could reach. */
+  splitBound: number | null;
   workersSameAlerts: boolean | null;
+}
+
+const HALVES = '2 replays of host-pair halves at once';
+
+/** A tool's name in the round lines and notes. */
+function shortName(tool: string): string {
+  if (tool === HALVES) return 'halves';
+  return `${tool.split(' ')[0]}${tool.includes('workers') ? ' -w2' : tool.startsWith('2 ') ? ' pair' : ''}`;
+}
+
+/** The mix split in two by host pair (host-pair-split.ts), kept beside it for later runs. */
+async function hostPairHalves(mix: Mix): Promise<{ files: [string, string]; pairs: number; packets: [number, number] }> {
+  const files: [string, string] = [`${mix.file}.half-0.pcap`, `${mix.file}.half-1.pcap`];
+  const meta = `${mix.file}.halves.json`;
+  const fresh = existsSync(meta) && statSync(meta).mtimeMs > statSync(mix.file).mtimeMs && files.every((f) => existsSync(f));
+  const split = fresh ? (JSON.parse(readFileSync(meta, 'utf8')) as { pairs: number; packets: [number, number] }) : await splitByHostPair(mix.file, files);
+  if (!fresh) writeFileSync(meta, JSON.stringify(split));
+  for (const f of files) warmPageCache(f);
+  return { files, pairs: split.pairs, packets: split.packets };
 }
 
 /**
@@ -262,6 +286,8 @@ async function compareOnMix(mix: Mix, runs: number, problems: string[]): Promise
   tools.push({ name: 'wardwatch replay', run: async () => [await replay(mix, [])], wardwatch: true });
   tools.push({ name: 'wardwatch replay --workers 2', run: async () => [await replay(mix, ['--workers', '2'])], wardwatch: true });
   tools.push({ name: '2 single-thread replays at once', run: () => Promise.all([replay(mix, []), replay(mix, [])]), wardwatch: true });
+  const halves = await hostPairHalves(mix);
+  tools.push({ name: HALVES, run: () => Promise.all(halves.files.map((f) => replay(mix, [], [], f))) });
   if (commandExists('tcpdump')) tools.push({ name: 'tcpdump -r F -w /dev/null', run: async () => [await external('tcpdump', 'tcpdump', ['-r', mix.file, '-w', '/dev/null'])] });
   else console.log('  tcpdump is not installed: skipped');
   if (commandExists('ndpiReader')) tools.push({ name: 'ndpiReader -q -i F', run: async () => [await external('ndpiReader', 'ndpiReader', ['-q', '-i', mix.file])] });
@@ -286,10 +312,12 @@ async function compareOnMix(mix: Mix, runs: number, problems: string[]): Promise
           if (reference === null && x.exitCode === 0) reference = x;
           problems.push(...checkReplay(mix, t.name, x, reference));
         }
-      } else if (s[0].exitCode !== 0) {
-        problems.push(`${mix.name} mix: ${t.name} exited with ${s[0].exitCode}`);
+      } else if (s.some((x) => x.exitCode !== 0)) {
+        problems.push(`${mix.name} mix: ${t.name} exited with ${s.map((x) => x.exitCode).join(', ')}`);
+      } else if (t.name === HALVES && s.reduce((n, x) => n + (x.packetsRead ?? 0), 0) !== mix.packets) {
+        problems.push(`${mix.name} mix: the host-pair halves read ${s.map((x) => x.packetsRead).join(' + ')} packets, the capture holds ${mix.packets}`);
       }
-      line.push(`${t.name.split(' ')[0]}${t.name.includes('workers') ? ' -w2' : t.name.startsWith('2 ') ? ' pair' : ''} ${fmt(Math.max(...s.map((x) => x.seconds)), 2)}`);
+      line.push(`${shortName(t.name)} ${fmt(Math.max(...s.map((x) => x.seconds)), 2)}`);
     }
     console.log(`  round ${round}/${runs}: ${line.join(', ')} s`);
   }
@@ -313,17 +341,23 @@ async function compareOnMix(mix: Mix, runs: number, problems: string[]): Promise
       packetsPerSecond: (work * mix.packets) / sec,
       mbitPerSecond: (work * mix.wireBytes * 8) / sec / 1e6,
       peakRssMiB: peaks.length > 0 ? Math.max(...peaks) : null,
-      wardwatchShare: t.wardwatch ? null : sec / ww,
-      note: isTshark && usePrefix ? `timed ${fmt(median(walls), 2)} s on the first ${fmt(mix.prefix.bytes / MiB, 0)} MiB (${mix.prefix.packets.toLocaleString('en-US')} packets), scaled ×${fmt(scale, 2)}` : undefined,
+      wardwatchShare: t.wardwatch || t.name === HALVES ? null : sec / ww,
+      note:
+        isTshark && usePrefix
+          ? `timed ${fmt(median(walls), 2)} s on the first ${fmt(mix.prefix.bytes / MiB, 0)} MiB (${mix.prefix.packets.toLocaleString('en-US')} packets), scaled ×${fmt(scale, 2)}`
+          : t.name === HALVES
+            ? `the capture split by host pair, ${halves.pairs.toLocaleString('en-US')} pairs dealt largest first: ${halves.packets.map((n) => n.toLocaleString('en-US')).join(' and ')} packets, each half replayed by its own process`
+            : undefined,
     });
   }
   const pair = seconds['2 single-thread replays at once'];
   const two = seconds['wardwatch replay --workers 2'];
   const ceiling = pair !== undefined ? (2 * ww) / pair : null;
   const workersVsCeiling = pair !== undefined && two !== undefined ? pair / (2 * two) : null;
+  const splitBound = pair !== undefined ? pair / (2 * seconds[HALVES]) : null;
   const firstTwo = samples.get('wardwatch replay --workers 2')![0]?.[0];
   const workersSameAlerts = firstTwo && reference ? sameKeys(firstTwo.alertKeys!, reference.alertKeys!) : null;
-  return { mix, rows, seconds, ceiling, workersVsCeiling, workersSameAlerts };
+  return { mix, rows, seconds, ceiling, workersVsCeiling, splitBound, workersSameAlerts };
 }
 
 function printMix(r: MixResult): void {
@@ -332,9 +366,9 @@ function printMix(r: MixResult): void {
   const rows = [['tool', 'seconds', 'packets/s', 'Mbit/s', 'peak RSS MiB', 'wardwatch ÷ tool']];
   for (const t of r.rows) rows.push([t.tool, fmt(t.seconds, 2), fmt(t.packetsPerSecond, 0), fmt(t.mbitPerSecond, 0), fmt(t.peakRssMiB, 0), t.wardwatchShare === null ? '' : `${fmt(t.wardwatchShare, 2)}×`]);
   console.log(table(rows));
-  for (const t of r.rows) if (t.note) console.log(`${t.tool.split(' ')[0]}: ${t.note}`);
+  for (const t of r.rows) if (t.note) console.log(`${shortName(t.tool)}: ${t.note}`);
   console.log(`(wardwatch ÷ tool: wardwatch's throughput as a share of the tool's; the pair's rates count both replays)`);
-  console.log(`two threads: side by side ${fmt(r.ceiling, 2)}× one replay's throughput (this machine's ceiling); --workers 2 reaches ${fmt(r.workersVsCeiling, 2)} of it; alerts ${r.workersSameAlerts === null ? '-' : r.workersSameAlerts ? 'identical to one thread' : 'DIFFERENT from one thread'}`);
+  console.log(`two threads: side by side ${fmt(r.ceiling, 2)}× one replay's throughput (this machine's ceiling); --workers 2 reaches ${fmt(r.workersVsCeiling, 2)} of it, the host-pair halves side by side (the best any two-thread split could do) ${fmt(r.splitBound, 2)}; alerts ${r.workersSameAlerts === null ? '-' : r.workersSameAlerts ? 'identical to one thread' : 'DIFFERENT from one thread'}`);
 }
 
 async function main(): Promise<number> {
@@ -560,6 +594,7 @@ async function main(): Promise<number> {
     [`peak RSS MiB, real mix ${flat?.sizes[flat.sizes.length - 1] ?? ''}`, fmt(flatPeak, 0), `<= ${TARGETS.peakRssMiB}`, verdict(flatPeak === null ? null : flatPeak <= TARGETS.peakRssMiB)],
     [`  growth from ${flat?.sizes[0] ?? ''}`, growth === null ? '-' : `${fmt(100 * growth, 0)} %`, `<= ${100 * TARGETS.rssFlatness} %`, verdict(growth === null ? null : growth <= TARGETS.rssFlatness)],
     [`--workers 2 ÷ side-by-side ceiling (${workers?.mix.name ?? '-'} mix)`, fmt(workers?.workersVsCeiling, 2), `>= ${TARGETS.workersVsCeiling}`, verdict(workers?.workersVsCeiling == null ? null : workers.workersVsCeiling >= TARGETS.workersVsCeiling)],
+    ['  host-pair halves side by side ÷ that ceiling (bound on any split)', fmt(workers?.splitBound, 2), '', ''],
     ['  alerts identical to one thread', workers?.workersSameAlerts == null ? '-' : workers.workersSameAlerts ? 'yes' : 'NO', 'yes', verdict(workers?.workersSameAlerts ?? null)],
   ];
   for (const r of results) printMix(r);
@@ -588,7 +623,7 @@ async function main(): Promise<number> {
         date: new Date().toISOString(),
         node: process.version,
         runs,
-        mixes: results.map((r) => ({ ...r.mix, tools: r.rows, ceiling: r.ceiling, workersVsCeiling: r.workersVsCeiling, workersSameAlerts: r.workersSameAlerts })),
+        mixes: results.map((r) => ({ ...r.mix, tools: r.rows, ceiling: r.ceiling, workersVsCeiling: r.workersVsCeiling, splitBound: r.splitBound, workersSameAlerts: r.workersSameAlerts })),
         reading,
         memory: flat,
         stress,
