@@ -258,12 +258,13 @@ interface MixResult {
   workersSameAlerts: boolean | null;
 }
 
+const PAIR = '2 single-thread replays at once';
 const HALVES = '2 replays of host-pair halves at once';
 
 /** A tool's name in the round lines and notes. */
 function shortName(tool: string): string {
   if (tool === HALVES) return 'halves';
-  return `${tool.split(' ')[0]}${tool.includes('workers') ? ' -w2' : tool.startsWith('2 ') ? ' pair' : ''}`;
+  return `${tool.split(' ')[0]}${tool.includes('workers') ? ' -w2' : tool === PAIR ? ' pair' : ''}`;
 }
 
 /** The mix split in two by host pair (host-pair-split.ts), kept beside it for later runs. */
@@ -285,7 +286,7 @@ async function compareOnMix(mix: Mix, runs: number, problems: string[]): Promise
   const tools: { name: string; run: () => Promise<Sample[]>; wardwatch?: boolean }[] = [];
   tools.push({ name: 'wardwatch replay', run: async () => [await replay(mix, [])], wardwatch: true });
   tools.push({ name: 'wardwatch replay --workers 2', run: async () => [await replay(mix, ['--workers', '2'])], wardwatch: true });
-  tools.push({ name: '2 single-thread replays at once', run: () => Promise.all([replay(mix, []), replay(mix, [])]), wardwatch: true });
+  tools.push({ name: PAIR, run: () => Promise.all([replay(mix, []), replay(mix, [])]), wardwatch: true });
   const halves = await hostPairHalves(mix);
   tools.push({ name: HALVES, run: () => Promise.all(halves.files.map((f) => replay(mix, [], [], f))) });
   if (commandExists('tcpdump')) tools.push({ name: 'tcpdump -r F -w /dev/null', run: async () => [await external('tcpdump', 'tcpdump', ['-r', mix.file, '-w', '/dev/null'])] });
@@ -332,7 +333,7 @@ async function compareOnMix(mix: Mix, runs: number, problems: string[]): Promise
     const scale = isTshark && usePrefix ? mix.fileBytes / mix.prefix.bytes : 1;
     const sec = median(walls) * scale;
     seconds[t.name] = sec;
-    const work = t.name.startsWith('2 ') ? 2 : 1;
+    const work = t.name === PAIR ? 2 : 1;
     const peaks = got.flatMap((s) => s.map((x) => x.peakRssMiB)).filter((x): x is number => x !== null);
     rows.push({
       tool: t.name,
@@ -350,7 +351,7 @@ async function compareOnMix(mix: Mix, runs: number, problems: string[]): Promise
             : undefined,
     });
   }
-  const pair = seconds['2 single-thread replays at once'];
+  const pair = seconds[PAIR];
   const two = seconds['wardwatch replay --workers 2'];
   const ceiling = pair !== undefined ? (2 * ww) / pair : null;
   const workersVsCeiling = pair !== undefined && two !== undefined ? pair / (2 * two) : null;
