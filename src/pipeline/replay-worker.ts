@@ -9,15 +9,14 @@
  * tests start), it starts itself.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import type { CapturedPacket } from '../capture/packet.js';
 import { CaptureError } from '../capture/errors.js';
 import { openCapture } from '../capture/open-capture.js';
 import type { Alert, DetectSink, FlowRecord } from '../detect/alert.js';
 import { RuleSet } from '../detect/rule-set.js';
 import type { RoleChannel } from '../detect/host-roles.js';
-import { outerPairHashOf, shardOf } from '../decode/outer-pair.js';
 import { Detector } from './detector.js';
-import { positionOf, replay, type PacketAnalysis, type ReplayInput } from './replay.js';
+import { PacketShare } from './packet-share.js';
+import { positionOf, replay, type ReplayInput } from './replay.js';
 import { alertMessage, FlowRecordPacker, type Finding, type FromWorker, type ToWorker, type WorkerSetup } from './worker-messages.js';
 
 /** Findings batches the main thread may have unacknowledged before this worker waits. */
@@ -90,20 +89,8 @@ async function run(beforeFinish: () => void): Promise<void> {
   // Every thread reads every capture: reading further ahead only makes their reads contend
   // (measured: 2 threads 2.2 s with one chunk ahead, 2.3 s with three).
   for (const input of setup.inputs) inputs.push({ ...input, source: (await openCapture(input.path, { readAhead: 1 })).source });
-  let clockSec = -1;
-  const shard: PacketAnalysis = {
-    process(pkt: CapturedPacket, captureFile: string): void {
-      if (shardOf(outerPairHashOf(pkt), setup.count) === setup.index) {
-        detector.process(pkt, captureFile);
-      } else if (pkt.tsSec !== clockSec) {
-        // Another thread's packet still tells the time: flows here time out as they would alone.
-        clockSec = pkt.tsSec;
-        detector.advanceClock(pkt.tsSec);
-      }
-    },
-  };
   let sinceBatch = 0;
-  const outcomes = await replay(inputs, shard, {
+  const outcomes = await replay(inputs, new PacketShare(detector, setup.index, setup.count), {
     backpressure: () => {
       if (findings.length + flowRecords.size < BATCH_FINDINGS && ++sinceBatch < BATCH_PACKETS) return undefined;
       sinceBatch = 0;
