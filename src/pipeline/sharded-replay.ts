@@ -3,21 +3,26 @@ import type { CaptureCounters } from '../capture/capture-stats.js';
 import { CaptureError } from '../capture/errors.js';
 import type { DetectSink } from '../detect/alert.js';
 import { DetectStats } from '../detect/alert-delivery.js';
-import { RoleResolver } from '../detect/host-roles.js';
+import { RoleResolver, type RoleChannel } from '../detect/host-roles.js';
 import type { CompiledRule } from '../detect/rule.js';
 import type { RuleSet } from '../detect/rule-set.js';
 import type { RunStats } from '../stats/run-stats.js';
 import type { Analysis } from './analysis.js';
-import type { DetectorOptions } from './detector.js';
-import type { InputOutcome, ReplayHooks, ReplayInput } from './replay.js';
+import { Detector, type DetectorOptions } from './detector.js';
+import { PacketShare } from './packet-share.js';
+import { replay, type InputOutcome, type ReplayHooks, type ReplayInput } from './replay.js';
 import { addCounters, restoreAlert, unpackFlowRecords, type Finding, type FromWorker, type InputReport, type RuleSource, type ToWorker, type WorkerSetup } from './worker-messages.js';
 
+/** This thread lets the workers' findings in at least this often, in packets of its own reading. */
+const YIELD_PACKETS = 1 << 14;
+
 /**
- * Replay across worker threads. Every worker reads all the captures and analyses the packets
- * whose outermost address pair hashes to it (see outer-pair.ts), so both directions of a flow,
- * every flow between the same two hosts (the portmap/MOUNT/NFS sequence) and every fragment stay
- * in one thread. This thread only hands findings to the sinks, so outputs, inventory and summary
- * are the same code as single-threaded. Nothing per packet crosses threads.
+ * Replay across threads: this one and N-1 workers. Every thread reads all the captures and
+ * analyses the packets whose outermost address pair hashes to it (see outer-pair.ts), so both
+ * directions of a flow, every flow between the same two hosts (the portmap/MOUNT/NFS sequence)
+ * and every fragment stay in one thread. This thread also hands every thread's findings to the
+ * sinks, so outputs, inventory and summary are the same code as single-threaded. Nothing per
+ * packet crosses threads.
  *
  * Host roles are the exception to "one thread sees it all": a monitor identified by its flows
  * with the central station (one host pair, one thread) may be reached from outside in another
@@ -29,65 +34,97 @@ import { addCounters, restoreAlert, unpackFlowRecords, type Finding, type FromWo
  */
 export class ShardedReplay implements Analysis {
   private readonly rules: Map<number, CompiledRule>;
+  /** Every alert to the sink passes here, counted. */
+  private readonly counted: DetectSink;
   private merged: RunStats | null = null;
   alerts = 0;
   private readonly roleStats = new DetectStats();
   private readonly roles: RoleResolver;
 
   constructor(
-    ruleSet: RuleSet,
+    private readonly ruleSet: RuleSet,
     private readonly sink: DetectSink,
     private readonly options: DetectorOptions,
     private readonly source: RuleSource,
     private readonly workers: number,
   ) {
     this.rules = new Map(ruleSet.rules.map((r) => [r.id, r]));
-    const counted: DetectSink = {
+    this.counted = {
       alert: (alert) => {
         this.alerts++;
         this.sink.alert(alert);
       },
       flowEnd: (record) => this.sink.flowEnd(record),
     };
-    this.roles = new RoleResolver(ruleSet, this.roleStats, counted, true);
+    this.roles = new RoleResolver(ruleSet, this.roleStats, this.counted, true);
   }
 
   /**
-   * Analyses the captures; resolves with what was read of each once every worker is done. The
-   * workers open the captures again: here they were only opened to check them, and are closed.
-   * Progress is the first worker's; the backpressure hook holds back every worker's findings.
+   * Analyses the captures; resolves with what was read of each once every share is done. This
+   * thread analyses the first share itself from the captures already open, while the worker
+   * threads, which open them again, analyse the others. Progress is this thread's; the
+   * backpressure hook holds back this thread's reading and every worker's findings.
    */
   async replay(opened: readonly ReplayInput[], hooks: ReplayHooks = {}): Promise<InputOutcome[]> {
-    for (const input of opened) await input.source.close().catch(() => undefined);
     const inputs = opened.map((o) => ({ path: o.path, name: o.name }));
     const workers: Worker[] = [];
+    let failed = false;
+    const workerHooks: ReplayHooks = { backpressure: hooks.backpressure, interrupted: () => failed || hooks.interrupted?.() === true };
     try {
-      const outcomes = await Promise.all(
-        Array.from({ length: this.workers }, (_, index) => {
-          const setup: WorkerSetup = { index, count: this.workers, ...this.source, options: this.options, inputs };
-          const worker = new Worker(new URL('./replay-worker.js', import.meta.url), { workerData: setup });
-          workers.push(worker);
-          return this.follow(worker, index === 0 ? hooks : { backpressure: hooks.backpressure, interrupted: hooks.interrupted });
-        }),
-      );
+      const followed = Array.from({ length: this.workers - 1 }, (_, i) => {
+        const setup: WorkerSetup = { index: i + 1, count: this.workers, ...this.source, options: this.options, inputs };
+        const worker = new Worker(new URL('./replay-worker.js', import.meta.url), { workerData: setup });
+        workers.push(worker);
+        return this.follow(worker, workerHooks).catch((err: unknown) => {
+          failed = true;
+          throw err;
+        });
+      });
+      const own = this.analyseFirstShare(opened, { ...hooks, interrupted: workerHooks.interrupted });
+      const [mine, ...theirs] = await Promise.all([own, ...followed]);
       this.roles.finish();
       const totals: Record<string, unknown> = {};
-      for (const o of outcomes) addCounters(totals, o.stats as Record<string, unknown>);
+      for (const o of [mine, ...theirs]) addCounters(totals, o.stats as Record<string, unknown>);
       addCounters(totals, { detect: this.roleStats });
       // Time and memory are not sums: the run's uptime, and this process's resident memory.
-      totals.uptimeSec = Math.max(...outcomes.map((o) => (o.stats as RunStats).uptimeSec));
+      totals.uptimeSec = Math.max(...[mine, ...theirs].map((o) => (o.stats as RunStats).uptimeSec));
       totals.memoryRssBytes = process.memoryUsage.rss();
       this.merged = totals as unknown as RunStats;
-      // Every worker read every packet: any one of them tells what the captures held.
-      return outcomes[0].inputs.map((report, i) => ({
-        packets: report.packets,
-        first: report.first,
-        last: report.last,
-        error: report.error === null ? null : new CaptureError(inputs[i].path, report.error.offset, report.error.reason),
-      }));
+      // Every thread read every packet: this one tells what the captures held.
+      return mine.outcomes;
     } finally {
+      failed = true;
       await Promise.all(workers.map((w) => w.terminate()));
     }
+  }
+
+  /**
+   * Share 0, on this thread, with a detector of its own that reports host roles here as a worker
+   * does. Every so many packets it lets the workers' findings in: the next chunk is often read
+   * already, and the loop would not otherwise wait for anything.
+   */
+  private async analyseFirstShare(opened: readonly ReplayInput[], hooks: ReplayHooks): Promise<{ stats: unknown; outcomes: InputOutcome[] }> {
+    const roles: RoleChannel = {
+      identified: (role, address, tsSec, tsNsec) => this.roles.identified(role, address, tsSec, tsNsec),
+      awaiting: (alert, role) => {
+        this.roles.awaiting(alert, role);
+        return false;
+      },
+    };
+    const detector = new Detector(this.ruleSet, this.counted, { ...this.options, roles, flows: { ...this.options.flows, idOffset: 0, idStride: this.workers } });
+    let sinceYield = 0;
+    const outcomes = await replay(opened, new PacketShare(detector, 0, this.workers), {
+      ...hooks,
+      backpressure: () => {
+        const wait = hooks.backpressure?.();
+        if (wait !== undefined || ++sinceYield < YIELD_PACKETS) return wait;
+        sinceYield = 0;
+        return new Promise((resolve) => setImmediate(resolve));
+      },
+    });
+    detector.finish();
+    // The same shape as the workers' statistics, which come as structured clones.
+    return { stats: structuredClone(detector.stats()), outcomes };
   }
 
   /** Nothing left to do once run() is over: each worker ended its own flows. */
