@@ -13,6 +13,7 @@ const RECORD_ENV = 'WARDWATCH_RECORD_WORKER_CODE_CACHE';
 const bundle = fileURLToPath(new URL('./replay-worker.cjs', import.meta.url));
 const compiled = compileBundle(bundle);
 const worker = runBundle(compiled, bundle) as { startReplayWorker(beforeFinish?: () => void): void };
-// One thread records: two writing the same file would only replace each other's.
-const records = process.env[RECORD_ENV] === '1' && (workerData as { index: number }).index === 0;
+// One thread records, the first worker (share 0 is the command's own thread): two writing the
+// same file would only replace each other's.
+const records = process.env[RECORD_ENV] === '1' && (workerData as { index: number }).index === 1;
 worker.startReplayWorker(records ? () => compiled.recordCache() : undefined);
