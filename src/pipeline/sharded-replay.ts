@@ -127,7 +127,7 @@ export class ShardedReplay implements Analysis {
     return { stats: structuredClone(detector.stats()), outcomes };
   }
 
-  /** Nothing left to do once run() is over: each worker ended its own flows. */
+  /** Nothing left to do once replay() is over: each thread ended its own flows. */
   finish(): void {}
 
   stats(capture?: CaptureCounters): RunStats {
