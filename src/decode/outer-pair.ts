@@ -28,27 +28,17 @@ export function shardOf(hash: number, count: number): number {
 }
 
 /**
- * The outer pair hash of a captured packet, found without decoding or counting anything, so that
- * each thread can skip the packets of the others cheaply. Packets with no readable IP header hash
- * to 0: they all go to one thread, which decodes and counts them.
+ * Finds the outermost IP header without decoding or counting anything, so that each thread can
+ * skip the packets of the others cheaply. Packets with no readable IP header hash to 0: they all
+ * go to one thread, which decodes and counts them.
  */
 export function outerPairHashOf(pkt: CapturedPacket): number {
-  const ip = outerIpOffset(pkt);
-  if (ip < 0) return 0;
-  return pkt.data[ip] >> 4 === 4 ? ipv4PairHash(pkt.data, ip) : ipv6PairHash(pkt.data, ip);
-}
-
-/**
- * Where the outermost IP header starts in `pkt.data`, or -1 when there is no whole IPv4 (20 bytes)
- * or IPv6 (40 bytes) header to read its addresses from.
- */
-export function outerIpOffset(pkt: CapturedPacket): number {
   const buf = pkt.data;
   const off = pkt.offset;
   const end = off + pkt.caplen;
   switch (pkt.linkType) {
     case link.LINKTYPE_ETHERNET:
-      return end - off < 14 ? -1 : afterEthertype(buf, ethertypeAt(buf, off + 12), off + 14, end);
+      return end - off < 14 ? 0 : afterEthertype(buf, ethertypeAt(buf, off + 12), off + 14, end);
     case link.LINKTYPE_RAW:
     case link.DLT_RAW_12:
     case link.DLT_RAW_14:
@@ -57,14 +47,14 @@ export function outerIpOffset(pkt: CapturedPacket): number {
     case link.LINKTYPE_NULL:
     case link.LINKTYPE_LOOP: {
       const ip = pkt.linkType === link.LINKTYPE_NULL || pkt.linkType === link.LINKTYPE_LOOP ? off + 4 : off;
-      return ipHeaderAt(buf, ip, end);
+      return ipPairHash(buf, ip, end);
     }
     case link.LINKTYPE_LINUX_SLL:
-      return end - off < 16 ? -1 : afterEthertype(buf, cookedProto(ethertypeAt(buf, off + 14)), off + 16, end);
+      return end - off < 16 ? 0 : afterEthertype(buf, cookedProto(ethertypeAt(buf, off + 14)), off + 16, end);
     case link.LINKTYPE_LINUX_SLL2:
-      return end - off < 20 ? -1 : afterEthertype(buf, cookedProto(ethertypeAt(buf, off)), off + 20, end);
+      return end - off < 20 ? 0 : afterEthertype(buf, cookedProto(ethertypeAt(buf, off)), off + 20, end);
     default:
-      return -1;
+      return 0;
   }
 }
 
@@ -75,29 +65,28 @@ function cookedProto(proto: number): number {
 
 function afterEthertype(buf: Uint8Array, type: number, off: number, end: number): number {
   for (;;) {
-    if (type === ETHERTYPE_IPV4 || type === ETHERTYPE_IPV6) return ipHeaderAt(buf, off, end);
+    if (type === ETHERTYPE_IPV4 || type === ETHERTYPE_IPV6) return ipPairHash(buf, off, end);
     if (type === ETHERTYPE_VLAN || type === ETHERTYPE_QINQ || type === ETHERTYPE_QINQ_OLD) {
-      if (end - off < 4) return -1;
+      if (end - off < 4) return 0;
       type = ethertypeAt(buf, off + 2);
       off += 4;
     } else if (type <= 0x05dc) {
       // 802.3 length: only LLC/SNAP carries an ethertype on.
-      if (end - off < 8 || buf[off] !== 0xaa || buf[off + 1] !== 0xaa || buf[off + 2] !== 0x03) return -1;
+      if (end - off < 8 || buf[off] !== 0xaa || buf[off + 1] !== 0xaa || buf[off + 2] !== 0x03) return 0;
       type = ethertypeAt(buf, off + 6);
       off += 8;
     } else {
-      return -1;
+      return 0;
     }
   }
 }
 
-/** `off` when an IPv4 or IPv6 header whole enough for its addresses starts there, else -1. */
-function ipHeaderAt(buf: Uint8Array, off: number, end: number): number {
-  if (end - off < 1) return -1;
+function ipPairHash(buf: Uint8Array, off: number, end: number): number {
+  if (end - off < 1) return 0;
   const version = buf[off] >> 4;
-  if (version === 4) return end - off < 20 ? -1 : off;
-  if (version === 6) return end - off < 40 ? -1 : off;
-  return -1;
+  if (version === 4) return end - off < 20 ? 0 : ipv4PairHash(buf, off);
+  if (version === 6) return end - off < 40 ? 0 : ipv6PairHash(buf, off);
+  return 0;
 }
 
 function ethertypeAt(buf: Uint8Array, at: number): number {

@@ -10,7 +10,8 @@
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { openCapture } from '../../src/capture/open-capture.js';
 import { CapturedPacket } from '../../src/capture/packet.js';
-import { outerIpOffset } from '../../src/decode/outer-pair.js';
+import { PacketDecoder } from '../../src/decode/decoder.js';
+import { PacketView } from '../../src/decode/packet-view.js';
 
 export interface HostPairSplit {
   /** Distinct host pairs (packets with no readable IP header count as one more). */
@@ -20,14 +21,24 @@ export interface HostPairSplit {
 
 const BUFFER_SIZE = 4 << 20;
 
-/** The two hosts of a packet's outermost IP header, lower address first; '' when it has none. */
-function hostPairKey(pkt: CapturedPacket): string {
-  const ip = outerIpOffset(pkt);
-  if (ip < 0) return '';
-  const [from, length] = pkt.data[ip] >> 4 === 4 ? [ip + 12, 4] : [ip + 8, 16];
-  const a = Buffer.from(pkt.data.buffer, pkt.data.byteOffset + from, length).toString('latin1');
-  const b = Buffer.from(pkt.data.buffer, pkt.data.byteOffset + from + length, length).toString('latin1');
-  return a < b ? a + b : b + a;
+/**
+ * The two hosts of a packet's IP header, lower address first, as the decoder reads them (before
+ * any reassembly); a tunnelled packet by its outer pair's hash, which is what keeps it in one
+ * thread; '' when the packet has no readable IP header.
+ */
+class HostPairKeys {
+  private readonly decoder = new PacketDecoder();
+  private readonly view = new PacketView();
+
+  of(pkt: CapturedPacket): string {
+    const view = this.view;
+    this.decoder.decode(pkt, view);
+    if (view.ipVersion === 0) return '';
+    if (view.tunnelDepth > 0) return `tunnel ${view.outerPairHash}`;
+    const a = view.addr.subarray(0, 4).join('.');
+    const b = view.addr.subarray(4, 8).join('.');
+    return a < b ? `${a} ${b}` : `${b} ${a}`;
+  }
 }
 
 async function eachPacket(file: string, visit: (pkt: CapturedPacket) => void): Promise<void> {
@@ -87,11 +98,12 @@ class PcapHalf {
 /** Writes `input`'s packets to `outputs[0]` and `outputs[1]`, each host pair whole in one. */
 export async function splitByHostPair(input: string, outputs: [string, string]): Promise<HostPairSplit> {
   const counts = new Map<string, number>();
+  let keys = new HostPairKeys();
   let linkType = -1;
   await eachPacket(input, (pkt) => {
     if (linkType < 0) linkType = pkt.linkType;
     else if (pkt.linkType !== linkType) throw new Error(`${input}: more than one link type; the halves are classic pcaps of one`);
-    const key = hostPairKey(pkt);
+    const key = keys.of(pkt);
     counts.set(key, (counts.get(key) ?? 0) + 1);
   });
   const half = new Map<string, 0 | 1>();
@@ -102,8 +114,10 @@ export async function splitByHostPair(input: string, outputs: [string, string]):
     load[to] += n;
   }
   const halves = [new PcapHalf(outputs[0], Math.max(linkType, 1)), new PcapHalf(outputs[1], Math.max(linkType, 1))];
+  // A fresh decoder: its fragment tables must see the capture again from the start.
+  keys = new HostPairKeys();
   try {
-    await eachPacket(input, (pkt) => halves[half.get(hostPairKey(pkt))!].add(pkt));
+    await eachPacket(input, (pkt) => halves[half.get(keys.of(pkt))!].add(pkt));
   } finally {
     for (const h of halves) h.close();
   }
