@@ -2,7 +2,7 @@ import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ethernet, fragmentIPv4, gre, ipv4, LINKTYPE, PcapWriter, tcp } from '../../tools/craft/index.js';
+import { ethernet, fragmentIPv4, gre, ipv4, LINKTYPE, PcapWriter, tcp, udp } from '../../tools/craft/index.js';
 import { ofType, parseEveLines, REPO_ROOT, runCli, tempDir, type EveRecord } from '../support/cli.js';
 
 /** What identifies an alert whichever thread raised it: rule, ends, trigger time and packet. */
@@ -121,5 +121,32 @@ describe('a worker that cannot open a capture', () => {
     expect((failure as Error).name).toBe('CaptureError');
     expect((failure as Error).message).toContain(missing);
     expect((failure as Error).message).not.toContain('\n');
+  });
+});
+
+describe('an interrupted sharded replay', () => {
+  it('stops every thread soon after the signal and reports what they analysed', async () => {
+    const { ShardedReplay } = await import(join(REPO_ROOT, 'dist/pipeline/sharded-replay.js'));
+    const { RuleSet } = await import(join(REPO_ROOT, 'dist/detect/rule-set.js'));
+    const { openCapture } = await import(join(REPO_ROOT, 'dist/capture/open-capture.js'));
+    const rules = { rulesDir: join(REPO_ROOT, 'rules'), homeNet: undefined, indicatorFiles: [] };
+    const { ruleSet } = await RuleSet.load(rules);
+    // 600 000 UDP packets between 64 host pairs, so both threads have a share all along.
+    const total = 600_000;
+    const mac = { src: '02:00:00:00:00:01', dst: '02:00:00:00:00:02' };
+    const frames = Array.from({ length: 64 }, (_, pair) => ethernet(mac, ipv4({ src: `10.1.${pair}.1`, dst: `10.2.0.${pair + 1}` }, udp({ sport: 40000, dport: 5000 }, 'x'))));
+    const writer = new PcapWriter({ linkType: LINKTYPE.ETHERNET });
+    for (let i = 0; i < total; i++) writer.add({ sec: 1_700_000_000 + Math.floor(i / 1000), nsec: 0, data: frames[i % 64] });
+    const file = dir.file('interrupted.pcap', writer.toBuffer());
+    const replay = new ShardedReplay(ruleSet, { alert() {}, flowEnd() {} }, { evidence: 'redacted' }, rules, 2);
+    const { source } = await openCapture(file, { readAhead: 1 });
+    // As a signal does: the flag is set once, and read where the replay checks it.
+    const outcomes = await replay.replay([{ path: file, name: file, source }], { interrupted: () => true });
+    // This thread stops at its first check (65 536 packets read), the worker at its first check
+    // after it is told (131 072 read); either going on would analyse its whole share, over 40 %.
+    expect(outcomes[0].packets).toBeLessThan(total / 4);
+    const stats = replay.stats();
+    expect(stats.decode.packets).toBeGreaterThan(0);
+    expect(stats.decode.packets).toBeLessThan(total / 4);
   });
 });
